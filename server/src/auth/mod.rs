@@ -1,0 +1,3 @@
+//! Credentials: how users, robots and tokens prove who they are.
+
+pub mod password;

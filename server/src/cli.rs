@@ -1,0 +1,294 @@
+//! The `quay` command line: `serve`, `migrate`, `init`, `config validate`.
+//! Every failure surfaces as one `error: ...` line and a non-zero exit (see `main.rs`).
+
+use crate::config::{Config, ConfigErrors, Database, Mode};
+use crate::http::{self, AppState};
+use crate::storage::BlobStorage;
+use crate::store::{Store, StoreError};
+use crate::{auth, tls};
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "quay", version, about = "A Quay-compatible container registry backend", long_about = None)]
+pub struct Cli {
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the registry. Without --config: mirror mode (SQLite + files in --data-dir).
+    Serve(ServeArgs),
+    /// Create Quay's schema (or check an existing Quay database) and install the `quay` extension.
+    Migrate(Target),
+    /// Create the first user (a superuser), idempotently. The password is read from stdin.
+    Init(InitArgs),
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a config.yaml: one line per bad field, non-zero exit if any.
+    Validate {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+/// Which installation a command acts on: a Quay config file, or a mirror-mode data directory.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Quay config.yaml (DB_URI, DISTRIBUTED_STORAGE_CONFIG, ...).
+    #[arg(long, value_name = "FILE", env = "QUAY_CONFIG", conflicts_with = "data_dir")]
+    pub config: Option<PathBuf>,
+    /// Mirror-mode data directory: quay.db and storage/ live here.
+    #[arg(long, value_name = "DIR", default_value = "quay-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Address to listen on (port 0 picks a free port; the chosen address is logged).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain for HTTPS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with --tls-cert).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Username of the first user.
+    #[arg(long, value_name = "NAME")]
+    pub init_user: String,
+    /// Read the password from stdin (one line).
+    #[arg(long, required = true)]
+    pub init_password_stdin: bool,
+    /// E-mail address (default: a random UUID, as Quay does when e-mail is not required).
+    #[arg(long, value_name = "EMAIL")]
+    pub init_email: Option<String>,
+}
+
+/// A resolved installation: its config and, in mirror mode without a file, its data directory.
+pub struct Installation {
+    pub config: Config,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Loads `--config`, or builds mirror defaults over `--data-dir` (creating it and proving it
+/// writable).
+pub fn resolve(target: &Target) -> anyhow::Result<Installation> {
+    if let Some(path) = &target.config {
+        let config = Config::load_file(path).map_err(|e| config_error(path, e))?;
+        return Ok(Installation { config, data_dir: None });
+    }
+    let dir = prepare_data_dir(&target.data_dir)?;
+    Ok(Installation { config: Config::mirror(&dir), data_dir: Some(dir) })
+}
+
+fn config_error(path: &Path, e: ConfigErrors) -> anyhow::Error {
+    anyhow::anyhow!("invalid config {}: {}", path.display(), e.0.join("; "))
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    let dir =
+        dir.canonicalize().with_context(|| format!("cannot resolve data directory {}", dir.display()))?;
+    let probe = dir.join(format!(".write-test-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&probe, b"ok")
+        .with_context(|| format!("data directory {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(dir)
+}
+
+fn database(config: &Config) -> anyhow::Result<Database> {
+    config.database().map_err(anyhow::Error::msg)?.context("DB_URI: required")
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(target) => migrate(&target).await,
+        Command::Init(args) => init(args).await,
+        Command::Config { command: ConfigCommand::Validate { config } } => validate(&config),
+    }
+}
+
+fn validate(path: &Path) -> anyhow::Result<()> {
+    match Config::load_file(path) {
+        Ok(cfg) => {
+            println!("{}: valid ({} mode)", path.display(), cfg.mode().as_str());
+            Ok(())
+        }
+        Err(ConfigErrors(lines)) => {
+            for line in &lines {
+                println!("{line}");
+            }
+            bail!("{} has {} problem(s)", path.display(), lines.len())
+        }
+    }
+}
+
+async fn migrate(target: &Target) -> anyhow::Result<()> {
+    let inst = resolve(target)?;
+    let store = Store::open(&database(&inst.config)?).await?;
+    let report = store.migrate().await?;
+    println!("{report}");
+    Ok(())
+}
+
+async fn init(args: InitArgs) -> anyhow::Result<()> {
+    let inst = resolve(&args.target)?;
+    let username = args.init_user.trim().to_string();
+    if !quay_core::names::is_valid_username(&username) {
+        bail!(
+            "invalid username {username:?}: use 2-255 lowercase letters, digits and single . _ - between them"
+        );
+    }
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password).context("cannot read the password from stdin")?;
+    let password = password.strip_suffix('\n').unwrap_or(&password);
+    let password = password.strip_suffix('\r').unwrap_or(password).to_string();
+    auth::password::check_policy(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let store = Store::open(&database(&inst.config)?).await?;
+    if inst.data_dir.is_some() {
+        store.migrate().await?;
+    } else {
+        match store.check_ready().await {
+            Ok(()) | Err(StoreError::ExtensionMissing) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let outcome = crate::users::ensure_user(
+        &store,
+        &username,
+        &password,
+        args.init_email.as_deref(),
+        inst.config.default_tag_expiration_s(),
+    )
+    .await?;
+    match outcome {
+        crate::users::Ensured::Created => println!("created user {username}"),
+        crate::users::Ensured::AlreadyPresent => {
+            println!("user {username} already exists with this password; unchanged")
+        }
+    }
+    if inst.data_dir.is_none() && !inst.config.super_users.contains(&username) {
+        println!("note: add {username} to SUPER_USERS in the config to make it a superuser");
+    }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut inst = resolve(&args.target)?;
+    let db = database(&inst.config)?;
+    let store = Store::open(&db).await?;
+    if inst.config.mode() == Mode::Mirror {
+        let report = store.migrate().await?;
+        for line in report.to_string().lines() {
+            tracing::info!("{line}");
+        }
+    } else {
+        store.check_ready().await?;
+    }
+    let storage = BlobStorage::from_config(&inst.config).await?;
+
+    let std_listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+
+    let tls = tls::server_config(
+        args.tls_cert.as_deref(),
+        args.tls_key.as_deref(),
+        addr.ip(),
+        inst.data_dir.as_deref(),
+    )
+    .await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if args.target.config.is_none() {
+        // No config: the registry is addressed the way it listens.
+        let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
+        inst.config.server_hostname = format!("{host}:{}", addr.port());
+        inst.config.preferred_url_scheme = scheme.into();
+    }
+    if inst.config.super_users.is_empty() && inst.config.mode() == Mode::Mirror {
+        if let Some(first) = store.first_user().await? {
+            inst.config.super_users.push(first);
+        }
+    }
+
+    tracing::info!(
+        mode = inst.config.mode().as_str(),
+        database = store.backend(),
+        server_hostname = %inst.config.server_hostname,
+        "configuration loaded"
+    );
+    let state = AppState { config: Arc::new(inst.config), store, storage };
+    let app = http::router(state).layer(crate::logging::request_layer());
+    tracing::info!("listening on {scheme}://{addr}");
+
+    let handle = axum_server::Handle::new();
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested: finishing in-flight requests");
+        shutdown.graceful_shutdown(Some(Duration::from_secs(30)));
+    });
+    let service = app.into_make_service();
+    match tls {
+        Some(tls) => axum_server::from_tcp_rustls(std_listener, tls)?.handle(handle).serve(service).await?,
+        None => axum_server::from_tcp(std_listener)?.handle(handle).serve(service).await?,
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,555 @@
+//! Quay's `config.yaml`: typed keys with Quay's defaults, unknown keys kept and ignored, and a
+//! validation that reports every bad field on its own line with its key path.
+//!
+//! Loading is two-step so that one bad key never hides another: the file is read as a YAML
+//! mapping, then each known key is deserialized on its own (errors are collected, not returned at
+//! the first). Mode presets ([`Mode`]) are default values over the same struct, applied before the
+//! file's keys.
+
+mod secret;
+
+pub use secret::{DbUri, Secret};
+
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How the server runs. A preset of configuration values, not a separate code path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// SQLite + local filesystem, everything in one data directory. The default with no config.
+    Mirror,
+    /// PostgreSQL with the `quay` extension; filesystem or S3 storage.
+    Standalone,
+    /// Standalone plus read replicas, CDN redirects and a shared cache.
+    Full,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Mirror => "mirror",
+            Mode::Standalone => "standalone",
+            Mode::Full => "full",
+        }
+    }
+}
+
+/// A `FEATURE_*` flag. Like Quay, a string counts as true only when it equals "true" in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            B(bool),
+            S(String),
+        }
+        Ok(Flag(
+            match Raw::deserialize(d).map_err(|_| {
+                serde::de::Error::custom("expected a boolean (true/false) or the string \"true\"")
+            })? {
+                Raw::B(b) => b,
+                Raw::S(s) => s.eq_ignore_ascii_case("true"),
+            },
+        ))
+    }
+}
+
+/// One `DISTRIBUTED_STORAGE_CONFIG` entry: `[DriverName, {params}]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StorageEntry(pub String, #[serde(default)] pub BTreeMap<String, Value>);
+
+impl StorageEntry {
+    pub fn driver(&self) -> &str {
+        &self.0
+    }
+    pub fn param_str(&self, key: &str) -> Option<&str> {
+        self.1.get(key).and_then(Value::as_str)
+    }
+}
+
+/// `BUILDLOGS_REDIS` and friends.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub password: Option<Secret>,
+    pub db: Option<u32>,
+    pub ssl: Option<bool>,
+}
+
+macro_rules! config_keys {
+    ($( $(#[$doc:meta])* $key:literal => $field:ident : $ty:ty = $default:expr ; )*) => {
+        /// The configuration keys this server understands, with Quay's defaults.
+        #[derive(Debug, Clone)]
+        #[allow(non_snake_case)]
+        pub struct Config {
+            $( $(#[$doc])* pub $field: $ty, )*
+            /// Keys this server does not know. Kept (so nothing is lost) and otherwise ignored.
+            pub extra: BTreeMap<String, Value>,
+        }
+
+        impl Config {
+            /// Every key [`Config`] understands, in declaration order.
+            pub const KNOWN_KEYS: &'static [&'static str] = &[$($key),*];
+
+            /// Quay's defaults (`config.py`), before any mode preset.
+            pub fn quay_defaults() -> Self {
+                Config { $( $field: $default, )* extra: BTreeMap::new() }
+            }
+
+            /// Sets one key from YAML. `Ok(false)` when the key is unknown.
+            fn set_key(&mut self, key: &str, value: Value) -> Result<bool, String> {
+                match key {
+                    $( $key => {
+                        self.$field = serde_path_to_error::deserialize(value).map_err(|e| {
+                            let path = e.path().to_string();
+                            let path = if path == "." { String::new() } else { format!(".{path}") };
+                            format!("{}{}: {}", $key, path.replace(".[", "["), e.into_inner())
+                        })?;
+                        Ok(true)
+                    } )*
+                    _ => Ok(false),
+                }
+            }
+        }
+    };
+}
+
+config_keys! {
+    /// Our key (Quay ignores it): `mirror`, `standalone` or `full`. Inferred from `DB_URI` if absent.
+    "REGISTRY_MODE" => registry_mode: Option<Mode> = None;
+    "SERVER_HOSTNAME" => server_hostname: String = "localhost:5000".into();
+    "PREFERRED_URL_SCHEME" => preferred_url_scheme: String = "http".into();
+    "EXTERNAL_TLS_TERMINATION" => external_tls_termination: bool = false;
+    "REGISTRY_TITLE" => registry_title: String = "Project Quay".into();
+    "REGISTRY_TITLE_SHORT" => registry_title_short: String = "Project Quay".into();
+    "REGISTRY_STATE" => registry_state: String = "normal".into();
+    "LIBRARY_NAMESPACE" => library_namespace: String = "library".into();
+    "DB_URI" => db_uri: Option<DbUri> = None;
+    "DB_CONNECTION_ARGS" => db_connection_args: BTreeMap<String, Value> = BTreeMap::new();
+    "DB_READ_REPLICAS" => db_read_replicas: Vec<BTreeMap<String, Value>> = Vec::new();
+    "DISTRIBUTED_STORAGE_CONFIG" => distributed_storage_config: BTreeMap<String, StorageEntry> = BTreeMap::new();
+    "DISTRIBUTED_STORAGE_PREFERENCE" => distributed_storage_preference: Vec<String> = vec!["local_us".into()];
+    "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS" => distributed_storage_default_locations: Vec<String> = vec!["local_us".into()];
+    "BUILDLOGS_REDIS" => buildlogs_redis: Option<RedisConfig> = None;
+    "USER_EVENTS_REDIS" => user_events_redis: Option<RedisConfig> = None;
+    "PULL_METRICS_REDIS" => pull_metrics_redis: Option<RedisConfig> = None;
+    "SECRET_KEY" => secret_key: Option<Secret> = None;
+    "DATABASE_SECRET_KEY" => database_secret_key: Option<Secret> = None;
+    "AUTHENTICATION_TYPE" => authentication_type: String = "Database".into();
+    "SUPER_USERS" => super_users: Vec<String> = Vec::new();
+    "GLOBAL_READONLY_SUPER_USERS" => global_readonly_super_users: Vec<String> = Vec::new();
+    "TAG_EXPIRATION_OPTIONS" => tag_expiration_options: Vec<String> = ["0s", "1d", "1w", "2w", "4w"].map(String::from).to_vec();
+    "DEFAULT_TAG_EXPIRATION" => default_tag_expiration: String = "2w".into();
+    "PUSH_TEMP_TAG_EXPIRATION_SEC" => push_temp_tag_expiration_sec: u64 = 3600;
+    "MAXIMUM_LAYER_SIZE" => maximum_layer_size: String = "20G".into();
+    "V2_PAGINATION_SIZE" => v2_pagination_size: u32 = 50;
+    "DISABLE_PUSHES" => disable_pushes: bool = false;
+    "ACCOUNT_RECOVERY_MODE" => account_recovery_mode: bool = false;
+    "CREATE_PRIVATE_REPO_ON_PUSH" => create_private_repo_on_push: bool = true;
+    "CREATE_NAMESPACE_ON_PUSH" => create_namespace_on_push: bool = false;
+    "INSTANCE_SERVICE_KEY_SERVICE" => instance_service_key_service: String = "quay".into();
+    "INSTANCE_SERVICE_KEY_LOCATION" => instance_service_key_location: Option<PathBuf> = None;
+    "INSTANCE_SERVICE_KEY_KID_LOCATION" => instance_service_key_kid_location: Option<PathBuf> = None;
+    "REGISTRY_JWT_AUTH_MAX_FRESH_S" => registry_jwt_auth_max_fresh_s: u64 = 3660;
+    "FEATURE_ANONYMOUS_ACCESS" => feature_anonymous_access: Flag = Flag(true);
+    "FEATURE_ADVERTISE_V2" => feature_advertise_v2: Flag = Flag(true);
+    "FEATURE_LIBRARY_SUPPORT" => feature_library_support: Flag = Flag(true);
+    "FEATURE_EXTENDED_REPOSITORY_NAMES" => feature_extended_repository_names: Flag = Flag(true);
+    "FEATURE_GENERAL_OCI_SUPPORT" => feature_general_oci_support: Flag = Flag(true);
+    "FEATURE_REFERRERS_API" => feature_referrers_api: Flag = Flag(true);
+    "FEATURE_SPARSE_INDEX" => feature_sparse_index: Flag = Flag(false);
+    "FEATURE_PUBLIC_CATALOG" => feature_public_catalog: Flag = Flag(false);
+    "FEATURE_SUPER_USERS" => feature_super_users: Flag = Flag(true);
+    "FEATURE_SUPERUSERS_FULL_ACCESS" => feature_superusers_full_access: Flag = Flag(false);
+    "FEATURE_APP_SPECIFIC_TOKENS" => feature_app_specific_tokens: Flag = Flag(true);
+    "FEATURE_USER_CREATION" => feature_user_creation: Flag = Flag(true);
+    "FEATURE_DIRECT_LOGIN" => feature_direct_login: Flag = Flag(true);
+    "FEATURE_GARBAGE_COLLECTION" => feature_garbage_collection: Flag = Flag(true);
+    "FEATURE_CHANGE_TAG_EXPIRATION" => feature_change_tag_expiration: Flag = Flag(true);
+    "FEATURE_USER_LAST_ACCESSED" => feature_user_last_accessed: Flag = Flag(true);
+}
+
+/// Where the configuration came from, for messages and relative paths.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// No `--config`: mirror-mode defaults over a data directory.
+    DataDir(PathBuf),
+    File(PathBuf),
+}
+
+/// Every problem found while loading or validating, one line each (`KEY.path: message`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Which database a configuration names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(DbUri),
+}
+
+impl Config {
+    /// Mirror-mode defaults over `data_dir`: SQLite at `DIR/quay.db`, blobs under `DIR/storage`.
+    pub fn mirror(data_dir: &Path) -> Self {
+        let mut c = Config::quay_defaults();
+        c.apply_preset(Mode::Mirror, Some(data_dir));
+        c
+    }
+
+    fn apply_preset(&mut self, mode: Mode, data_dir: Option<&Path>) {
+        self.registry_mode = Some(mode);
+        match mode {
+            Mode::Mirror => {
+                if let Some(dir) = data_dir {
+                    self.db_uri = Some(DbUri::new(format!("sqlite:///{}", dir.join("quay.db").display())));
+                    let mut params = BTreeMap::new();
+                    params.insert(
+                        "storage_path".to_string(),
+                        Value::String(dir.join("storage").display().to_string()),
+                    );
+                    self.distributed_storage_config
+                        .insert("local_us".into(), StorageEntry("LocalStorage".into(), params));
+                }
+            }
+            Mode::Standalone | Mode::Full => {}
+        }
+    }
+
+    /// Parses a config file's text. Errors name each bad key.
+    pub fn from_yaml(text: &str) -> Result<Self, ConfigErrors> {
+        let value: Value = if text.trim().is_empty() {
+            Value::Mapping(Mapping::new())
+        } else {
+            serde_yaml::from_str(text)
+                .map_err(|e| ConfigErrors(vec![format!("config is not valid YAML: {e}")]))?
+        };
+        let map = match value {
+            Value::Mapping(m) => m,
+            Value::Null => Mapping::new(),
+            other => {
+                return Err(ConfigErrors(vec![format!(
+                    "config must be a YAML mapping of KEY: value, found {}",
+                    yaml_kind(&other)
+                )]));
+            }
+        };
+        let mut errors = Vec::new();
+        let mut cfg = Config::quay_defaults();
+        // The mode decides the preset, so it is read before everything else.
+        let explicit_mode = map.get("REGISTRY_MODE").cloned();
+        if let Some(v) = explicit_mode {
+            if let Err(e) = cfg.set_key("REGISTRY_MODE", v) {
+                errors.push(format!("{e} (expected mirror, standalone or full)"));
+            }
+        }
+        for (k, v) in map {
+            let Some(key) = k.as_str().map(str::to_string) else {
+                errors.push(format!("config keys must be strings, found {}", yaml_kind(&k)));
+                continue;
+            };
+            if key == "REGISTRY_MODE" {
+                continue;
+            }
+            match cfg.set_key(&key, v.clone()) {
+                Ok(true) => {}
+                Ok(false) => {
+                    cfg.extra.insert(key, v);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if cfg.registry_mode.is_none() {
+            let mode = match cfg.database() {
+                Ok(Some(Database::Sqlite(_))) => Mode::Mirror,
+                _ => Mode::Standalone,
+            };
+            cfg.apply_preset(mode, None);
+        }
+        errors.extend(cfg.validate());
+        if errors.is_empty() { Ok(cfg) } else { Err(ConfigErrors(errors)) }
+    }
+
+    /// Reads and validates a config file.
+    pub fn load_file(path: &Path) -> Result<Self, ConfigErrors> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors(vec![format!("cannot read config file {}: {e}", path.display())]))?;
+        Config::from_yaml(&text)
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.registry_mode.unwrap_or(Mode::Standalone)
+    }
+
+    /// The database `DB_URI` names, or `None` when it is unset.
+    pub fn database(&self) -> Result<Option<Database>, String> {
+        let Some(uri) = &self.db_uri else { return Ok(None) };
+        let raw = uri.expose();
+        if let Some(path) = raw.strip_prefix("sqlite:///") {
+            if path.is_empty() {
+                return Err("DB_URI: sqlite:/// needs a file path".into());
+            }
+            return Ok(Some(Database::Sqlite(PathBuf::from(path))));
+        }
+        for prefix in ["postgresql://", "postgres://", "postgresql+psycopg2://"] {
+            if let Some(rest) = raw.strip_prefix(prefix) {
+                return Ok(Some(Database::Postgres(DbUri::new(format!("postgresql://{rest}")))));
+            }
+        }
+        Err(format!(
+            "DB_URI: unsupported database {}: expected postgresql://... or sqlite:///...",
+            uri.redacted()
+        ))
+    }
+
+    /// The storage location to use: the first of `DISTRIBUTED_STORAGE_PREFERENCE`.
+    pub fn primary_storage(&self) -> Option<(&str, &StorageEntry)> {
+        let name = self.distributed_storage_preference.first()?;
+        self.distributed_storage_config.get(name).map(|e| (name.as_str(), e))
+    }
+
+    /// Semantic checks; one line per problem, each naming its key.
+    pub fn validate(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if !matches!(self.preferred_url_scheme.as_str(), "http" | "https") {
+            errs.push(format!(
+                "PREFERRED_URL_SCHEME: must be http or https, got {:?}",
+                self.preferred_url_scheme
+            ));
+        }
+        if !matches!(self.registry_state.as_str(), "normal" | "readonly") {
+            errs.push(format!("REGISTRY_STATE: must be normal or readonly, got {:?}", self.registry_state));
+        }
+        if self.server_hostname.trim().is_empty() || self.server_hostname.contains('/') {
+            errs.push(format!(
+                "SERVER_HOSTNAME: must be host[:port] without a scheme or path, got {:?}",
+                self.server_hostname
+            ));
+        }
+        const AUTH_TYPES: [&str; 6] = ["Database", "LDAP", "JWT", "Keystone", "OIDC", "AppToken"];
+        if !AUTH_TYPES.contains(&self.authentication_type.as_str()) {
+            errs.push(format!(
+                "AUTHENTICATION_TYPE: must be one of {}, got {:?}",
+                AUTH_TYPES.join(", "),
+                self.authentication_type
+            ));
+        } else if self.authentication_type != "Database" {
+            errs.push(format!(
+                "AUTHENTICATION_TYPE: {} is not supported by this server yet (only Database)",
+                self.authentication_type
+            ));
+        }
+        match self.database() {
+            Err(e) => errs.push(e),
+            Ok(None) => errs.push("DB_URI: required".into()),
+            Ok(Some(Database::Sqlite(_))) if self.mode() != Mode::Mirror => errs.push(format!(
+                "DB_URI: a sqlite database needs REGISTRY_MODE mirror, not {}",
+                self.mode().as_str()
+            )),
+            Ok(Some(Database::Postgres(_))) if self.mode() == Mode::Mirror => {
+                errs.push("DB_URI: mirror mode runs on sqlite:///..., not PostgreSQL".into())
+            }
+            Ok(_) => {}
+        }
+        if self.distributed_storage_config.is_empty() {
+            errs.push("DISTRIBUTED_STORAGE_CONFIG: required (at least one storage location)".into());
+        }
+        for (name, entry) in &self.distributed_storage_config {
+            match entry.driver() {
+                "LocalStorage" | "S3Storage" => {}
+                other => errs.push(format!(
+                    "DISTRIBUTED_STORAGE_CONFIG.{name}[0]: storage driver {other:?} is not supported (LocalStorage, S3Storage)"
+                )),
+            }
+            if entry.param_str("storage_path").is_none() {
+                errs.push(format!("DISTRIBUTED_STORAGE_CONFIG.{name}[1].storage_path: required"));
+            }
+            if entry.driver() == "S3Storage" && entry.param_str("s3_bucket").is_none() {
+                errs.push(format!("DISTRIBUTED_STORAGE_CONFIG.{name}[1].s3_bucket: required for S3Storage"));
+            }
+        }
+        for (key, list) in [
+            ("DISTRIBUTED_STORAGE_PREFERENCE", &self.distributed_storage_preference),
+            ("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS", &self.distributed_storage_default_locations),
+        ] {
+            if key == "DISTRIBUTED_STORAGE_PREFERENCE" && list.is_empty() {
+                errs.push(format!("{key}: must name at least one storage location"));
+            }
+            for (i, loc) in list.iter().enumerate() {
+                if !self.distributed_storage_config.is_empty()
+                    && !self.distributed_storage_config.contains_key(loc)
+                {
+                    errs.push(format!("{key}[{i}]: {loc:?} is not a location in DISTRIBUTED_STORAGE_CONFIG"));
+                }
+            }
+        }
+        for (i, opt) in self.tag_expiration_options.iter().enumerate() {
+            if let Err(e) = quay_core::duration::parse_seconds(opt) {
+                errs.push(format!("TAG_EXPIRATION_OPTIONS[{i}]: {e}"));
+            }
+        }
+        if let Err(e) = quay_core::duration::parse_seconds(&self.default_tag_expiration) {
+            errs.push(format!("DEFAULT_TAG_EXPIRATION: {e}"));
+        } else if !self.tag_expiration_options.contains(&self.default_tag_expiration) {
+            errs.push(format!(
+                "DEFAULT_TAG_EXPIRATION: {:?} is not one of TAG_EXPIRATION_OPTIONS",
+                self.default_tag_expiration
+            ));
+        }
+        for (key, redis) in [
+            ("BUILDLOGS_REDIS", &self.buildlogs_redis),
+            ("USER_EVENTS_REDIS", &self.user_events_redis),
+            ("PULL_METRICS_REDIS", &self.pull_metrics_redis),
+        ] {
+            if let Some(r) = redis {
+                if r.host.as_deref().unwrap_or("").is_empty() {
+                    errs.push(format!("{key}.host: required"));
+                }
+            }
+        }
+        if self.mode() != Mode::Mirror && self.database_secret_key.is_none() {
+            errs.push(
+                "DATABASE_SECRET_KEY: required outside mirror mode (it encrypts robot and app tokens)".into(),
+            );
+        }
+        errs
+    }
+
+    /// The namespace time-machine window for new users, from `DEFAULT_TAG_EXPIRATION`.
+    pub fn default_tag_expiration_s(&self) -> u64 {
+        quay_core::duration::parse_seconds(&self.default_tag_expiration).unwrap_or(1_209_600)
+    }
+}
+
+fn yaml_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+SERVER_HOSTNAME: quay.example.com
+PREFERRED_URL_SCHEME: https
+DB_URI: postgresql://quay:pw@db:5432/quay
+DATABASE_SECRET_KEY: 12345678
+SECRET_KEY: abc
+DISTRIBUTED_STORAGE_CONFIG:
+  default:
+    - LocalStorage
+    - storage_path: /datastorage/registry
+DISTRIBUTED_STORAGE_PREFERENCE: [default]
+DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]
+FEATURE_ANONYMOUS_ACCESS: "False"
+FEATURE_PUBLIC_CATALOG: "TRUE"
+SOME_FUTURE_KEY: {nested: 1}
+"#;
+
+    #[test]
+    fn parses_quay_config_and_keeps_unknown_keys() {
+        let c = Config::from_yaml(GOOD).expect("valid");
+        assert_eq!(c.mode(), Mode::Standalone);
+        assert_eq!(c.server_hostname, "quay.example.com");
+        assert_eq!(c.feature_anonymous_access, Flag(false));
+        assert_eq!(c.feature_public_catalog, Flag(true));
+        assert_eq!(c.database_secret_key.as_ref().map(Secret::expose), Some("12345678"));
+        assert!(c.extra.contains_key("SOME_FUTURE_KEY"));
+        assert_eq!(c.primary_storage().map(|(n, e)| (n, e.driver())), Some(("default", "LocalStorage")));
+        assert_eq!(c.default_tag_expiration_s(), 1_209_600);
+        assert_eq!(
+            c.database(),
+            Ok(Some(Database::Postgres(DbUri::new("postgresql://quay:pw@db:5432/quay"))))
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = Config::from_yaml(GOOD).expect("valid");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("12345678"), "{dbg}");
+        assert!(!dbg.contains("quay:pw@"), "{dbg}");
+        assert!(dbg.contains("postgresql://quay:***@db:5432/quay"));
+    }
+
+    #[test]
+    fn reports_every_bad_field_with_its_path() {
+        let text = r#"
+PREFERRED_URL_SCHEME: ftp
+DB_URI: mysql://x
+FEATURE_ANONYMOUS_ACCESS: [1]
+V2_PAGINATION_SIZE: lots
+DISTRIBUTED_STORAGE_CONFIG:
+  default: [LocalStorage, {storage_path: 7}]
+  other: [LocalStorage, {}]
+DISTRIBUTED_STORAGE_PREFERENCE: [missing]
+TAG_EXPIRATION_OPTIONS: ["1y"]
+"#;
+        let errs = Config::from_yaml(text).expect_err("invalid").0;
+        let joined = errs.join("\n");
+        for needle in [
+            "PREFERRED_URL_SCHEME: must be http or https",
+            "DB_URI: unsupported database mysql://x",
+            "FEATURE_ANONYMOUS_ACCESS: expected a boolean",
+            "V2_PAGINATION_SIZE: invalid type: string \"lots\"",
+            "DISTRIBUTED_STORAGE_CONFIG.default[1].storage_path: invalid type: integer `7`, expected a string",
+            "DISTRIBUTED_STORAGE_PREFERENCE[0]: \"missing\" is not a location",
+            "TAG_EXPIRATION_OPTIONS[0]: \"1y\" is not a duration",
+            "DEFAULT_TAG_EXPIRATION: \"2w\" is not one of TAG_EXPIRATION_OPTIONS",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        assert!(errs.iter().all(|l| !l.contains('\n')), "one line per problem: {errs:?}");
+    }
+
+    #[test]
+    fn malformed_yaml_is_one_line() {
+        let errs = Config::from_yaml("DB_URI: [unclosed").expect_err("invalid").0;
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("config is not valid YAML"), "{errs:?}");
+        let errs = Config::from_yaml("- a\n- b").expect_err("invalid").0;
+        assert_eq!(errs, vec!["config must be a YAML mapping of KEY: value, found a list".to_string()]);
+    }
+
+    #[test]
+    fn sqlite_uri_selects_mirror_preset() {
+        let text = "DB_URI: sqlite:////var/lib/quay/quay.db\nDISTRIBUTED_STORAGE_CONFIG: {local_us: [LocalStorage, {storage_path: /s}]}\n";
+        let c = Config::from_yaml(text).expect("valid");
+        assert_eq!(c.mode(), Mode::Mirror);
+        assert_eq!(c.database(), Ok(Some(Database::Sqlite("/var/lib/quay/quay.db".into()))));
+    }
+
+    #[test]
+    fn mirror_defaults_live_in_the_data_dir() {
+        let c = Config::mirror(Path::new("/tmp/qd"));
+        assert_eq!(c.validate(), Vec::<String>::new());
+        assert_eq!(c.database(), Ok(Some(Database::Sqlite("/tmp/qd/quay.db".into()))));
+        assert_eq!(
+            c.primary_storage().and_then(|(_, e)| e.param_str("storage_path")),
+            Some("/tmp/qd/storage")
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! The `quay` server: HTTP tier, store backends, blob storage and commands.
+//!
+//! Layout (who may depend on whom: `cli` → `http` → `store`/`storage`/`auth` → `quay_core`):
+//! - [`config`]: Quay's config.yaml, validation, mode presets, secret redaction.
+//! - [`cli`]: the `quay` subcommands.
+//! - [`http`]: routers (`/v2`, `/health`); handlers never build SQL.
+//! - [`store`]: metadata on PostgreSQL (+ the `quay` extension) or SQLite (mirror mode).
+//! - [`storage`]: blob storage with Quay's path layout.
+//! - [`auth`], [`users`]: credentials and accounts.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod storage;
+pub mod store;
+pub mod tls;
+pub mod users;

@@ -1,0 +1,237 @@
+//! PostgreSQL store: a deadpool pool of tokio-postgres connections; invariants live in the
+//! `quay` extension's functions.
+
+use super::{ExtensionStatus, MigrateReport, NewUser, SchemaOutcome, StoreError, UserCredentials, redacted};
+use crate::config::DbUri;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+mod embedded {
+    refinery::embed_migrations!("../migrations/postgres");
+}
+
+/// Extension name, as in `CREATE EXTENSION quay`.
+pub const EXTENSION: &str = "quay";
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    uri: DbUri,
+}
+
+impl PgStore {
+    pub async fn open(uri: &DbUri) -> Result<Self, StoreError> {
+        let unreachable = |reason: String| StoreError::Unreachable { uri: redacted(uri), reason };
+        let mut cfg: tokio_postgres::Config = uri
+            .expose()
+            .parse()
+            .map_err(|e: tokio_postgres::Error| unreachable(format!("invalid DB_URI: {e}")))?;
+        if cfg.get_connect_timeout().is_none() {
+            cfg.connect_timeout(Duration::from_secs(10));
+        }
+        if cfg.get_application_name().is_none() {
+            cfg.application_name("quay-rs");
+        }
+        let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(mgr)
+            .max_size(16)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(15)))
+            .build()
+            .map_err(|e| unreachable(e.to_string()))?;
+        // Fail now, with the server's reason, rather than on the first request.
+        let client = pool.get().await.map_err(|e| unreachable(pool_error_reason(&e)))?;
+        client.simple_query("SELECT 1").await.map_err(|e| unreachable(pg_error_text(&e)))?;
+        Ok(PgStore { pool, uri: uri.clone() })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unreachable { uri: redacted(&self.uri), reason: pool_error_reason(&e) })
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        c.simple_query("SELECT 1").await.map_err(|e| anyhow::anyhow!(pg_error_text(&e)))?;
+        Ok(())
+    }
+
+    pub async fn migrate(&self) -> Result<MigrateReport, StoreError> {
+        let mut client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT to_regclass('alembic_version') IS NOT NULL,
+                        to_regclass('refinery_schema_history') IS NOT NULL,
+                        (SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema())",
+                &[],
+            )
+            .await
+            .map_err(pg_err)?;
+        let (has_alembic, has_refinery, tables): (bool, bool, i64) = (row.get(0), row.get(1), row.get(2));
+        let schema = if has_refinery || tables == 0 {
+            let report = embedded::migrations::runner()
+                .run_async(&mut **client)
+                .await
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+            let applied: Vec<String> = report.applied_migrations().iter().map(|m| m.to_string()).collect();
+            if tables == 0 { SchemaOutcome::Created { applied } } else { SchemaOutcome::Migrated { applied } }
+        } else if has_alembic {
+            let rev = client
+                .query_opt("SELECT version_num::text FROM alembic_version LIMIT 1", &[])
+                .await
+                .map_err(pg_err)?
+                .map(|r| r.get::<_, String>(0));
+            SchemaOutcome::ExistingQuay { alembic_revision: rev }
+        } else {
+            return Err(StoreError::NotQuay(redacted(&self.uri)));
+        };
+        self.check_contract(&client).await?;
+        let extension = install_extension(&client).await?;
+        Ok(MigrateReport { schema, extension })
+    }
+
+    async fn check_contract(&self, client: &tokio_postgres::Client) -> Result<(), StoreError> {
+        let rows = client
+            .query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                  WHERE table_schema = current_schema()",
+                &[],
+            )
+            .await
+            .map_err(pg_err)?;
+        let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        if pairs.is_empty() {
+            return Err(StoreError::NotMigrated);
+        }
+        let missing = quay_core::schema::missing_items(pairs.iter().map(|(t, c)| (t.as_str(), c.as_str())));
+        if missing.is_empty() { Ok(()) } else { Err(StoreError::SchemaIncomplete(missing)) }
+    }
+
+    pub async fn check_ready(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        self.check_contract(&client).await?;
+        let installed = client
+            .query_opt("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = $1", &[&EXTENSION])
+            .await
+            .map_err(pg_err)?;
+        if installed.is_none() {
+            return Err(StoreError::ExtensionMissing);
+        }
+        Ok(())
+    }
+
+    pub async fn insert_user(&self, u: &NewUser) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let now = super::utc_now_naive();
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let n = client
+            .execute(
+                r#"INSERT INTO "user" (uuid, username, password_hash, email, verified, organization, robot,
+                                       invoice_email, invalid_login_attempts, last_invalid_login,
+                                       removed_tag_expiration_s, enabled, creation_date)
+                   VALUES ($1, $2, $3, $4, true, false, false, false, 0, CAST($5 AS timestamp), $6, true,
+                           CAST($5 AS timestamp))
+                   ON CONFLICT (username) DO NOTHING"#,
+                &[&uuid, &u.username, &u.password_hash, &u.email, &now, &u.removed_tag_expiration_s],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(n == 1)
+    }
+
+    pub async fn user_credentials(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                r#"SELECT id, username, password_hash, enabled, organization, robot FROM "user" WHERE username = $1"#,
+                &[&username],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(row.map(|r| UserCredentials {
+            id: i64::from(r.get::<_, i32>(0)),
+            username: r.get(1),
+            password_hash: r.get(2),
+            enabled: r.get(3),
+            organization: r.get(4),
+            robot: r.get(5),
+        }))
+    }
+
+    pub async fn first_user(&self) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                r#"SELECT username FROM "user" WHERE NOT organization AND NOT robot AND enabled
+                   AND password_hash IS NOT NULL ORDER BY id LIMIT 1"#,
+                &[],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+}
+
+async fn install_extension(client: &tokio_postgres::Client) -> Result<ExtensionStatus, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT default_version, installed_version FROM pg_catalog.pg_available_extensions WHERE name = $1",
+            &[&EXTENSION],
+        )
+        .await
+        .map_err(pg_err)?;
+    let Some(row) = row else { return Ok(ExtensionStatus::Unavailable) };
+    let default: String = row.get(0);
+    let installed: Option<String> = row.get(1);
+    match installed {
+        None => {
+            client
+                .batch_execute("CREATE EXTENSION IF NOT EXISTS quay")
+                .await
+                .map_err(|e| anyhow::anyhow!("CREATE EXTENSION quay failed: {}", pg_error_text(&e)))?;
+            Ok(ExtensionStatus::Installed { version: default })
+        }
+        Some(v) if v != default => {
+            client
+                .batch_execute("ALTER EXTENSION quay UPDATE")
+                .await
+                .map_err(|e| anyhow::anyhow!("ALTER EXTENSION quay UPDATE failed: {}", pg_error_text(&e)))?;
+            Ok(ExtensionStatus::Updated { from: v, to: default })
+        }
+        Some(v) => Ok(ExtensionStatus::Current { version: v }),
+    }
+}
+
+/// The server's message (with DETAIL) rather than tokio-postgres's generic "db error".
+pub(crate) fn pg_error_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{} ({})", db.message(), d),
+            None => db.message().to_string(),
+        },
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(inner) = src {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                src = inner.source();
+            }
+            s
+        }
+    }
+}
+
+fn pool_error_reason(e: &deadpool_postgres::PoolError) -> String {
+    match e {
+        deadpool_postgres::PoolError::Backend(pg) => pg_error_text(pg),
+        other => other.to_string(),
+    }
+}
+
+fn pg_err(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Other(anyhow::anyhow!(pg_error_text(&e)))
+}

@@ -1,0 +1,183 @@
+//! SQLite store (mirror mode): a deadpool pool of rusqlite connections in WAL mode; the
+//! registry's invariants run in-process through `quay_core`.
+
+use super::{ExtensionStatus, MigrateReport, NewUser, SchemaOutcome, StoreError, UserCredentials};
+use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+mod embedded {
+    refinery::embed_migrations!("../migrations/sqlite");
+}
+
+/// Pragmas for every connection: Quay's own SQLite settings, plus foreign keys enforced.
+const CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA busy_timeout = 10000;
+PRAGMA synchronous = NORMAL;
+PRAGMA wal_autocheckpoint = 1000;
+PRAGMA foreign_keys = ON;";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let unreachable =
+            |reason: String| StoreError::Unreachable { uri: format!("sqlite:///{}", path.display()), reason };
+        let pool = PoolConfig::new(path)
+            .builder(Runtime::Tokio1)
+            .map_err(|e| unreachable(e.to_string()))?
+            .max_size(8)
+            .post_create(Hook::async_fn(|conn, _| {
+                Box::pin(async move {
+                    conn.interact(|c| c.execute_batch(CONNECTION_PRAGMAS))
+                        .await
+                        .map_err(|e| HookError::message(e.to_string()))?
+                        .map_err(|e| HookError::message(e.to_string()))
+                })
+            }))
+            .build()
+            .map_err(|e| unreachable(e.to_string()))?;
+        let store = SqliteStore { pool, path: path.to_path_buf() };
+        store.ping().await.map_err(|e| unreachable(e.to_string()))?;
+        Ok(store)
+    }
+
+    /// Runs `f` on a pooled connection in the blocking pool.
+    async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> anyhow::Result<R> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let conn = self.pool.get().await.map_err(|e| StoreError::Unreachable {
+            uri: format!("sqlite:///{}", self.path.display()),
+            reason: e.to_string(),
+        })?;
+        conn.interact(f)
+            .await
+            .map_err(|e| anyhow::anyhow!("sqlite task failed: {e}"))?
+            .map_err(StoreError::Other)
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
+    }
+
+    pub async fn migrate(&self) -> Result<MigrateReport, StoreError> {
+        let path = self.path.clone();
+        let schema = self
+            .with(move |c| {
+                let has = |c: &Connection, t: &str| -> rusqlite::Result<bool> {
+                    c.query_row(
+                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                        [t],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map(|n| n > 0)
+                };
+                let tables: i64 =
+                    c.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
+                let (alembic, refinery_table) =
+                    (has(c, "alembic_version")?, has(c, "refinery_schema_history")?);
+                if refinery_table || tables == 0 {
+                    let report = embedded::migrations::runner()
+                        .run(c)
+                        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+                    let applied = report.applied_migrations().iter().map(|m| m.to_string()).collect();
+                    Ok(Some(if tables == 0 {
+                        SchemaOutcome::Created { applied }
+                    } else {
+                        SchemaOutcome::Migrated { applied }
+                    }))
+                } else if alembic {
+                    let rev = c
+                        .query_row("SELECT version_num FROM alembic_version LIMIT 1", [], |r| r.get(0))
+                        .optional()?;
+                    Ok(Some(SchemaOutcome::ExistingQuay { alembic_revision: rev }))
+                } else {
+                    Ok(None)
+                }
+            })
+            .await?
+            .ok_or_else(|| StoreError::NotQuay(format!("sqlite:///{}", path.display())))?;
+        self.check_contract().await?;
+        Ok(MigrateReport { schema, extension: ExtensionStatus::InProcess })
+    }
+
+    async fn check_contract(&self) -> Result<(), StoreError> {
+        let pairs: Vec<(String, String)> = self
+            .with(|c| {
+                let mut st = c.prepare(
+                    "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+                      WHERE m.type = 'table'",
+                )?;
+                let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await?;
+        if pairs.is_empty() {
+            return Err(StoreError::NotMigrated);
+        }
+        let missing = quay_core::schema::missing_items(pairs.iter().map(|(t, c)| (t.as_str(), c.as_str())));
+        if missing.is_empty() { Ok(()) } else { Err(StoreError::SchemaIncomplete(missing)) }
+    }
+
+    pub async fn check_ready(&self) -> Result<(), StoreError> {
+        self.check_contract().await
+    }
+
+    pub async fn insert_user(&self, u: &NewUser) -> Result<bool, StoreError> {
+        let u = u.clone();
+        self.with(move |c| {
+            let now = super::utc_now_naive();
+            let uuid = uuid::Uuid::new_v4().to_string();
+            let n = c.execute(
+                r#"INSERT INTO "user" (uuid, username, password_hash, email, verified, organization, robot,
+                                       invoice_email, invalid_login_attempts, last_invalid_login,
+                                       removed_tag_expiration_s, enabled, creation_date)
+                   VALUES (?1, ?2, ?3, ?4, 1, 0, 0, 0, 0, ?5, ?6, 1, ?5)
+                   ON CONFLICT (username) DO NOTHING"#,
+                params![uuid, u.username, u.password_hash, u.email, now, u.removed_tag_expiration_s],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    pub async fn user_credentials(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
+        let username = username.to_string();
+        self.with(move |c| {
+            Ok(c.query_row(
+                r#"SELECT id, username, password_hash, enabled, organization, robot FROM "user" WHERE username = ?1"#,
+                [username],
+                |r| {
+                    Ok(UserCredentials {
+                        id: r.get(0)?,
+                        username: r.get(1)?,
+                        password_hash: r.get(2)?,
+                        enabled: r.get(3)?,
+                        organization: r.get(4)?,
+                        robot: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn first_user(&self) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                r#"SELECT username FROM "user" WHERE NOT organization AND NOT robot AND enabled
+                   AND password_hash IS NOT NULL ORDER BY id LIMIT 1"#,
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test. Idempotent, and quick when all is installed:
+#   Debian packages (PostgreSQL 15 server headers, libclang), cargo-pgrx 0.18.0, a started
+#   PostgreSQL 15 cluster with a superuser role for the current user, the `quay` extension;
+#   then the whole workspace's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quay-target}"
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+me="$(id -un)"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Debian packages"
+pkgs=()
+for p in postgresql-15 postgresql-server-dev-15 libclang-dev python3; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
+done
+if [ ${#pkgs[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"
+else
+  echo "already installed"
+fi
+
+step "cargo-pgrx 0.18.0"
+if ! cargo pgrx --version 2>/dev/null | grep -q ' 0\.18\.0'; then
+  cargo install cargo-pgrx --version 0.18.0 --locked
+fi
+if ! grep -q '^pg15' "$HOME/.pgrx/config.toml" 2>/dev/null; then
+  cargo pgrx init --pg15 "$PG_CONFIG"
+fi
+cargo pgrx --version
+
+step "PostgreSQL 15 cluster"
+if ! pg_lsclusters -h 2>/dev/null | awk '$1=="15" && $2=="main"' | grep -q .; then
+  $SUDO pg_createcluster 15 main
+fi
+pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}' | grep -q online || $SUDO pg_ctlcluster 15 main start
+for _ in $(seq 1 60); do pg_isready -q -h /var/run/postgresql && break; sleep 0.5; done
+pg_isready -h /var/run/postgresql
+if ! $SUDO -u postgres psql -h /var/run/postgresql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$me'" | grep -q 1; then
+  $SUDO -u postgres psql -h /var/run/postgresql -c "CREATE ROLE \"$me\" SUPERUSER LOGIN"
+fi
+
+step "quay extension (cargo pgrx install)"
+cargo pgrx install -p quay-pg --pg-config "$PG_CONFIG"
+
+step "remove databases left by earlier test runs"
+psql -h /var/run/postgresql -d postgres -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'quaytest\_%'" |
+  while read -r db; do [ -n "$db" ] && psql -h /var/run/postgresql -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
+
+step "tests"
+export QUAY_TEST_PG="${QUAY_TEST_PG:-postgresql:///postgres?host=/var/run/postgresql}"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+  cargo test --workspace --doc
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
