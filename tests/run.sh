@@ -11,6 +11,7 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 me="$(id -un)"
 step() { printf '\n==> %s\n' "$*"; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
 
 step "Debian packages"
 pkgs=()
@@ -40,8 +41,8 @@ fi
 pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}' | grep -q online || $SUDO pg_ctlcluster 15 main start
 for _ in $(seq 1 60); do pg_isready -q -h /var/run/postgresql && break; sleep 0.5; done
 pg_isready -h /var/run/postgresql
-if ! $SUDO -u postgres psql -h /var/run/postgresql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$me'" | grep -q 1; then
-  $SUDO -u postgres psql -h /var/run/postgresql -c "CREATE ROLE \"$me\" SUPERUSER LOGIN"
+if ! as_postgres psql -h /var/run/postgresql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$me'" | grep -q 1; then
+  as_postgres psql -h /var/run/postgresql -c "CREATE ROLE \"$me\" SUPERUSER LOGIN"
 fi
 
 step "quay extension (cargo pgrx install)"
@@ -51,11 +52,11 @@ step "remove databases left by earlier test runs"
 psql -h /var/run/postgresql -d postgres -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'quaytest\_%'" |
   while read -r db; do [ -n "$db" ] && psql -h /var/run/postgresql -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
 
-step "tests"
+step "tests (default members: everything but the pgrx crate, which is tested through SQL)"
 export QUAY_TEST_PG="${QUAY_TEST_PG:-postgresql:///postgres?host=/var/run/postgresql}"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast "$@"
-  cargo test --workspace --doc
+  cargo nextest run --no-fail-fast "$@"
+  cargo test --doc
 else
-  cargo test --workspace --no-fail-fast "$@"
+  cargo test --no-fail-fast "$@"
 fi

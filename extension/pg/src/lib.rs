@@ -25,22 +25,3 @@ COMMENT ON FUNCTION quay_schema_revision() IS 'Quay Alembic revision whose schem
     name = "comments",
     finalize
 );
-
-#[cfg(any(test, feature = "pg_test"))]
-#[pg_schema]
-mod tests {
-    use pgrx::prelude::*;
-
-    #[pg_test]
-    fn reports_its_version() {
-        assert_eq!(crate::version(), env!("CARGO_PKG_VERSION"));
-    }
-}
-
-#[cfg(test)]
-pub mod pg_test {
-    pub fn setup(_options: Vec<&str>) {}
-    pub fn postgresql_conf_options() -> Vec<&'static str> {
-        vec![]
-    }
-}

@@ -376,8 +376,13 @@ impl Config {
                     "DISTRIBUTED_STORAGE_CONFIG.{name}[0]: storage driver {other:?} is not supported (LocalStorage, S3Storage)"
                 )),
             }
-            if entry.param_str("storage_path").is_none() {
-                errs.push(format!("DISTRIBUTED_STORAGE_CONFIG.{name}[1].storage_path: required"));
+            match entry.1.get("storage_path") {
+                None => errs.push(format!("DISTRIBUTED_STORAGE_CONFIG.{name}[1].storage_path: required")),
+                Some(Value::String(_)) => {}
+                Some(other) => errs.push(format!(
+                    "DISTRIBUTED_STORAGE_CONFIG.{name}[1].storage_path: must be a string, found {}",
+                    yaml_kind(other)
+                )),
             }
             if entry.driver() == "S3Storage" && entry.param_str("s3_bucket").is_none() {
                 errs.push(format!("DISTRIBUTED_STORAGE_CONFIG.{name}[1].s3_bucket: required for S3Storage"));
@@ -515,7 +520,8 @@ TAG_EXPIRATION_OPTIONS: ["1y"]
             "DB_URI: unsupported database mysql://x",
             "FEATURE_ANONYMOUS_ACCESS: expected a boolean",
             "V2_PAGINATION_SIZE: invalid type: string \"lots\"",
-            "DISTRIBUTED_STORAGE_CONFIG.default[1].storage_path: invalid type: integer `7`, expected a string",
+            "DISTRIBUTED_STORAGE_CONFIG.default[1].storage_path: must be a string, found a number",
+            "DISTRIBUTED_STORAGE_CONFIG.other[1].storage_path: required",
             "DISTRIBUTED_STORAGE_PREFERENCE[0]: \"missing\" is not a location",
             "TAG_EXPIRATION_OPTIONS[0]: \"1y\" is not a duration",
             "DEFAULT_TAG_EXPIRATION: \"2w\" is not one of TAG_EXPIRATION_OPTIONS",
@@ -523,6 +529,12 @@ TAG_EXPIRATION_OPTIONS: ["1y"]
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
         assert!(errs.iter().all(|l| !l.contains('\n')), "one line per problem: {errs:?}");
+
+        let errs =
+            Config::from_yaml("DISTRIBUTED_STORAGE_CONFIG: {x: [LocalStorage, {storage_path: /x}, extra]}")
+                .expect_err("invalid")
+                .0;
+        assert!(errs[0].starts_with("DISTRIBUTED_STORAGE_CONFIG.x: invalid length 3"), "{errs:?}");
     }
 
     #[test]

@@ -132,8 +132,8 @@ impl PgStore {
                 r#"INSERT INTO "user" (uuid, username, password_hash, email, verified, organization, robot,
                                        invoice_email, invalid_login_attempts, last_invalid_login,
                                        removed_tag_expiration_s, enabled, creation_date)
-                   VALUES ($1, $2, $3, $4, true, false, false, false, 0, CAST($5 AS timestamp), $6, true,
-                           CAST($5 AS timestamp))
+                   VALUES ($1, $2, $3, $4, true, false, false, false, 0, CAST($5::text AS timestamp), $6, true,
+                           CAST($5::text AS timestamp))
                    ON CONFLICT (username) DO NOTHING"#,
                 &[&uuid, &u.username, &u.password_hash, &u.email, &now, &u.removed_tag_expiration_s],
             )

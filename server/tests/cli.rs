@@ -1,0 +1,276 @@
+//! The `quay` binary as a user runs it: mirror mode with no config, health and `/v2/`, graceful
+//! shutdown, `init`, `migrate`, `config validate`, and one clear error line for bad input.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const QUAY: &str = env!("CARGO_BIN_EXE_quay");
+
+fn quay(args: &[&str]) -> Output {
+    Command::new(QUAY).args(args).env("RUST_LOG", "warn").output().expect("run quay")
+}
+
+fn quay_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(QUAY)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts the command failed with exactly one `error: ...` line (and no panic/backtrace).
+fn assert_one_error_line(out: &Output, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "expected failure, got success; stderr: {stderr}");
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one error line expected, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "expected {needle:?} in: {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("stack backtrace"), "{stderr}");
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    _log: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Server {
+    /// Starts `quay serve` on port 0 and reads the bound address from its log.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(QUAY)
+            .arg("serve")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("listening on ") {
+                    let _ = tx.send(line[i + "listening on ".len()..].trim().to_string());
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let base = rx.recv_timeout(Duration::from_secs(60)).expect("server announced its address");
+        Server { child, base, _log: log }
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[tokio::test]
+async fn mirror_mode_serves_v2_and_health_with_no_config() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().expect("utf8")]);
+    let http = reqwest::Client::new();
+
+    let r = http.get(format!("{}/v2/", server.base)).send().await.expect("GET /v2/");
+    assert_eq!(r.status(), 401);
+    let host = server.base.trim_start_matches("http://").to_string();
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        format!("Bearer realm=\"http://{host}/v2/auth\",service=\"{host}\"").as_str()
+    );
+    assert_eq!(r.headers()["docker-distribution-api-version"], "registry/2.0");
+    assert_eq!(r.text().await.expect("body"), "true");
+
+    let r = http.get(format!("{}/v2/", server.base)).bearer_auth("bogus").send().await.expect("GET /v2/");
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED");
+
+    for path in ["/health/instance", "/health/endtoend"] {
+        let r = http.get(format!("{}{path}", server.base)).send().await.expect("health");
+        assert_eq!(r.status(), 200, "{path}");
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"data": {"services": {"database": true, "storage": true}}, "status_code": 200})
+        );
+    }
+    assert!(data.join("quay.db").is_file());
+    assert!(data.join("storage").is_dir());
+
+    let status = server.stop();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[tokio::test]
+async fn endtoend_health_reports_a_broken_storage() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().expect("utf8")]);
+    // Break storage under the running server: replace the directory with a file.
+    std::fs::remove_dir_all(data.join("storage")).expect("rm");
+    std::fs::write(data.join("storage"), b"not a dir").expect("write");
+    let http = reqwest::Client::new();
+    let r = http.get(format!("{}/health/endtoend", server.base)).send().await.expect("health");
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["data"]["services"]["storage"], false);
+    assert_eq!(body["status_code"], 503);
+    // The instance check skips storage, as Quay's LocalHealthCheck does.
+    let r = http.get(format!("{}/health/instance", server.base)).send().await.expect("health");
+    assert_eq!(r.status(), 200);
+    server.stop();
+}
+
+#[test]
+fn init_is_idempotent_and_refuses_a_different_password() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().to_str().expect("utf8");
+    let args = ["init", "--data-dir", d, "--init-user", "admin", "--init-password-stdin"];
+    let out = quay_with_stdin(&args, "password123\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "created user admin");
+
+    let out = quay_with_stdin(&args, "password123\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("already exists with this password; unchanged"));
+
+    let out = quay_with_stdin(&args, "different123\n");
+    assert_one_error_line(&out, "user admin already exists with a different password; not changed");
+
+    let out = quay_with_stdin(&args, "short\n");
+    assert_one_error_line(&out, "password must be at least 8 characters");
+
+    let bad = ["init", "--data-dir", d, "--init-user", "Bad Name", "--init-password-stdin"];
+    assert_one_error_line(&quay_with_stdin(&bad, "password123\n"), "invalid username \"Bad Name\"");
+}
+
+#[test]
+fn migrate_creates_then_reports_up_to_date() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().to_str().expect("utf8");
+    let out = quay(&["migrate", "--data-dir", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("schema: created Quay's schema (V1__quay_baseline)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = quay(&["migrate", "--data-dir", d]);
+    assert!(text(&out.stdout).contains("schema: up to date"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn config_validate_lists_each_bad_field() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "PREFERRED_URL_SCHEME: gopher\nDB_URI: postgresql://q:pw@db/quay\nFEATURE_ANONYMOUS_ACCESS: [x]\n\
+         DISTRIBUTED_STORAGE_CONFIG: {local_us: [LocalStorage, {}]}\n",
+    )
+    .expect("write");
+    let out = quay(&["config", "validate", "--config", bad.to_str().expect("utf8")]);
+    assert!(!out.status.success());
+    let stdout = text(&out.stdout);
+    let lines: Vec<_> = stdout.lines().collect();
+    for want in [
+        "PREFERRED_URL_SCHEME: must be http or https, got \"gopher\"",
+        "FEATURE_ANONYMOUS_ACCESS: expected a boolean (true/false) or the string \"true\"",
+        "DISTRIBUTED_STORAGE_CONFIG.local_us[1].storage_path: required",
+        "DATABASE_SECRET_KEY: required outside mirror mode (it encrypts robot and app tokens)",
+    ] {
+        assert!(lines.contains(&want), "missing line {want:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("pw@"), "DB password leaked: {stdout}");
+    assert!(text(&out.stderr).contains("has 4 problem(s)"), "{}", text(&out.stderr));
+
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "DB_URI: postgresql://q:pw@db/quay\nDATABASE_SECRET_KEY: k\n\
+         DISTRIBUTED_STORAGE_CONFIG: {local_us: [LocalStorage, {storage_path: /s}]}\nUNKNOWN_KEY: 1\n",
+    )
+    .expect("write");
+    let out = quay(&["config", "validate", "--config", good.to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid (standalone mode)"));
+}
+
+#[test]
+fn bad_input_is_one_clear_error_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).expect("write");
+        path.to_str().expect("utf8").to_string()
+    };
+
+    let malformed = p("malformed.yaml", "DB_URI: [unclosed\n");
+    assert_one_error_line(&quay(&["serve", "--config", &malformed]), "config is not valid YAML");
+
+    let missing = dir.path().join("nope.yaml");
+    assert_one_error_line(
+        &quay(&["migrate", "--config", missing.to_str().expect("utf8")]),
+        "cannot read config file",
+    );
+
+    let unreachable = p(
+        "unreachable.yaml",
+        "DB_URI: postgresql://quay:topsecret@127.0.0.1:1/quay\nDATABASE_SECRET_KEY: k\n\
+         DISTRIBUTED_STORAGE_CONFIG: {local_us: [LocalStorage, {storage_path: /tmp/x}]}\n",
+    );
+    let out = quay(&["migrate", "--config", &unreachable]);
+    assert_one_error_line(&out, "cannot connect to database postgresql://quay:***@127.0.0.1:1/quay");
+    assert!(!text(&out.stderr).contains("topsecret"));
+
+    let file = p("a-file", "x");
+    let out = quay(&["serve", "--data-dir", &format!("{file}/sub"), "--listen", "127.0.0.1:0"]);
+    assert_one_error_line(&out, "cannot create data directory");
+
+    let out =
+        quay(&["serve", "--data-dir", dir.path().to_str().expect("utf8"), "--tls-cert", "/nonexistent"]);
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn serving_a_quay_database_without_the_extension_is_refused() {
+    let db = quay_tests::TestDb::quay_reference("noext").await.expect("db");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "DB_URI: \"{}\"\nDATABASE_SECRET_KEY: k\nDISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: {}}}]}}\n",
+            db.url,
+            dir.path().join("storage").display()
+        ),
+    )
+    .expect("write");
+    let out = quay(&["serve", "--config", cfg.to_str().expect("utf8"), "--listen", "127.0.0.1:0"]);
+    assert_one_error_line(&out, "the `quay` extension is not installed in this database");
+    db.drop_db().await.expect("drop");
+}
