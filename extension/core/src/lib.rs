@@ -3,7 +3,9 @@
 //! Anything that talks to a database does so through the caller.
 
 pub mod duration;
+pub mod exec;
 pub mod names;
+pub mod queue;
 pub mod schema;
 pub mod schema_contract;
 

@@ -181,3 +181,79 @@ impl SqliteStore {
         .await
     }
 }
+
+/// `quay_core::exec::Executor` over one rusqlite connection (mirror mode runs the core's
+/// functions in-process with this).
+pub struct SqliteExecutor<'a> {
+    pub conn: &'a Connection,
+}
+
+impl quay_core::exec::Executor for SqliteExecutor<'_> {
+    fn dialect(&self) -> quay_core::exec::Dialect {
+        quay_core::exec::Dialect::Sqlite
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[quay_core::exec::Value],
+    ) -> quay_core::exec::CoreResult<Vec<quay_core::exec::Row>> {
+        use quay_core::exec::{CoreError, Value};
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        let db = |e: rusqlite::Error| CoreError::Database(e.to_string());
+        let mut st = self.conn.prepare_cached(sql).map_err(db)?;
+        for (i, p) in params.iter().enumerate() {
+            let v: ToSqlOutput = match p {
+                Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+                Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*b))),
+                Value::Int(n) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*n)),
+                Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            };
+            st.raw_bind_parameter(i + 1, v).map_err(db)?;
+        }
+        let ncols = st.column_count();
+        let mut rows = st.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(db)? {
+            let mut row = Vec::with_capacity(ncols);
+            for i in 0..ncols {
+                row.push(match r.get_ref(i).map_err(db)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(n) => Value::Int(n),
+                    ValueRef::Real(f) => Value::Text(f.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Value::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn uuid4(&mut self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+impl SqliteStore {
+    /// Runs a core function in one write transaction (`BEGIN IMMEDIATE`: SQLite's single writer
+    /// is the lock that `FOR UPDATE` / advisory locks are on PostgreSQL).
+    pub async fn with_core<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
+    ) -> Result<Result<R, quay_core::exec::CoreError>, StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let result = f(&mut SqliteExecutor { conn: &tx });
+            match result {
+                Ok(v) => {
+                    tx.commit()?;
+                    Ok(Ok(v))
+                }
+                Err(e) => Ok(Err(e)),
+            }
+        })
+        .await
+    }
+}

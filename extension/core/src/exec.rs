@@ -1,0 +1,157 @@
+//! The one seam between the core and a database: a small synchronous executor. The extension
+//! implements it over SPI, mirror mode over rusqlite. SQL text comes from `sql/` with a few
+//! dialect tokens, rendered by [`Dialect::render`]:
+//! - `{now}`: current naive-UTC timestamp;
+//! - `{now_plus:$N}`: now plus `$N` seconds;
+//! - `{skip_locked}`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, nothing on SQLite (one writer);
+//! - `{ts:column}`: a timestamp column as text;
+//! - `$N` parameters (rendered `?N` on SQLite).
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// A parameter or a result column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+impl Value {
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            Value::Int(i) => Some(*i != 0),
+            _ => None,
+        }
+    }
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+pub type Row = Vec<Value>;
+
+/// A database error, or a rule violation with a stable machine code (mapped to SQLSTATE + DETAIL
+/// by the extension and to HTTP errors by the server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreError {
+    Database(String),
+    Invalid { code: &'static str, message: String },
+}
+
+impl fmt::Display for CoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CoreError::Database(m) => f.write_str(m),
+            CoreError::Invalid { code, message } => write!(f, "{message} ({code})"),
+        }
+    }
+}
+
+impl std::error::Error for CoreError {}
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+/// Runs rendered SQL. Implementations run inside the caller's transaction.
+pub trait Executor {
+    fn dialect(&self) -> Dialect;
+    /// Runs a statement and returns its rows (statements without RETURNING return none).
+    fn query(&mut self, sql: &str, params: &[Value]) -> CoreResult<Vec<Row>>;
+    /// A fresh random uuid4 string (Quay's `state_id`).
+    fn uuid4(&mut self) -> String;
+}
+
+impl Dialect {
+    /// Renders the tokens of a `sql/` file for this dialect.
+    pub fn render(self, sql: &str) -> String {
+        let mut out = String::with_capacity(sql.len() + 64);
+        let mut rest = sql;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let Some(len) = rest[start..].find('}') else {
+                out.push_str(&rest[start..]);
+                rest = "";
+                break;
+            };
+            let token = &rest[start + 1..start + len];
+            out.push_str(&self.token(token));
+            rest = &rest[start + len + 1..];
+        }
+        out.push_str(rest);
+        match self {
+            Dialect::Postgres => out,
+            Dialect::Sqlite => dollar_to_question(&out),
+        }
+    }
+
+    fn token(self, token: &str) -> String {
+        let (name, arg) = token.split_once(':').unwrap_or((token, ""));
+        match (self, name) {
+            (Dialect::Postgres, "now") => "(now() AT TIME ZONE 'UTC')".into(),
+            (Dialect::Sqlite, "now") => "strftime('%Y-%m-%d %H:%M:%f', 'now')".into(),
+            (Dialect::Postgres, "now_plus") => {
+                format!("((now() AT TIME ZONE 'UTC') + make_interval(secs => {arg}::double precision))")
+            }
+            (Dialect::Sqlite, "now_plus") => {
+                format!("strftime('%Y-%m-%d %H:%M:%f', 'now', {arg} || ' seconds')")
+            }
+            (Dialect::Postgres, "skip_locked") => "FOR UPDATE SKIP LOCKED".into(),
+            (Dialect::Sqlite, "skip_locked") => String::new(),
+            (Dialect::Postgres, "ts") => format!("to_char({arg}, 'YYYY-MM-DD HH24:MI:SS.US')"),
+            (Dialect::Sqlite, "ts") => arg.to_string(),
+            // Not a token (e.g. JSON in a literal): keep it.
+            _ => format!("{{{token}}}"),
+        }
+    }
+}
+
+fn dollar_to_question(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_tokens_per_dialect() {
+        let sql = "UPDATE t SET a = {now_plus:$2} WHERE b <= {now} AND c = $1 {skip_locked}";
+        assert_eq!(
+            Dialect::Postgres.render(sql),
+            "UPDATE t SET a = ((now() AT TIME ZONE 'UTC') + make_interval(secs => $2::double precision)) \
+             WHERE b <= (now() AT TIME ZONE 'UTC') AND c = $1 FOR UPDATE SKIP LOCKED"
+        );
+        assert_eq!(
+            Dialect::Sqlite.render(sql),
+            "UPDATE t SET a = strftime('%Y-%m-%d %H:%M:%f', 'now', ?2 || ' seconds') \
+             WHERE b <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND c = ?1 "
+        );
+        assert_eq!(Dialect::Sqlite.render("SELECT '{\"a\": 1}'"), "SELECT '{\"a\": 1}'");
+    }
+}
