@@ -253,7 +253,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "configuration loaded"
     );
     let state = AppState { config: Arc::new(inst.config), store, storage };
-    let app = http::router(state).layer(crate::logging::request_layer());
+    let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
 
     let handle = axum_server::Handle::new();

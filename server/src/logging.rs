@@ -18,16 +18,9 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// Logs method, path (never the query string, which may carry tokens), status and latency.
-pub fn request_layer() -> axum::middleware::FromFnLayer<
-    fn(Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>,
-    (),
-    (Request,),
-> {
-    axum::middleware::from_fn(|req: Request, next: Next| Box::pin(log_request(req, next)) as _)
-}
-
-async fn log_request(req: Request, next: Next) -> Response {
+/// Middleware: logs method, path (never the query string, which may carry tokens), status and
+/// latency. Use with `axum::middleware::from_fn(log_request)`.
+pub async fn log_request(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();

@@ -6,7 +6,7 @@
 pub mod postgres;
 pub mod sqlite;
 
-use crate::config::{Database, DbUri};
+use crate::config::Database;
 use quay_core::schema::Missing;
 use std::fmt;
 
@@ -200,8 +200,4 @@ pub(crate) fn utc_now_naive() -> String {
         "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]"
     );
     now.format(&fmt).unwrap_or_else(|_| "1970-01-01 00:00:00.000000".into())
-}
-
-pub(crate) fn redacted(uri: &DbUri) -> String {
-    uri.redacted()
 }

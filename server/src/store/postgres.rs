@@ -1,7 +1,7 @@
 //! PostgreSQL store: a deadpool pool of tokio-postgres connections; invariants live in the
 //! `quay` extension's functions.
 
-use super::{ExtensionStatus, MigrateReport, NewUser, SchemaOutcome, StoreError, UserCredentials, redacted};
+use super::{ExtensionStatus, MigrateReport, NewUser, SchemaOutcome, StoreError, UserCredentials};
 use crate::config::DbUri;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::time::Duration;
@@ -22,7 +22,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn open(uri: &DbUri) -> Result<Self, StoreError> {
-        let unreachable = |reason: String| StoreError::Unreachable { uri: redacted(uri), reason };
+        let unreachable = |reason: String| StoreError::Unreachable { uri: uri.redacted(), reason };
         let mut cfg: tokio_postgres::Config = uri
             .expose()
             .parse()
@@ -50,7 +50,7 @@ impl PgStore {
         self.pool
             .get()
             .await
-            .map_err(|e| StoreError::Unreachable { uri: redacted(&self.uri), reason: pool_error_reason(&e) })
+            .map_err(|e| StoreError::Unreachable { uri: self.uri.redacted(), reason: pool_error_reason(&e) })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -86,7 +86,7 @@ impl PgStore {
                 .map(|r| r.get::<_, String>(0));
             SchemaOutcome::ExistingQuay { alembic_revision: rev }
         } else {
-            return Err(StoreError::NotQuay(redacted(&self.uri)));
+            return Err(StoreError::NotQuay(self.uri.redacted()));
         };
         self.check_contract(&client).await?;
         let extension = install_extension(&client).await?;
