@@ -54,6 +54,18 @@ impl TestDb {
         Ok(db)
     }
 
+    /// A Quay database with the `quay` extension created (it must be installed on the cluster:
+    /// `tests/run.sh` does it).
+    pub async fn with_extension(tag: &str) -> anyhow::Result<TestDb> {
+        let db = TestDb::quay_reference(tag).await?;
+        db.client()
+            .await?
+            .batch_execute("CREATE EXTENSION quay")
+            .await
+            .context("CREATE EXTENSION quay (install it on the test cluster: tests/run.sh does it)")?;
+        Ok(db)
+    }
+
     pub async fn client(&self) -> anyhow::Result<Client> {
         connect(&self.url).await
     }
@@ -64,6 +76,8 @@ impl TestDb {
         Ok(())
     }
 }
+
+pub mod fixtures;
 
 /// The admin URL with its database replaced by `name`.
 pub fn db_url(name: &str) -> String {

@@ -5,6 +5,8 @@
 //! - `{now_plus:$N}`: now plus `$N` seconds;
 //! - `{skip_locked}`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, nothing on SQLite (one writer);
 //! - `{ts:column}`: a timestamp column as text;
+//! - `{now_ms}`: the wall clock in epoch milliseconds (Quay's tag lifetimes), read at call time;
+//! - `{for_update}`: `FOR UPDATE` on PostgreSQL, nothing on SQLite;
 //! - `$N` parameters (rendered `?N` on SQLite).
 
 use std::fmt;
@@ -18,13 +20,25 @@ pub enum Dialect {
 /// A parameter or a result column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
+    /// A text-typed NULL.
     Null,
+    /// A bigint-typed NULL (PostgreSQL needs the type of a NULL parameter).
+    NullInt,
     Bool(bool),
     Int(i64),
     Text(String),
 }
 
 impl Value {
+    pub fn opt_int(v: Option<i64>) -> Value {
+        v.map_or(Value::NullInt, Value::Int)
+    }
+    pub fn opt_text(v: Option<&str>) -> Value {
+        v.map_or(Value::Null, |s| Value::Text(s.to_string()))
+    }
+    pub fn text(s: impl Into<String>) -> Value {
+        Value::Text(s.into())
+    }
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
@@ -114,12 +128,89 @@ impl Dialect {
             }
             (Dialect::Postgres, "skip_locked") => "FOR UPDATE SKIP LOCKED".into(),
             (Dialect::Sqlite, "skip_locked") => String::new(),
+            (Dialect::Postgres, "for_update") => "FOR UPDATE".into(),
+            (Dialect::Sqlite, "for_update") => String::new(),
+            (Dialect::Postgres, "now_ms") => "(extract(epoch from clock_timestamp()) * 1000)::bigint".into(),
+            (Dialect::Sqlite, "now_ms") => "CAST(unixepoch('subsec') * 1000 AS INTEGER)".into(),
             (Dialect::Postgres, "ts") => format!("to_char({arg}, 'YYYY-MM-DD HH24:MI:SS.US')"),
             (Dialect::Sqlite, "ts") => arg.to_string(),
             // Not a token (e.g. JSON in a literal): keep it.
             _ => format!("{{{token}}}"),
         }
     }
+}
+
+/// A rule violation with a stable machine code.
+pub fn invalid(code: &'static str, message: impl Into<String>) -> CoreError {
+    CoreError::Invalid { code, message: message.into() }
+}
+
+/// Renders `sql` for the executor's dialect and runs it.
+pub fn run(ex: &mut dyn Executor, sql: &str, params: &[Value]) -> CoreResult<Vec<Row>> {
+    let sql = ex.dialect().render(sql);
+    ex.query(&sql, params)
+}
+
+/// The first column of the first row as an integer.
+pub fn first_int(rows: &[Row]) -> Option<i64> {
+    rows.first().and_then(|r| r.first()).and_then(Value::as_i64)
+}
+
+/// The first column of every row as integers (NULLs skipped).
+pub fn ints(rows: &[Row]) -> Vec<i64> {
+    rows.iter().filter_map(|r| r.first().and_then(Value::as_i64)).collect()
+}
+
+/// Runs a statement that must return one integer.
+pub fn one_int(ex: &mut dyn Executor, sql: &str, params: &[Value]) -> CoreResult<Option<i64>> {
+    Ok(first_int(&run(ex, sql, params)?))
+}
+
+/// One statement of a `sql/*.sql` file that holds several, each introduced by a line
+/// `-- name: <name>` and running to the next such line.
+pub fn named(file: &'static str, name: &str) -> &'static str {
+    let marker = "-- name: ";
+    let mut rest = file;
+    while let Some(at) = rest.find(marker) {
+        let after = &rest[at + marker.len()..];
+        let (line, body) = after.split_once('\n').unwrap_or((after, ""));
+        let end = body.find(marker).unwrap_or(body.len());
+        if line.trim() == name {
+            return &body[..end];
+        }
+        rest = body;
+    }
+    panic!("SQL statement {name:?} missing from its sql/ file (a build-time bug)")
+}
+
+/// A transaction-scoped lock on `key`. PostgreSQL: an advisory lock; SQLite: nothing to do, the
+/// write transaction (`BEGIN IMMEDIATE`) already excludes every other writer.
+pub fn lock(ex: &mut dyn Executor, key: &str) -> CoreResult<()> {
+    if ex.dialect() == Dialect::Postgres {
+        ex.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text", &[Value::text(key)])?;
+    }
+    Ok(())
+}
+
+/// The database clock in epoch milliseconds.
+pub fn now_ms(ex: &mut dyn Executor) -> CoreResult<i64> {
+    one_int(ex, "SELECT {now_ms}", &[])?.ok_or_else(|| CoreError::Database("no clock".into()))
+}
+
+/// A JSON string literal (for queue bodies built here).
+pub fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn dollar_to_question(sql: &str) -> String {
@@ -153,5 +244,17 @@ mod tests {
              WHERE b <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND c = ?1 "
         );
         assert_eq!(Dialect::Sqlite.render("SELECT '{\"a\": 1}'"), "SELECT '{\"a\": 1}'");
+    }
+
+    #[test]
+    fn named_statements_are_found_by_name() {
+        let file = "-- header\n-- name: a\nSELECT 1\n-- name: b\nSELECT 2\n";
+        assert_eq!(named(file, "a").trim(), "SELECT 1");
+        assert_eq!(named(file, "b").trim(), "SELECT 2");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
     }
 }

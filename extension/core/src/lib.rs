@@ -4,10 +4,13 @@
 
 pub mod duration;
 pub mod exec;
+pub mod gc;
 pub mod names;
+pub mod permissions;
 pub mod queue;
 pub mod schema;
 pub mod schema_contract;
+pub mod tags;
 
 /// Quay's Alembic revision whose schema our baseline migration reproduces.
 pub const QUAY_ALEMBIC_HEAD: &str = "9fa37f66a9b6";

@@ -16,9 +16,45 @@ pub fn is_valid_username(name: &str) -> bool {
     !prev_sep
 }
 
+/// Tag names clients may use: `^[\w][\w.-]{0,127}$` over ASCII (internal `$temp-` names never match).
+pub fn is_valid_tag(name: &str) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && word(bytes[0])
+        && bytes[1..].iter().all(|&b| word(b) || b == b'.' || b == b'-')
+}
+
+/// A content digest we store: `sha256:` + 64 or `sha512:` + 128 lowercase hex digits.
+pub fn is_valid_digest(digest: &str) -> bool {
+    let hex_of =
+        |s: &str, n: usize| s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    match digest.split_once(':') {
+        Some(("sha256", h)) => hex_of(h, 64),
+        Some(("sha512", h)) => hex_of(h, 128),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_and_digests() {
+        for ok in ["latest", "v1.0", "_x", "A-b.c", &"a".repeat(128)] {
+            assert!(is_valid_tag(ok), "{ok}");
+        }
+        for bad in ["", ".x", "-x", "$temp-1", "a/b", "é", &"a".repeat(129)] {
+            assert!(!is_valid_tag(bad), "{bad}");
+        }
+        assert!(is_valid_digest(&format!("sha256:{}", "0a".repeat(32))));
+        assert!(is_valid_digest(&format!("sha512:{}", "f".repeat(128))));
+        for bad in ["sha256:abc", "md5:00", &format!("sha256:{}", "A".repeat(64)), "sha256"] {
+            assert!(!is_valid_digest(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn usernames() {

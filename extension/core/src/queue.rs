@@ -6,7 +6,7 @@
 //! (Quay's `ILIKE` treats `%`/`_` in namespace names as wildcards). Every update writes a new
 //! `state_id`, so Python Quay workers doing compare-and-swap on it stay correct.
 
-use crate::exec::{CoreError, CoreResult, Executor, Value};
+use crate::exec::{CoreError, CoreResult, Dialect, Executor, Value, first_int, invalid, run};
 
 const PUT: &str = include_str!("../../../sql/queue/put.sql");
 const CLAIM: &str = include_str!("../../../sql/queue/claim.sql");
@@ -34,19 +34,6 @@ pub struct QueueItem {
     pub state_id: String,
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> CoreError {
-    CoreError::Invalid { code, message: message.into() }
-}
-
-fn run(ex: &mut dyn Executor, sql: &str, params: &[Value]) -> CoreResult<Vec<Vec<Value>>> {
-    let sql = ex.dialect().render(sql);
-    ex.query(&sql, params)
-}
-
-fn first_int(rows: &[Vec<Value>]) -> Option<i64> {
-    rows.first().and_then(|r| r.first()).and_then(Value::as_i64)
-}
-
 fn check_seconds(name: &'static str, s: i64) -> CoreResult<()> {
     if !(0..=10 * 365 * 24 * 3600).contains(&s) {
         return Err(invalid(
@@ -57,8 +44,9 @@ fn check_seconds(name: &'static str, s: i64) -> CoreResult<()> {
     Ok(())
 }
 
-/// Inserts a waiting item and returns its id. The caller's transaction delivers the wake-up
-/// (PostgreSQL: `NOTIFY quay_queue, '<queue_name>'` at commit).
+/// Inserts a waiting item and returns its id. On PostgreSQL it also queues
+/// `NOTIFY quay_queue, '<queue_name>'`, delivered when the caller commits; mirror mode wakes its
+/// in-process workers itself after commit.
 pub fn put(
     ex: &mut dyn Executor,
     queue_name: &str,
@@ -88,7 +76,11 @@ pub fn put(
             Value::Text(state),
         ],
     )?;
-    first_int(&rows).ok_or_else(|| CoreError::Database("queue_put returned no id".into()))
+    let id = first_int(&rows).ok_or_else(|| CoreError::Database("queue_put returned no id".into()))?;
+    if ex.dialect() == Dialect::Postgres {
+        ex.query("SELECT pg_notify('quay_queue', $1)::text", &[Value::text(queue_name)])?;
+    }
+    Ok(id)
 }
 
 /// Claims one eligible item whose name starts with `prefix`, leased for `processing_s`.

@@ -23,6 +23,7 @@ impl Executor for SpiExecutor<'_, '_> {
             .iter()
             .map(|v| match v {
                 Value::Null => pgrx::datum::DatumWithOid::null::<String>(),
+                Value::NullInt => pgrx::datum::DatumWithOid::null::<i64>(),
                 Value::Bool(b) => (*b).into(),
                 Value::Int(i) => (*i).into(),
                 Value::Text(s) => s.as_str().into(),
@@ -97,13 +98,10 @@ fn queue_put(
     available_after_s: default!(i32, 0),
     retries: default!(i32, 5),
 ) -> i64 {
-    let id = with_core(|ex| {
+    // The core queues the NOTIFY: delivered when the caller commits, never for a rollback.
+    with_core(|ex| {
         quay_core::queue::put(ex, queue_name, body, i64::from(available_after_s), i64::from(retries))
-    });
-    // Delivered when the caller commits, never for a rolled-back put.
-    Spi::run_with_args("SELECT pg_notify('quay_queue', $1)", &[queue_name.into()])
-        .unwrap_or_else(|e| error!("NOTIFY failed: {e}"));
-    id
+    })
 }
 
 /// Claims one item and returns its id; `quay.queue_claim` (SQL) wraps it to return the row.
@@ -140,6 +138,137 @@ fn queue_extend(item_id: i64, seconds: i32) -> bool {
 #[search_path(public, pg_catalog)]
 fn queue_purge_namespace(namespace_name: &str) -> i64 {
     with_core(|ex| quay_core::queue::purge_namespace(ex, namespace_name))
+}
+
+fn digests(what: &str, v: Option<Vec<Option<String>>>) -> Vec<String> {
+    v.unwrap_or_default()
+        .into_iter()
+        .map(|d| {
+            d.unwrap_or_else(|| {
+                ereport!(
+                    ERROR,
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    format!("{what} must not contain NULL"),
+                    "QUAY_INVALID_ARGUMENT"
+                );
+            })
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn manifest_put(
+    repository_id: i64,
+    digest: &str,
+    media_type: &str,
+    manifest_bytes: &str,
+    config_digest: Option<&str>,
+    blob_digests: Option<Vec<Option<String>>>,
+    child_digests: Option<Vec<Option<String>>>,
+    subject_digest: default!(Option<&str>, "NULL"),
+    artifact_type: default!(Option<&str>, "NULL"),
+    config_media_type: default!(Option<&str>, "NULL"),
+    layers_compressed_size: default!(Option<i64>, "NULL"),
+    temp_tag_expiration_s: default!(Option<i32>, "NULL"),
+) -> i64 {
+    let m = quay_core::tags::NewManifest {
+        repository_id,
+        digest: digest.into(),
+        media_type: media_type.into(),
+        manifest_bytes: manifest_bytes.into(),
+        config_digest: config_digest.map(Into::into),
+        blob_digests: digests("blob_digests", blob_digests),
+        child_digests: digests("child_digests", child_digests),
+        subject_digest: subject_digest.map(Into::into),
+        artifact_type: artifact_type.map(Into::into),
+        config_media_type: config_media_type.map(Into::into),
+        layers_compressed_size,
+        temp_tag_expiration_s: temp_tag_expiration_s.map(i64::from),
+    };
+    with_core(|ex| quay_core::tags::manifest_put(ex, &m))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn tag_set(
+    repository_id: i64,
+    tag_name: &str,
+    manifest_id: i64,
+    expires_at_ms: default!(Option<i64>, "NULL"),
+) -> i64 {
+    with_core(|ex| quay_core::tags::tag_set(ex, repository_id, tag_name, manifest_id, expires_at_ms))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn tag_delete(repository_id: i64, tag_name: &str) -> bool {
+    with_core(|ex| quay_core::tags::tag_delete(ex, repository_id, tag_name))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn tag_restore(repository_id: i64, tag_name: &str, manifest_digest: &str) -> i64 {
+    with_core(|ex| quay_core::tags::tag_restore(ex, repository_id, tag_name, manifest_digest))
+}
+
+fn freed(
+    blobs: Vec<quay_core::gc::FreedBlob>,
+) -> TableIterator<'static, (name!(storage_id, i64), name!(content_checksum, String))> {
+    TableIterator::new(blobs.into_iter().map(|b| (b.storage_id, b.content_checksum)))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn gc_repository(
+    repository_id: i64,
+) -> TableIterator<'static, (name!(storage_id, i64), name!(content_checksum, String))> {
+    freed(with_core(|ex| quay_core::gc::gc_repository(ex, repository_id)))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn repository_delete(repository_id: i64) -> i64 {
+    with_core(|ex| quay_core::gc::repository_delete(ex, repository_id))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn repository_purge(
+    repository_id: i64,
+) -> TableIterator<'static, (name!(storage_id, i64), name!(content_checksum, String))> {
+    freed(with_core(|ex| quay_core::gc::repository_purge(ex, repository_id)))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn namespace_delete(namespace_id: i64) -> Option<i64> {
+    with_core(|ex| quay_core::gc::namespace_delete(ex, namespace_id))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn namespace_purge(
+    namespace_id: i64,
+) -> TableIterator<'static, (name!(storage_id, i64), name!(content_checksum, String))> {
+    freed(with_core(|ex| quay_core::gc::namespace_purge(ex, namespace_id)))
+}
+
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn repository_role(user_id: Option<i64>, repository_id: i64) -> Option<&'static str> {
+    with_core(|ex| quay_core::permissions::repository_role(ex, user_id, repository_id)).map(|r| r.as_str())
+}
+
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn visible_repositories(
+    user_id: Option<i64>,
+    namespace_name: default!(Option<&str>, "NULL"),
+) -> TableIterator<'static, (name!(repository_id, i64), name!(role, String))> {
+    let rows = with_core(|ex| quay_core::permissions::visible_repositories(ex, user_id, namespace_name));
+    TableIterator::new(rows.into_iter().map(|(id, role)| (id, role.as_str().to_string())))
 }
 
 extension_sql!(
@@ -190,6 +319,28 @@ COMMENT ON FUNCTION queue_incomplete(bigint, integer, boolean) IS
 COMMENT ON FUNCTION queue_extend(bigint, integer) IS 'Extend a running job''s lease to now + seconds. False if not running.';
 COMMENT ON FUNCTION queue_purge_namespace(text) IS
   'Delete every queued job of a namespace on the namespaced queues (including proxycacheblob and exportactionlogs). Returns the count.';
+COMMENT ON FUNCTION manifest_put(bigint, text, text, text, text, text[], text[], text, text, text, bigint, integer) IS
+  'Create a manifest in a repository (idempotent per digest) with its manifestblob, manifestchild and security-status rows; refuses blobs not linked to the repository and children not in it. Referrers (subject) get a non-expiring hidden tag; temp_tag_expiration_s adds a hidden $temp- tag. Returns the manifest id.';
+COMMENT ON FUNCTION tag_set(bigint, text, bigint, bigint) IS
+  'Point a tag at a manifest: end the alive generation and insert the new one atomically (one alive generation per name, under any concurrency). Returns the new tag id.';
+COMMENT ON FUNCTION tag_delete(bigint, text) IS
+  'End the alive generation of a tag (restorable inside the namespace time-machine window). False if the tag is not alive.';
+COMMENT ON FUNCTION tag_restore(bigint, text, text) IS
+  'Point a tag back at a manifest it had inside the time-machine window (a reversion generation). Returns the new tag id.';
+COMMENT ON FUNCTION gc_repository(bigint) IS
+  'Collect a repository: tags past the time-machine window, expired upload links, then unreferenced manifests, labels and blobs. Returns blobs whose stored object may be deleted after commit.';
+COMMENT ON FUNCTION repository_delete(bigint) IS
+  'Mark a repository for deletion (renamed to a uuid, state 3, stars removed, deletedrepository marker) and enqueue its repositorygc job. Returns the queue item id.';
+COMMENT ON FUNCTION repository_purge(bigint) IS
+  'Delete a repository marked for deletion and every row of it, in Quay''s order. Returns blobs whose stored object may be deleted after commit.';
+COMMENT ON FUNCTION namespace_delete(bigint) IS
+  'Mark a user or organization for deletion (disabled, renamed to uuids, robots disabled, queue items purged, deletednamespace marker) and enqueue its namespacegc job. Returns the queue item id, NULL if already disabled.';
+COMMENT ON FUNCTION namespace_purge(bigint) IS
+  'Delete a namespace marked for deletion: repositories, teams, robots, applications, quotas, mirrors and every row referencing it. Returns blobs whose stored object may be deleted after commit.';
+COMMENT ON FUNCTION repository_role(bigint, bigint) IS
+  'The role (admin, write, read) a user (NULL = anonymous) has on a repository, or NULL: public, direct and team grants, organization admin teams, namespace ownership.';
+COMMENT ON FUNCTION visible_repositories(bigint, text) IS
+  'Repositories a user (NULL = anonymous) can read, with the role, optionally in one namespace.';
 COMMENT ON VIEW queue_status IS 'Per queue: available, running, expired leases, exhausted items and the age of the oldest available item.';
 "#,
     name = "queue_sql",

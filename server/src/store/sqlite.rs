@@ -200,11 +200,11 @@ impl quay_core::exec::Executor for SqliteExecutor<'_> {
     ) -> quay_core::exec::CoreResult<Vec<quay_core::exec::Row>> {
         use quay_core::exec::{CoreError, Value};
         use rusqlite::types::{ToSqlOutput, ValueRef};
-        let db = |e: rusqlite::Error| CoreError::Database(e.to_string());
+        let db = |e: rusqlite::Error| CoreError::Database(format!("{e} (in: {})", sql.trim()));
         let mut st = self.conn.prepare_cached(sql).map_err(db)?;
         for (i, p) in params.iter().enumerate() {
             let v: ToSqlOutput = match p {
-                Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+                Value::Null | Value::NullInt => ToSqlOutput::Owned(rusqlite::types::Value::Null),
                 Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*b))),
                 Value::Int(n) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*n)),
                 Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),

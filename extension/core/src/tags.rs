@@ -1,0 +1,435 @@
+//! Tags and manifests, written once for both backends (quay-data-model.md §4).
+//!
+//! - A manifest is created once per (repository, digest) with all its `manifestblob`,
+//!   `manifestchild` and `manifestsecuritystatus` rows, or refused with nothing written.
+//! - A tag name has at most one alive generation: every change ends the alive generation and
+//!   inserts the next one under a per-repository lock, at a time strictly after every earlier
+//!   event on that name (a logical clock over the wall clock), so history never overlaps and
+//!   two generations never end in the same millisecond (Quay's unique index).
+
+use crate::exec::{
+    CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, now_ms, one_int, run,
+};
+use crate::names;
+
+const SQL: &str = include_str!("../../../sql/tags.sql");
+
+/// The shared empty layer, visible in every repository (Quay's `get_shared_blob`).
+pub const EMPTY_LAYER_DIGEST: &str =
+    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
+
+/// Repository state `MARKED_FOR_DELETION`: invisible to every lookup.
+pub const STATE_MARKED_FOR_DELETION: i64 = 3;
+
+/// What `quay.manifest_put` receives: the parsed facts of a manifest the server validated.
+#[derive(Debug, Clone, Default)]
+pub struct NewManifest {
+    pub repository_id: i64,
+    pub digest: String,
+    pub media_type: String,
+    pub manifest_bytes: String,
+    pub config_digest: Option<String>,
+    /// Layers without foreign URLs (the config digest may be given here or above).
+    pub blob_digests: Vec<String>,
+    /// Manifests of a list/index, already in the repository.
+    pub child_digests: Vec<String>,
+    pub subject_digest: Option<String>,
+    pub artifact_type: Option<String>,
+    pub config_media_type: Option<String>,
+    pub layers_compressed_size: Option<i64>,
+    /// A hidden `$temp-` tag keeping the manifest for this long, unless a tag already does
+    /// (Quay: pushes by digest). `None` when the caller tags it in the same transaction.
+    pub temp_tag_expiration_s: Option<i64>,
+}
+
+fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<Value>>> {
+    run(ex, named(SQL, name), params)
+}
+
+fn q_int(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Option<i64>> {
+    one_int(ex, named(SQL, name), params)
+}
+
+/// Fails with `QUAY_REPOSITORY_UNKNOWN` unless the repository exists and is not marked for deletion.
+pub fn require_live_repository(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<()> {
+    match q_int(ex, "repository_state", &[Value::Int(repository_id)])? {
+        Some(state) if state != STATE_MARKED_FOR_DELETION => Ok(()),
+        _ => Err(invalid("QUAY_REPOSITORY_UNKNOWN", format!("repository {repository_id} does not exist"))),
+    }
+}
+
+fn check_digest(what: &str, digest: &str) -> CoreResult<()> {
+    if names::is_valid_digest(digest) {
+        Ok(())
+    } else {
+        Err(invalid("QUAY_DIGEST_INVALID", format!("{what} {digest:?} is not a sha256 or sha512 digest")))
+    }
+}
+
+fn tag_kind(ex: &mut dyn Executor) -> CoreResult<i64> {
+    q_int(ex, "tag_kind_id", &[])?.ok_or_else(|| CoreError::Database("tagkind 'tag' is missing".into()))
+}
+
+/// Creates the manifest (or returns the existing one of that digest) and its blob, child and
+/// security-status rows, in the caller's transaction. Refuses unknown blobs and children.
+pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
+    let repo = Value::Int(m.repository_id);
+    check_digest("manifest digest", &m.digest)?;
+    for d in m.blob_digests.iter().chain(&m.child_digests).chain(&m.config_digest).chain(&m.subject_digest) {
+        check_digest("referenced digest", d)?;
+    }
+    require_live_repository(ex, m.repository_id)?;
+
+    if let Some(id) = q_int(ex, "manifest_by_digest", &[repo.clone(), Value::text(&m.digest)])? {
+        protect(ex, m, id)?;
+        return Ok(id);
+    }
+
+    let media_type = q_int(ex, "media_type_id", &[Value::text(&m.media_type)])?.ok_or_else(|| {
+        invalid("QUAY_MEDIA_TYPE_UNKNOWN", format!("unknown media type {:?}", m.media_type))
+    })?;
+
+    // Every blob (config included) must already be linked to the repository.
+    let mut blob_ids: Vec<i64> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for digest in m.config_digest.iter().chain(&m.blob_digests) {
+        if !seen.insert(digest.as_str()) {
+            continue;
+        }
+        let id = if digest == EMPTY_LAYER_DIGEST {
+            q_int(ex, "shared_blob", &[Value::text(digest)])?
+        } else {
+            q_int(ex, "blob_in_repository", &[repo.clone(), Value::text(digest)])?
+        };
+        let id = id.ok_or_else(|| {
+            invalid(
+                "QUAY_BLOB_UNKNOWN",
+                format!("blob {digest} is not known to repository {}", m.repository_id),
+            )
+        })?;
+        if !blob_ids.contains(&id) {
+            blob_ids.push(id);
+        }
+    }
+    let mut child_ids: Vec<i64> = Vec::new();
+    for digest in &m.child_digests {
+        let id = q_int(ex, "manifest_by_digest", &[repo.clone(), Value::text(digest)])?.ok_or_else(|| {
+            invalid(
+                "QUAY_MANIFEST_UNKNOWN",
+                format!("child manifest {digest} is not in repository {}", m.repository_id),
+            )
+        })?;
+        if !child_ids.contains(&id) {
+            child_ids.push(id);
+        }
+    }
+
+    let inserted = q(
+        ex,
+        "insert_manifest",
+        &[
+            repo.clone(),
+            Value::text(&m.digest),
+            Value::Int(media_type),
+            Value::text(&m.manifest_bytes),
+            Value::opt_text(m.config_media_type.as_deref()),
+            Value::opt_int(m.layers_compressed_size),
+            Value::opt_text(m.subject_digest.as_deref()),
+            Value::opt_text(m.artifact_type.as_deref()),
+        ],
+    )?;
+    let Some(id) = first_int(&inserted) else {
+        // A concurrent push of the same digest committed first: use its row.
+        let id = q_int(ex, "manifest_by_digest", &[repo, Value::text(&m.digest)])?
+            .ok_or_else(|| CoreError::Database("manifest vanished after a conflicting insert".into()))?;
+        protect(ex, m, id)?;
+        return Ok(id);
+    };
+    for blob in blob_ids {
+        q(ex, "insert_manifest_blob", &[repo.clone(), Value::Int(id), Value::Int(blob)])?;
+    }
+    for child in child_ids {
+        q(ex, "insert_manifest_child", &[repo.clone(), Value::Int(id), Value::Int(child)])?;
+    }
+    q(ex, "insert_security_status", &[Value::Int(id), repo])?;
+    protect(ex, m, id)?;
+    Ok(id)
+}
+
+/// Referrers (a subject) get a non-expiring hidden tag; other manifests the temp tag asked for.
+fn protect(ex: &mut dyn Executor, m: &NewManifest, manifest_id: i64) -> CoreResult<()> {
+    if m.subject_digest.is_some() {
+        temporary_tag(ex, m.repository_id, manifest_id, None)
+    } else if let Some(s) = m.temp_tag_expiration_s {
+        if !(0..=10 * 365 * 86_400).contains(&s) {
+            return Err(invalid(
+                "QUAY_INVALID_ARGUMENT",
+                format!("temp tag expiration {s}s is out of range"),
+            ));
+        }
+        temporary_tag(ex, m.repository_id, manifest_id, Some(s))
+    } else {
+        Ok(())
+    }
+}
+
+/// Quay's `create_temporary_tag_if_necessary`: a hidden `$temp-<uuid>` tag ending after
+/// `expiration_s` (never, for `None`), unless some tag already keeps the manifest that long.
+pub fn temporary_tag(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    manifest_id: i64,
+    expiration_s: Option<i64>,
+) -> CoreResult<()> {
+    let now = now_ms(ex)?;
+    let end = expiration_s.map(|s| now + s * 1000);
+    let keep_until = end.unwrap_or(i64::MAX);
+    if q_int(ex, "tag_keeping_alive", &[Value::Int(manifest_id), Value::Int(keep_until)])?.is_some() {
+        return Ok(());
+    }
+    let kind = tag_kind(ex)?;
+    let name = format!("$temp-{}", ex.uuid4());
+    q(
+        ex,
+        "insert_tag",
+        &[
+            Value::text(name),
+            Value::Int(repository_id),
+            Value::Int(manifest_id),
+            Value::Int(now),
+            Value::opt_int(end),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Int(kind),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The time of a new event on a tag name: the wall clock, pushed strictly past the name's latest
+/// start and latest past end.
+fn name_clock(ex: &mut dyn Executor, repository_id: i64, name: &str) -> CoreResult<i64> {
+    let clock = now_ms(ex)?;
+    let rows = q(ex, "name_clock", &[Value::Int(repository_id), Value::text(name), Value::Int(clock)])?;
+    let row = rows.first();
+    let at = |i: usize| row.and_then(|r| r.get(i)).and_then(Value::as_i64);
+    Ok([Some(clock), at(0).map(|s| s + 1), at(1).map(|e| e + 1)].into_iter().flatten().max().unwrap_or(clock))
+}
+
+struct AliveTag {
+    id: i64,
+    manifest_id: i64,
+    immutable: bool,
+}
+
+fn alive_tag(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    name: &str,
+    now: i64,
+) -> CoreResult<Option<AliveTag>> {
+    let rows = q(ex, "alive_tag", &[Value::Int(repository_id), Value::text(name), Value::Int(now)])?;
+    Ok(rows.first().and_then(|r| {
+        Some(AliveTag {
+            id: r.first()?.as_i64()?,
+            manifest_id: r.get(1)?.as_i64()?,
+            immutable: r.get(2)?.as_bool()?,
+        })
+    }))
+}
+
+fn retarget_lock_key(repository_id: i64) -> String {
+    format!("quay:retarget_tag:{repository_id}")
+}
+
+/// Cosign's tag schema: `sha256-<hex>.sig|.att|.sbom`.
+fn is_cosign_tag(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("sha256-") else { return false };
+    let Some((hex, suffix)) = rest.split_once('.') else { return false };
+    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) && matches!(suffix, "sig" | "att" | "sbom")
+}
+
+/// Ends the alive generation `tag` of `name` at `now`, with Quay's side effects: its
+/// notification-success rows go, and Cosign siblings of the displaced digest expire when no other
+/// visible tag keeps that manifest.
+fn end_generation(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    name: &str,
+    tag: &AliveTag,
+    now: i64,
+    new_manifest: Option<i64>,
+) -> CoreResult<()> {
+    q(ex, "delete_tag_notifications", &[Value::Int(tag.id)])?;
+    q(ex, "end_tag", &[Value::Int(tag.id), Value::Int(now)])?;
+    if new_manifest == Some(tag.manifest_id) || is_cosign_tag(name) {
+        return Ok(());
+    }
+    let others = q_int(
+        ex,
+        "other_tag_on_manifest",
+        &[Value::Int(repository_id), Value::Int(tag.manifest_id), Value::Int(tag.id), Value::Int(now)],
+    )?;
+    if others.is_some() {
+        return Ok(());
+    }
+    let digest = q(ex, "manifest_in_repository", &[Value::Int(tag.manifest_id), Value::Int(repository_id)])?;
+    let Some(hex) = digest
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_text)
+        .and_then(|d| d.strip_prefix("sha256:"))
+    else {
+        return Ok(());
+    };
+    let hex = hex.to_string();
+    for suffix in ["sig", "att", "sbom"] {
+        let sibling = format!("sha256-{hex}.{suffix}");
+        let at = name_clock(ex, repository_id, &sibling)?;
+        if let Some(s) = alive_tag(ex, repository_id, &sibling, at)? {
+            if !s.immutable {
+                q(ex, "delete_tag_notifications", &[Value::Int(s.id)])?;
+                q(ex, "end_tag", &[Value::Int(s.id), Value::Int(at)])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_tag_name(name: &str) -> CoreResult<()> {
+    if names::is_valid_tag(name) {
+        Ok(())
+    } else {
+        Err(invalid(
+            "QUAY_TAG_NAME_INVALID",
+            format!("tag name {name:?} must match [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"),
+        ))
+    }
+}
+
+fn retarget(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    name: &str,
+    manifest_id: i64,
+    expires_at_ms: Option<i64>,
+    reversion: bool,
+) -> CoreResult<i64> {
+    lock(ex, &retarget_lock_key(repository_id))?;
+    let now = name_clock(ex, repository_id, name)?;
+    if let Some(end) = expires_at_ms {
+        if end <= now {
+            return Err(invalid(
+                "QUAY_INVALID_ARGUMENT",
+                format!("expiration {end} ms is not in the future ({now})"),
+            ));
+        }
+    }
+    if let Some(current) = alive_tag(ex, repository_id, name, now)? {
+        if current.immutable {
+            return Err(invalid("QUAY_TAG_IMMUTABLE", format!("tag {name:?} is immutable")));
+        }
+        end_generation(ex, repository_id, name, &current, now, Some(manifest_id))?;
+    }
+    let kind = tag_kind(ex)?;
+    let rows = q(
+        ex,
+        "insert_tag",
+        &[
+            Value::text(name),
+            Value::Int(repository_id),
+            Value::Int(manifest_id),
+            Value::Int(now),
+            Value::opt_int(expires_at_ms),
+            Value::Bool(false),
+            Value::Bool(reversion),
+            Value::Int(kind),
+        ],
+    )?;
+    first_int(&rows).ok_or_else(|| CoreError::Database("tag insert returned no id".into()))
+}
+
+/// Points `name` at `manifest_id` (create or move): ends the alive generation and inserts the new
+/// one atomically. Returns the new tag id.
+pub fn tag_set(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    name: &str,
+    manifest_id: i64,
+    expires_at_ms: Option<i64>,
+) -> CoreResult<i64> {
+    check_tag_name(name)?;
+    require_live_repository(ex, repository_id)?;
+    if q(ex, "manifest_in_repository", &[Value::Int(manifest_id), Value::Int(repository_id)])?.is_empty() {
+        return Err(invalid(
+            "QUAY_MANIFEST_UNKNOWN",
+            format!("manifest {manifest_id} is not in repository {repository_id}"),
+        ));
+    }
+    retarget(ex, repository_id, name, manifest_id, expires_at_ms, false)
+}
+
+/// Ends the alive generation of `name` (recoverable inside the namespace's time-machine window).
+/// `false` when the name has no alive tag.
+pub fn tag_delete(ex: &mut dyn Executor, repository_id: i64, name: &str) -> CoreResult<bool> {
+    check_tag_name(name)?;
+    require_live_repository(ex, repository_id)?;
+    lock(ex, &retarget_lock_key(repository_id))?;
+    let now = name_clock(ex, repository_id, name)?;
+    let Some(current) = alive_tag(ex, repository_id, name, now)? else { return Ok(false) };
+    if current.immutable {
+        return Err(invalid("QUAY_TAG_IMMUTABLE", format!("tag {name:?} is immutable")));
+    }
+    q(ex, "delete_tag_pull_statistics", &[Value::Int(repository_id), Value::text(name)])?;
+    end_generation(ex, repository_id, name, &current, now, None)?;
+    Ok(true)
+}
+
+/// Points `name` back at the manifest `digest` it had inside the time-machine window
+/// (a new generation with `reversion = true`). Returns the new tag id.
+pub fn tag_restore(ex: &mut dyn Executor, repository_id: i64, name: &str, digest: &str) -> CoreResult<i64> {
+    check_tag_name(name)?;
+    check_digest("manifest digest", digest)?;
+    require_live_repository(ex, repository_id)?;
+    let manifest = q_int(ex, "manifest_by_digest", &[Value::Int(repository_id), Value::text(digest)])?
+        .ok_or_else(|| {
+            invalid(
+                "QUAY_MANIFEST_UNKNOWN",
+                format!("manifest {digest} is not in repository {repository_id}"),
+            )
+        })?;
+    let window_s = q_int(ex, "namespace_window", &[Value::Int(repository_id)])?.unwrap_or(0);
+    let now = now_ms(ex)?;
+    let restorable = q_int(
+        ex,
+        "restorable_generation",
+        &[
+            Value::Int(repository_id),
+            Value::text(name),
+            Value::Int(manifest),
+            Value::Int(now - window_s * 1000),
+        ],
+    )?;
+    if restorable.is_none() {
+        return Err(invalid(
+            "QUAY_TAG_NOT_RESTORABLE",
+            format!("tag {name:?} never pointed at {digest} inside the {window_s}s time-machine window"),
+        ));
+    }
+    retarget(ex, repository_id, name, manifest, None, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosign_tag_names() {
+        let hex = "a".repeat(64);
+        assert!(is_cosign_tag(&format!("sha256-{hex}.sig")));
+        assert!(is_cosign_tag(&format!("sha256-{hex}.sbom")));
+        assert!(!is_cosign_tag(&format!("sha256-{hex}.txt")));
+        assert!(!is_cosign_tag("sha256-abc.sig"));
+        assert!(!is_cosign_tag("latest"));
+    }
+}
