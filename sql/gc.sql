@@ -244,3 +244,14 @@ DELETE FROM userprompt WHERE user_id = $1;
 DELETE FROM userregion WHERE user_id = $1;
 DELETE FROM deletednamespace WHERE namespace_id = $1;
 DELETE FROM "user" WHERE id = $1
+
+-- name: repositories_with_garbage
+-- Live repositories of enabled namespaces holding tags past their namespace's window ($1 = now ms).
+SELECT DISTINCT t.repository_id FROM tag t
+  JOIN repository r ON r.id = t.repository_id
+  JOIN "user" u ON u.id = r.namespace_user_id
+ WHERE t.lifetime_end_ms IS NOT NULL
+   AND t.lifetime_end_ms <= $1 - u.removed_tag_expiration_s * 1000
+   AND r.state <> 3 AND u.enabled = true
+ ORDER BY t.repository_id
+ LIMIT $2

@@ -1,4 +1,4 @@
-//! The `quay` command line: `serve`, `migrate`, `init`, `config validate`.
+//! The `quay` command line: `serve`, `migrate`, `init`, `worker`, `config validate`.
 //! Every failure surfaces as one `error: ...` line and a non-zero exit (see `main.rs`).
 
 use crate::config::{Config, ConfigErrors, Database, Mode};
@@ -38,6 +38,9 @@ pub enum Command {
     Migrate(Target),
     /// Create the first user (a superuser), idempotently. The password is read from stdin.
     Init(InitArgs),
+    /// Run background jobs (repository and namespace deletion, garbage collection) until
+    /// SIGTERM. Mirror-mode `serve` runs the same worker in-process.
+    Worker(WorkerArgs),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -63,6 +66,18 @@ pub struct Target {
     /// Mirror-mode data directory: quay.db and storage/ live here.
     #[arg(long, value_name = "DIR", default_value = "quay-data")]
     pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Queues to serve (repeatable); default: repositorygc and namespacegc.
+    #[arg(long = "queue", value_name = "NAME")]
+    pub queues: Vec<String>,
+    /// Seconds between routine garbage-collection passes (0 disables them).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub gc_interval: u64,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(target) => migrate(&target).await,
         Command::Init(args) => init(args).await,
+        Command::Worker(args) => worker(args).await,
         Command::Config { command: ConfigCommand::Validate { config } } => validate(&config),
     }
 }
@@ -207,6 +223,29 @@ async fn init(args: InitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let inst = resolve(&args.target)?;
+    let store = Store::open(&database(&inst.config)?).await?;
+    if inst.config.mode() == Mode::Mirror {
+        store.migrate().await?;
+    } else {
+        store.check_ready().await?;
+    }
+    let storage = BlobStorage::from_config(&inst.config).await?;
+    for q in &args.queues {
+        if !crate::worker::QUEUES.contains(&q.as_str()) {
+            bail!("unknown queue {q:?}: this worker runs {}", crate::worker::QUEUES.join(", "));
+        }
+    }
+    let mut cfg = crate::worker::WorkerConfig::default();
+    if !args.queues.is_empty() {
+        cfg.queues = args.queues.clone();
+    }
+    cfg.gc_every = (args.gc_interval > 0).then(|| Duration::from_secs(args.gc_interval));
+    crate::worker::run(store, storage, cfg, crate::worker::shutdown_on_signal()).await;
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut inst = resolve(&args.target)?;
     let db = database(&inst.config)?;
@@ -252,6 +291,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server_hostname = %inst.config.server_hostname,
         "configuration loaded"
     );
+    // Mirror mode has no separate worker process: run the same loop here.
+    let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
+    let worker = (inst.config.mode() == Mode::Mirror).then(|| {
+        let (store, storage) = (store.clone(), storage.clone());
+        tokio::spawn(crate::worker::run(store, storage, crate::worker::WorkerConfig::default(), worker_stop))
+    });
     let state = AppState { config: Arc::new(inst.config), store, storage };
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
@@ -268,11 +313,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(tls) => axum_server::from_tcp_rustls(std_listener, tls)?.handle(handle).serve(service).await?,
         None => axum_server::from_tcp(std_listener)?.handle(handle).serve(service).await?,
     }
+    let _ = stop_worker.send(true);
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -17,3 +17,4 @@ pub mod storage;
 pub mod store;
 pub mod tls;
 pub mod users;
+pub mod worker;

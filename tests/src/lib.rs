@@ -29,6 +29,28 @@ pub async fn connect(url: &str) -> anyhow::Result<Client> {
     Ok(client)
 }
 
+/// A connection whose notifications (`LISTEN` payloads) arrive on the returned channel.
+pub async fn listen(
+    url: &str,
+    channel: &str,
+) -> anyhow::Result<(Client, tokio::sync::mpsc::UnboundedReceiver<String>)> {
+    let (client, mut conn) = tokio_postgres::connect(url, NoTls).await?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                    let _ = tx.send(n.payload().to_string());
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+    });
+    client.batch_execute(&format!("LISTEN {channel}")).await?;
+    Ok((client, rx))
+}
+
 /// A database that exists for one test. Drop it with [`TestDb::drop_db`] (or leave it: names are
 /// unique, and `tests/run.sh` removes leftovers before each run).
 pub struct TestDb {

@@ -119,21 +119,7 @@ async fn expired_leases_are_reclaimed_and_exhausted_items_never_return() {
 #[tokio::test]
 async fn put_notifies_listeners_at_commit() {
     let db = quay_db("notify").await;
-    let (listener, mut conn) =
-        tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.expect("connect listener");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
-                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
-                    let _ = tx.send(n.payload().to_string());
-                }
-                Some(Ok(_)) => {}
-                _ => break,
-            }
-        }
-    });
-    listener.batch_execute("LISTEN quay_queue").await.expect("listen");
+    let (_listener, mut rx) = quay_tests::listen(&db.url, "quay_queue").await.expect("listen");
     let c = db.client().await.expect("c");
     c.batch_execute("BEGIN; SELECT quay.queue_put('repositorygc/acme/7/', '{}'); ROLLBACK;")
         .await

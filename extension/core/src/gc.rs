@@ -298,3 +298,10 @@ pub fn namespace_purge(ex: &mut dyn Executor, namespace_id: i64) -> CoreResult<V
     script(ex, "delete_user_rows", &[id])?;
     Ok(freed)
 }
+
+/// Repositories that routine GC would collect something from (tags past the window), at most
+/// `limit`, by id.
+pub fn repositories_with_garbage(ex: &mut dyn Executor, limit: i64) -> CoreResult<Vec<i64>> {
+    let now = now_ms(ex)?;
+    Ok(ints(&q(ex, "repositories_with_garbage", &[Value::Int(now), Value::Int(limit)])?))
+}

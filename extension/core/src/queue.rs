@@ -6,7 +6,7 @@
 //! (Quay's `ILIKE` treats `%`/`_` in namespace names as wildcards). Every update writes a new
 //! `state_id`, so Python Quay workers doing compare-and-swap on it stay correct.
 
-use crate::exec::{CoreError, CoreResult, Dialect, Executor, Value, first_int, invalid, run};
+use crate::exec::{CoreError, CoreResult, Dialect, Executor, Value, first_int, invalid, named, run};
 
 const PUT: &str = include_str!("../../../sql/queue/put.sql");
 const CLAIM: &str = include_str!("../../../sql/queue/claim.sql");
@@ -94,8 +94,14 @@ pub fn claim(
 ) -> CoreResult<Option<QueueItem>> {
     check_seconds("processing_s", processing_s)?;
     let state = ex.uuid4();
-    let sql = if ordering_required { CLAIM_ORDERED } else { CLAIM };
-    let rows = run(ex, sql, &[Value::Text(prefix.into()), Value::Int(processing_s), Value::Text(state)])?;
+    let params = [Value::Text(prefix.into()), Value::Int(processing_s), Value::Text(state)];
+    let rows = if ordering_required {
+        run(ex, CLAIM_ORDERED, &params)?
+    } else {
+        // Waiting items first, then expired leases: each statement stays on an index.
+        let rows = run(ex, named(CLAIM, "waiting"), &params)?;
+        if rows.is_empty() { run(ex, named(CLAIM, "expired"), &params)? } else { rows }
+    };
     match first_int(&rows) {
         Some(id) => get(ex, id),
         None => Ok(None),

@@ -227,6 +227,14 @@ fn gc_repository(
     freed(with_core(|ex| quay_core::gc::gc_repository(ex, repository_id)))
 }
 
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn repositories_with_garbage(max_repositories: default!(i32, 500)) -> SetOfIterator<'static, i64> {
+    SetOfIterator::new(with_core(|ex| {
+        quay_core::gc::repositories_with_garbage(ex, i64::from(max_repositories))
+    }))
+}
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn repository_delete(repository_id: i64) -> i64 {
@@ -293,6 +301,10 @@ BEGIN
 END
 $body$;
 
+-- Claims scan waiting items in id order; without this index they would step over every
+-- running item on each claim. Owned by the extension (dropped with it); Quay ignores it.
+CREATE INDEX IF NOT EXISTS quay_queueitem_waiting ON public.queueitem (id) WHERE available;
+
 CREATE VIEW queue_status AS
 SELECT split_part(q.queue_name, '/', 1) AS queue,
        count(*) FILTER (WHERE q.available AND q.retries_remaining > 0) AS available,
@@ -329,6 +341,8 @@ COMMENT ON FUNCTION tag_restore(bigint, text, text) IS
   'Point a tag back at a manifest it had inside the time-machine window (a reversion generation). Returns the new tag id.';
 COMMENT ON FUNCTION gc_repository(bigint) IS
   'Collect a repository: tags past the time-machine window, expired upload links, then unreferenced manifests, labels and blobs. Returns blobs whose stored object may be deleted after commit.';
+COMMENT ON FUNCTION repositories_with_garbage(integer) IS
+  'Live repositories holding tags past their namespace time-machine window (what quay.gc_repository would collect), by id.';
 COMMENT ON FUNCTION repository_delete(bigint) IS
   'Mark a repository for deletion (renamed to a uuid, state 3, stars removed, deletedrepository marker) and enqueue its repositorygc job. Returns the queue item id.';
 COMMENT ON FUNCTION repository_purge(bigint) IS

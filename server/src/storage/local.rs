@@ -20,6 +20,16 @@ impl LocalStorage {
         Ok(s)
     }
 
+    /// Removes the object at a path relative to the root; a missing object is not an error.
+    pub async fn delete(&self, rel: &str) -> anyhow::Result<()> {
+        let path = self.root.join(rel);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot delete {}", path.display())),
+        }
+    }
+
     pub fn root(&self) -> &PathBuf {
         &self.root
     }

@@ -28,6 +28,18 @@ impl BlobStorage {
         }
     }
 
+    /// Deletes the object of a content digest (`sha256:<hex>`); an absent object is fine.
+    pub async fn delete_blob(&self, digest: &str) -> anyhow::Result<()> {
+        let (algorithm, hex) =
+            digest.split_once(':').with_context(|| format!("not a content digest: {digest:?}"))?;
+        if !quay_core::names::is_valid_digest(digest) {
+            bail!("not a content digest: {digest:?}");
+        }
+        match self {
+            BlobStorage::Local(s) => s.delete(&content_path(algorithm, hex)).await,
+        }
+    }
+
     /// Writes, reads back and deletes a small object: the storage health check.
     pub async fn check(&self) -> anyhow::Result<()> {
         match self {

@@ -3,6 +3,7 @@
 //! Handlers and commands call [`Store`]; they never build SQL. Each backend owns its connection
 //! pool and SQL. Dependency direction: `http`/`cli` → `store` → `quay_core`.
 
+pub mod jobs;
 pub mod postgres;
 pub mod sqlite;
 

@@ -46,11 +46,41 @@ impl PgStore {
         Ok(PgStore { pool, uri: uri.clone() })
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool
             .get()
             .await
             .map_err(|e| StoreError::Unreachable { uri: self.uri.redacted(), reason: pool_error_reason(&e) })
+    }
+
+    /// A dedicated connection (outside the pool) listening on `channel`; notification payloads
+    /// arrive on the receiver, which closes when the connection drops.
+    pub async fn listen(
+        &self,
+        channel: &str,
+    ) -> Result<(tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<String>), StoreError> {
+        let unreachable = |e: tokio_postgres::Error| StoreError::Unreachable {
+            uri: self.uri.redacted(),
+            reason: pg_error_text(&e),
+        };
+        let (client, mut conn) =
+            tokio_postgres::connect(self.uri.expose(), NoTls).await.map_err(unreachable)?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+                    Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                        if tx.send(n.payload().to_string()).is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => break,
+                }
+            }
+        });
+        client.batch_execute(&format!("LISTEN {channel}")).await.map_err(unreachable)?;
+        Ok((client, rx))
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

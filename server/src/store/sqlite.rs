@@ -21,6 +21,8 @@ PRAGMA foreign_keys = ON;";
 pub struct SqliteStore {
     pool: Pool,
     path: PathBuf,
+    /// Signalled after every core transaction commits: mirror mode's in-process NOTIFY.
+    wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -41,7 +43,7 @@ impl SqliteStore {
             }))
             .build()
             .map_err(|e| unreachable(e.to_string()))?;
-        let store = SqliteStore { pool, path: path.to_path_buf() };
+        let store = SqliteStore { pool, path: path.to_path_buf(), wake: Default::default() };
         store.ping().await.map_err(|e| unreachable(e.to_string()))?;
         Ok(store)
     }
@@ -237,18 +239,25 @@ impl quay_core::exec::Executor for SqliteExecutor<'_> {
 }
 
 impl SqliteStore {
+    /// Woken after each committed core transaction (workers wait on it instead of LISTEN).
+    pub fn wakeups(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.wake.clone()
+    }
+
     /// Runs a core function in one write transaction (`BEGIN IMMEDIATE`: SQLite's single writer
     /// is the lock that `FOR UPDATE` / advisory locks are on PostgreSQL).
     pub async fn with_core<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
     ) -> Result<Result<R, quay_core::exec::CoreError>, StoreError> {
+        let wake = self.wake.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let result = f(&mut SqliteExecutor { conn: &tx });
             match result {
                 Ok(v) => {
                     tx.commit()?;
+                    wake.notify_one();
                     Ok(Ok(v))
                 }
                 Err(e) => Ok(Err(e)),

@@ -1,0 +1,232 @@
+//! `quay worker`: claims jobs from Quay's queue and runs them; in mirror mode the same loop runs
+//! inside `quay serve`.
+//!
+//! Wake-ups: PostgreSQL workers hold a dedicated `LISTEN quay_queue` connection (reconnected
+//! with backoff), opened before they claim, so no put committed meanwhile is missed; SQLite
+//! workers wait on the store's in-process signal. A slow poll covers anything else (a Python
+//! Quay writer that does not NOTIFY, items whose `available_after` passes). On shutdown the
+//! current job finishes (or is given back on failure) before the loop exits.
+//!
+//! Jobs: `repositorygc/<ns>/<repo id>/` → `quay.repository_purge`, `namespacegc/<id>/` →
+//! `quay.namespace_purge`, then the freed blobs are deleted from storage after commit; and a
+//! periodic `quay.gc_repository` over `quay.repositories_with_garbage`.
+
+use crate::storage::BlobStorage;
+use crate::store::Store;
+use crate::store::jobs::Cascade;
+use quay_core::gc::FreedBlob;
+use quay_core::queue::QueueItem;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Queues this worker serves by default.
+pub const QUEUES: [&str; 2] = ["repositorygc", "namespacegc"];
+
+/// Lease of a GC job (Quay: 3 hours).
+const GC_LEASE_S: i32 = 3 * 3600;
+/// Retry delay after a failed job.
+const RETRY_AFTER_S: i32 = 60;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub queues: Vec<String>,
+    /// Fallback poll when no wake-up arrives.
+    pub poll: Duration,
+    /// Routine GC interval (Quay's GARBAGE_COLLECTION_FREQUENCY); `None` disables it.
+    pub gc_every: Option<Duration>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            queues: QUEUES.iter().map(|q| q.to_string()).collect(),
+            poll: Duration::from_secs(30),
+            gc_every: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// Where wake-ups come from.
+enum Wakeups {
+    Listen(Option<tokio::sync::mpsc::UnboundedReceiver<String>>, Option<tokio_postgres::Client>),
+    InProcess(std::sync::Arc<tokio::sync::Notify>),
+}
+
+impl Wakeups {
+    fn new(store: &Store) -> Wakeups {
+        match store {
+            Store::Postgres(_) => Wakeups::Listen(None, None),
+            Store::Sqlite(s) => Wakeups::InProcess(s.wakeups()),
+        }
+    }
+
+    /// Makes sure interest is registered (PostgreSQL: a live LISTEN connection), reconnecting
+    /// with backoff. Called before each round of claims.
+    async fn ensure(&mut self, store: &Store, shutdown: &mut watch::Receiver<bool>) {
+        let (Wakeups::Listen(rx, client), Store::Postgres(pg)) = (&mut *self, store) else { return };
+        if rx.as_ref().is_some_and(|r| !r.is_closed()) {
+            return;
+        }
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match pg.listen("quay_queue").await {
+                Ok((c, r)) => {
+                    *client = Some(c);
+                    *rx = Some(r);
+                    tracing::info!("worker listening on quay_queue");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "LISTEN connection failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// Waits for a wake-up (or returns at once if one is pending).
+    async fn wait(&mut self) {
+        match self {
+            Wakeups::Listen(Some(rx), _) => {
+                if rx.recv().await.is_some() {
+                    while rx.try_recv().is_ok() {}
+                }
+            }
+            Wakeups::Listen(None, _) => std::future::pending().await,
+            Wakeups::InProcess(n) => n.notified().await,
+        }
+    }
+}
+
+/// Runs the loop until `shutdown` becomes true.
+pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+    let mut wake = Wakeups::new(&store);
+    let mut gc_tick = tokio::time::interval(cfg.gc_every.unwrap_or(Duration::from_secs(3600 * 24 * 365)));
+    gc_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tracing::info!(queues = ?cfg.queues, backend = store.backend(), "worker started");
+    while !*shutdown.borrow() {
+        wake.ensure(&store, &mut shutdown).await;
+        // Drain: claim until every queue is empty (or we are asked to stop).
+        loop {
+            let mut worked = false;
+            for q in &cfg.queues {
+                if *shutdown.borrow() {
+                    break;
+                }
+                match store.queue_claim(&format!("{q}/"), GC_LEASE_S).await {
+                    Ok(Some(item)) => {
+                        worked = true;
+                        run_job(&store, &storage, &item).await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, queue = %q, "claim failed");
+                    }
+                }
+            }
+            if !worked || *shutdown.borrow() {
+                break;
+            }
+        }
+        tokio::select! {
+            _ = wake.wait() => {}
+            _ = tokio::time::sleep(cfg.poll) => {}
+            _ = gc_tick.tick(), if cfg.gc_every.is_some() => routine_gc(&store, &storage).await,
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!("worker stopped");
+}
+
+/// Parses `repositorygc/<ns>/<id>/` or `namespacegc/<id>/` into the cascade to run.
+fn job_of(queue_name: &str) -> Option<(Cascade, i64)> {
+    let parts: Vec<&str> = queue_name.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["repositorygc", _ns, id] => Some((Cascade::RepositoryPurge, id.parse().ok()?)),
+        ["namespacegc", id] => Some((Cascade::NamespacePurge, id.parse().ok()?)),
+        _ => None,
+    }
+}
+
+async fn run_job(store: &Store, storage: &BlobStorage, item: &QueueItem) {
+    let Some((cascade, id)) = job_of(&item.queue_name) else {
+        tracing::warn!(queue_name = %item.queue_name, "unknown job: dropped");
+        let _ = store.queue_complete(item.id).await;
+        return;
+    };
+    let started = std::time::Instant::now();
+    match store.cascade(cascade, id).await {
+        Ok(freed) => {
+            let blobs = freed.len();
+            delete_objects(storage, freed).await;
+            if let Err(e) = store.queue_complete(item.id).await {
+                tracing::warn!(error = %e, item = item.id, "could not complete job (it will be retried)");
+            }
+            tracing::info!(job = ?cascade, id, blobs, ms = started.elapsed().as_millis() as u64, "job done");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, job = ?cascade, id, "job failed; retrying later");
+            if let Err(e) = store.queue_incomplete(item.id, RETRY_AFTER_S).await {
+                tracing::warn!(error = %e, item = item.id, "could not give the job back (lease expiry will)");
+            }
+        }
+    }
+}
+
+/// Deletes freed objects after their rows are gone (a failure leaks an object, never a row).
+async fn delete_objects(storage: &BlobStorage, freed: Vec<FreedBlob>) {
+    for b in freed {
+        if let Err(e) = storage.delete_blob(&b.content_checksum).await {
+            tracing::warn!(error = %e, digest = %b.content_checksum, "could not delete a freed blob object");
+        }
+    }
+}
+
+async fn routine_gc(store: &Store, storage: &BlobStorage) {
+    let repos = match store.repositories_with_garbage(500).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "GC candidate query failed");
+            return;
+        }
+    };
+    for repo in repos {
+        match store.cascade(Cascade::RepositoryGc, repo).await {
+            Ok(freed) => {
+                if !freed.is_empty() {
+                    tracing::info!(repository = repo, blobs = freed.len(), "repository garbage collected");
+                }
+                delete_objects(storage, freed).await;
+            }
+            Err(e) => tracing::warn!(error = %e, repository = repo, "repository GC failed"),
+        }
+    }
+}
+
+/// A watch channel that turns true on SIGTERM/SIGINT.
+pub fn shutdown_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        crate::cli::shutdown_signal().await;
+        tracing::info!("shutdown requested: finishing the current job");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_names() {
+        assert_eq!(job_of("repositorygc/acme/42/"), Some((Cascade::RepositoryPurge, 42)));
+        assert_eq!(job_of("namespacegc/7/"), Some((Cascade::NamespacePurge, 7)));
+        assert_eq!(job_of("repositorygc/acme/x/"), None);
+        assert_eq!(job_of("notification/acme/"), None);
+    }
+}
