@@ -29,8 +29,11 @@ async fn catalog(client: &Client) -> BTreeMap<&'static str, Vec<String>> {
         ),
         (
             "indexes",
+            // `quay_*` indexes are the extension's documented additions (its queue-claim index);
+            // everything else must be exactly Quay's.
             "SELECT indexname || ' | ' || indexdef FROM pg_indexes
-              WHERE schemaname = 'public' AND tablename <> 'refinery_schema_history'",
+              WHERE schemaname = 'public' AND tablename <> 'refinery_schema_history'
+                AND substr(indexname, 1, 5) <> 'quay_'",
         ),
         (
             "constraints",

@@ -8,6 +8,12 @@ use quay_core::exec::{CoreError, CoreResult, Dialect, Executor, Row, Value};
 
 ::pgrx::pg_module_magic!(name, version);
 
+thread_local! {
+    /// Prepared SPI plans by (SQL text, parameter types), kept for the backend's life.
+    static PLANS: std::cell::RefCell<std::collections::HashMap<(String, Vec<u32>), pgrx::spi::OwnedPreparedStatement>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// `quay_core::exec::Executor` over SPI, inside the calling transaction.
 struct SpiExecutor<'a, 'conn> {
     client: &'a mut SpiClient<'conn>,
@@ -30,7 +36,27 @@ impl Executor for SpiExecutor<'_, '_> {
             })
             .collect();
         let db = |e: pgrx::spi::SpiError| CoreError::Database(e.to_string());
-        let table = self.client.update(sql, None, &args).map_err(db)?;
+        // Plans are prepared once per backend and statement (PostgreSQL revalidates them when
+        // the schema changes), so the hot paths skip parsing and planning.
+        let oids: Vec<u32> = params
+            .iter()
+            .map(|v| match v {
+                Value::Null | Value::Text(_) => pg_sys::TEXTOID.to_u32(),
+                Value::NullInt | Value::Int(_) => pg_sys::INT8OID.to_u32(),
+                Value::Bool(_) => pg_sys::BOOLOID.to_u32(),
+            })
+            .collect();
+        let key = (sql.to_string(), oids);
+        let table = PLANS.with(|plans| -> CoreResult<_> {
+            let mut plans = plans.borrow_mut();
+            if !plans.contains_key(&key) {
+                let types: Vec<PgOid> = key.1.iter().map(|o| PgOid::from(pg_sys::Oid::from(*o))).collect();
+                let plan = self.client.prepare_mut(sql, &types).map_err(db)?.keep();
+                plans.insert(key.clone(), plan);
+            }
+            let plan = plans.get(&key).ok_or_else(|| CoreError::Database("plan cache".into()))?;
+            self.client.update(plan, None, &args).map_err(db)
+        })?;
         let mut rows = Vec::new();
         for row in table {
             let mut out = Vec::with_capacity(row.columns());
@@ -56,7 +82,8 @@ impl Executor for SpiExecutor<'_, '_> {
     }
 
     fn uuid4(&mut self) -> String {
-        Spi::get_one::<String>("SELECT gen_random_uuid()::text").ok().flatten().unwrap_or_default()
+        let rows = self.query("SELECT gen_random_uuid()::text", &[]).unwrap_or_default();
+        rows.first().and_then(|r| r.first()).and_then(Value::as_text).unwrap_or_default().to_string()
     }
 }
 
