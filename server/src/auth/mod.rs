@@ -1,3 +1,4 @@
 //! Credentials: how users, robots and tokens prove who they are.
 
+pub mod field_encryption;
 pub mod password;
