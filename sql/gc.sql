@@ -76,6 +76,9 @@ DELETE FROM manifest WHERE id = $1
 -- name: delete_unused_label
 DELETE FROM label WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM manifestlabel WHERE label_id = $1)
 
+-- name: storage_checksum
+SELECT content_checksum FROM imagestorage WHERE id = $1
+
 -- name: orphaned_storage
 -- A storage is orphaned when no manifest and no upload link (expired or not) in any repository
 -- references it and it has a placement (no placement = an upload in flight).

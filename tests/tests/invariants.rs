@@ -3,7 +3,7 @@
 //! Every step states the outcome Quay's rules give; both backends must produce exactly it.
 
 use quay_core::exec::{CoreError, Dialect, Executor, Value};
-use quay_core::{gc, permissions, tags};
+use quay_core::{blobs, gc, permissions, tags};
 use quay_server::config::Database;
 use quay_server::store::Store;
 use quay_server::store::sqlite::SqliteStore;
@@ -27,6 +27,9 @@ enum Step {
     RepoPurge(i64),
     NsDelete(i64),
     NsPurge(i64),
+    /// repository, digest, size
+    BlobCommit(i64, String, i64),
+    BlobLookup(i64, String),
     Role(Option<i64>, i64),
     Visible(Option<i64>, Option<&'static str>),
     Sleep(u64),
@@ -188,6 +191,21 @@ fn scenario() -> Vec<(Step, &'static str)> {
     s.push((TagDelete(200, "base"), "true"));
     s.push((count(&alive(&format!("sha256-{}.sig", m2.trim_start_matches("sha256:")))), "0"));
     s.push((count(&alive(&format!("sha256-{m1hex}.sig"))), "1"));
+
+    // --- Blobs: commit links a blob to a repository; lookups see links and manifests only.
+    s.push((BlobCommit(200, d(0x20), 1234), "ok"));
+    s.push((BlobCommit(200, d(0x20), 1234), "ok"));
+    s.push((
+        count(&format!("SELECT count(*) FROM imagestorage WHERE content_checksum = '{}'", d(0x20))),
+        "1",
+    ));
+    s.push((count("SELECT count(*) FROM uploadedblob u JOIN imagestorage s ON s.id = u.blob_id WHERE u.repository_id = 200 AND u.expires_at > {now} AND s.content_checksum = 'sha256:2020202020202020202020202020202020202020202020202020202020202020'"), "2"));
+    s.push((BlobLookup(200, d(0x20)), "Some(1234)"));
+    s.push((BlobLookup(201, d(0x20)), "None"));
+    s.push((BlobLookup(200, d(1)), "Some(100)"));
+    s.push((BlobLookup(200, "sha256:nope".into()), "None"));
+    s.push((BlobCommit(200, "md5:00".into(), 1), "error QUAY_DIGEST_INVALID"));
+    s.push((BlobCommit(999, d(0x20), 1), "error QUAY_REPOSITORY_UNKNOWN"));
 
     // --- GC (namespace gcns has no time-machine window).
     let mut f = Vec::new();
@@ -398,6 +416,15 @@ async fn run_postgres(c: &Client, step: &Step) -> String {
             Ok(r) => r.get::<_, Option<i64>>(0).map_or("None".into(), |_| "queued".into()),
             Err(e) => err(e),
         },
+        Step::BlobCommit(r, d, size) => {
+            ok(c.execute("SELECT quay.blob_commit($1, $2, $3, 'local')", &[r, d, size]).await)
+        }
+        Step::BlobLookup(r, d) => {
+            match c.query_opt("SELECT size_bytes FROM quay.blob_lookup($1, $2)", &[r, d]).await {
+                Ok(row) => format!("{:?}", row.map(|r| r.get::<_, Option<i64>>(0).unwrap_or(-1))),
+                Err(e) => err(e),
+            }
+        }
         Step::Role(u, r) => match c.query_one("SELECT quay.repository_role($1, $2)", &[u, r]).await {
             Ok(row) => format!("{:?}", row.get::<_, Option<String>>(0)),
             Err(e) => err(e),
@@ -454,6 +481,12 @@ fn run_core(ex: &mut dyn Executor, step: Step) -> Result<String, CoreError> {
         Step::NsPurge(n) => freed(gc::namespace_purge(ex, n)?),
         Step::RepoDelete(r) => gc::repository_delete(ex, r).map(|_| "queued".to_string())?,
         Step::NsDelete(n) => gc::namespace_delete(ex, n)?.map_or("None".into(), |_| "queued".into()),
+        Step::BlobCommit(r, d, size) => {
+            blobs::blob_commit(ex, r, &d, size, "local", 3600).map(|_| "ok".to_string())?
+        }
+        Step::BlobLookup(r, d) => {
+            format!("{:?}", blobs::blob_lookup(ex, r, &d)?.map(|b| b.size.unwrap_or(-1)))
+        }
         Step::Role(u, r) => format!("{:?}", permissions::repository_role(ex, u, r)?.map(|r| r.as_str())),
         Step::Visible(u, ns) => {
             let v: Vec<(i64, &str)> = permissions::visible_repositories(ex, u, ns)?

@@ -4,7 +4,8 @@
 //! storage after commit (leaking an object beats a row pointing at nothing).
 
 use crate::exec::{
-    CoreError, CoreResult, Executor, Value, first_int, ints, invalid, json_str, named, now_ms, one_int, run,
+    CoreError, CoreResult, Executor, Value, first_int, ints, invalid, json_str, lock, named, now_ms, one_int,
+    run,
 };
 use crate::queue;
 use crate::tags::{EMPTY_LAYER_DIGEST, STATE_MARKED_FOR_DELETION};
@@ -129,6 +130,12 @@ fn collect(ex: &mut dyn Executor, mut c: Candidates) -> CoreResult<Vec<FreedBlob
     }
     let mut freed = Vec::new();
     for blob in c.blobs {
+        // Blob commits of this digest take the same lock: no commit can re-reference the row
+        // between the orphan check and the delete.
+        let sum = q(ex, "storage_checksum", &[Value::Int(blob)])?;
+        if let Some(sum) = sum.first().and_then(|r| r.first()).and_then(Value::as_text) {
+            lock(ex, &crate::blobs::digest_lock_key(sum))?;
+        }
         let rows = q(ex, "orphaned_storage", &[Value::Int(blob)])?;
         let Some(row) = rows.first() else { continue };
         let cas = row.first().and_then(Value::as_bool).unwrap_or(false);

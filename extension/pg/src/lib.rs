@@ -183,6 +183,37 @@ fn digests(what: &str, v: Option<Vec<Option<String>>>) -> Vec<String> {
         .collect()
 }
 
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn blob_commit(
+    repository_id: i64,
+    digest: &str,
+    size_bytes: i64,
+    location: &str,
+    link_expiration_s: default!(i32, 3600),
+) -> i64 {
+    with_core(|ex| {
+        quay_core::blobs::blob_commit(
+            ex,
+            repository_id,
+            digest,
+            size_bytes,
+            location,
+            i64::from(link_expiration_s),
+        )
+    })
+}
+
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn blob_lookup(
+    repository_id: i64,
+    digest: &str,
+) -> TableIterator<'static, (name!(storage_id, i64), name!(size_bytes, Option<i64>))> {
+    let found = with_core(|ex| quay_core::blobs::blob_lookup(ex, repository_id, digest));
+    TableIterator::new(found.into_iter().map(|b| (b.storage_id, b.size)))
+}
+
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -360,6 +391,10 @@ COMMENT ON FUNCTION queue_purge_namespace(text) IS
   'Delete every queued job of a namespace on the namespaced queues (including proxycacheblob and exportactionlogs). Returns the count.';
 COMMENT ON FUNCTION manifest_put(bigint, text, text, text, text, text[], text[], text, text, text, bigint, integer) IS
   'Create a manifest in a repository (idempotent per digest) with its manifestblob, manifestchild and security-status rows; refuses blobs not linked to the repository and children not in it. Referrers (subject) get a non-expiring hidden tag; temp_tag_expiration_s adds a hidden $temp- tag. Returns the manifest id.';
+COMMENT ON FUNCTION blob_commit(bigint, text, bigint, text, integer) IS
+  'Record a stored blob (imagestorage by checksum, placement in the location) and link it to a repository for link_expiration_s seconds. Returns the storage id.';
+COMMENT ON FUNCTION blob_lookup(bigint, text) IS
+  'The blob a repository may use for a digest (upload link or one of its manifests; the empty layer everywhere): storage id and size, or no row.';
 COMMENT ON FUNCTION tag_set(bigint, text, bigint, bigint) IS
   'Point a tag at a manifest: end the alive generation and insert the new one atomically (one alive generation per name, under any concurrency). Returns the new tag id.';
 COMMENT ON FUNCTION tag_delete(bigint, text) IS

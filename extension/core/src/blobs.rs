@@ -1,0 +1,84 @@
+//! Blobs in repositories, written once for both backends (quay-data-model.md §4.7): recording a
+//! stored blob and its temporary link into a repository, and finding a blob a repository may use.
+
+use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
+use crate::names;
+use crate::tags::{EMPTY_LAYER_DIGEST, require_live_repository};
+
+const SQL: &str = include_str!("../../../sql/blobs.sql");
+
+/// A blob as a repository sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoBlob {
+    pub storage_id: i64,
+    pub size: Option<i64>,
+}
+
+fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<Value>>> {
+    run(ex, named(SQL, name), params)
+}
+
+/// The lock shared by blob creation and blob collection of one digest (Quay's
+/// `BLOB_DELETE_<digest>`), so GC never deletes an object a commit is about to reference.
+pub fn digest_lock_key(digest: &str) -> String {
+    format!("quay:blob:{digest}")
+}
+
+/// Records that the object of `digest` (`size` bytes) is stored in `location` and links it to the
+/// repository for `link_expiration_s` (Quay: `PUSH_TEMP_TAG_EXPIRATION_SEC`). Reuses the storage
+/// row of that checksum. Returns the storage id.
+pub fn blob_commit(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    digest: &str,
+    size: i64,
+    location: &str,
+    link_expiration_s: i64,
+) -> CoreResult<i64> {
+    if !names::is_valid_digest(digest) {
+        return Err(invalid("QUAY_DIGEST_INVALID", format!("{digest:?} is not a sha256 or sha512 digest")));
+    }
+    if size < 0 || !(0..=10 * 365 * 86_400).contains(&link_expiration_s) {
+        return Err(invalid("QUAY_INVALID_ARGUMENT", "size and link expiration must be non-negative"));
+    }
+    require_live_repository(ex, repository_id)?;
+    let location_id = first_int(&q(ex, "location_id", &[Value::text(location)])?).ok_or_else(|| {
+        invalid(
+            "QUAY_STORAGE_LOCATION_UNKNOWN",
+            format!("storage location {location:?} is not in imagestoragelocation"),
+        )
+    })?;
+    lock(ex, &digest_lock_key(digest))?;
+    let storage = match first_int(&q(ex, "storage_by_checksum", &[Value::text(digest)])?) {
+        Some(id) => {
+            q(ex, "fill_size", &[Value::Int(id), Value::Int(size)])?;
+            id
+        }
+        None => {
+            let uuid = ex.uuid4();
+            first_int(&q(ex, "insert_storage", &[Value::text(uuid), Value::Int(size), Value::text(digest)])?)
+                .ok_or_else(|| CoreError::Database("imagestorage insert returned no id".into()))?
+        }
+    };
+    if q(ex, "placement", &[Value::Int(storage), Value::Int(location_id)])?.is_empty() {
+        q(ex, "insert_placement", &[Value::Int(storage), Value::Int(location_id)])?;
+    }
+    q(ex, "insert_link", &[Value::Int(repository_id), Value::Int(storage), Value::Int(link_expiration_s)])?;
+    Ok(storage)
+}
+
+/// The blob `digest` if the repository may use it (linked or in one of its manifests; the empty
+/// layer everywhere). `None` for an unknown blob or a repository that is gone.
+pub fn blob_lookup(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResult<Option<RepoBlob>> {
+    if !names::is_valid_digest(digest) || require_live_repository(ex, repository_id).is_err() {
+        return Ok(None);
+    }
+    let rows = if digest == EMPTY_LAYER_DIGEST {
+        q(ex, "shared_blob", &[Value::text(digest)])?
+    } else {
+        q(ex, "blob_in_repository", &[Value::Int(repository_id), Value::text(digest)])?
+    };
+    Ok(rows
+        .first()
+        .and_then(|r| Some(RepoBlob { storage_id: r.first()?.as_i64()?, size: r.get(1)?.as_i64() })))
+}

@@ -1,0 +1,44 @@
+-- Blobs (quay_core::blobs): quay.blob_commit and quay.blob_lookup (quay-data-model.md §4.7).
+
+-- name: location_id
+SELECT id FROM imagestoragelocation WHERE name = $1
+
+-- name: storage_by_checksum
+SELECT id FROM imagestorage WHERE content_checksum = $1 AND cas_path = true ORDER BY id LIMIT 1
+
+-- name: insert_storage
+INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
+VALUES ($1, $2, NULL, false, true, $3)
+RETURNING id
+
+-- name: fill_size
+UPDATE imagestorage SET image_size = $2 WHERE id = $1 AND image_size IS NULL
+
+-- name: placement
+SELECT id FROM imagestorageplacement WHERE storage_id = $1 AND location_id = $2
+
+-- name: insert_placement
+INSERT INTO imagestorageplacement (storage_id, location_id) VALUES ($1, $2)
+
+-- name: insert_link
+-- $1 repository, $2 storage, $3 seconds the link protects the blob
+INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at)
+VALUES ($1, $2, {now}, {now_plus:$3})
+
+-- name: blob_in_repository
+-- A blob is visible in a repository through an upload link (expired or not, as Quay) or one of
+-- the repository's manifests, and must have a placement.
+SELECT s.id, s.image_size FROM imagestorage s
+ WHERE s.content_checksum = $2
+   AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id)
+   AND (EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id AND u.repository_id = $1)
+        OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = $1))
+ ORDER BY s.id
+ LIMIT 1
+
+-- name: shared_blob
+SELECT s.id, s.image_size FROM imagestorage s
+ WHERE s.content_checksum = $1
+   AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id)
+ ORDER BY s.id
+ LIMIT 1
