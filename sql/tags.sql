@@ -18,25 +18,6 @@ SELECT id FROM mediatype WHERE name = $1
 -- name: tag_kind_id
 SELECT id FROM tagkind WHERE name = 'tag'
 
--- name: blob_in_repository
--- A blob is usable in a repository through an upload link (expired or not, as Quay) or a manifest
--- of the repository that already references it; the storage must have a placement.
-SELECT s.id FROM imagestorage s
- WHERE s.content_checksum = $2
-   AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id)
-   AND (EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id AND u.repository_id = $1)
-        OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = $1))
- ORDER BY s.id
- LIMIT 1
-
--- name: shared_blob
--- The empty layer is visible in every repository.
-SELECT s.id FROM imagestorage s
- WHERE s.content_checksum = $1
-   AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id)
- ORDER BY s.id
- LIMIT 1
-
 -- name: insert_manifest
 -- A concurrent creator of the same (repository, digest) wins quietly; the caller re-reads.
 INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,

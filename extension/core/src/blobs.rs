@@ -73,6 +73,11 @@ pub fn blob_lookup(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> C
     if !names::is_valid_digest(digest) || require_live_repository(ex, repository_id).is_err() {
         return Ok(None);
     }
+    find(ex, repository_id, digest)
+}
+
+/// [`blob_lookup`] for a repository already known to be live.
+pub(crate) fn find(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResult<Option<RepoBlob>> {
     let rows = if digest == EMPTY_LAYER_DIGEST {
         q(ex, "shared_blob", &[Value::text(digest)])?
     } else {

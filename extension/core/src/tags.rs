@@ -96,11 +96,7 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
         if !seen.insert(digest.as_str()) {
             continue;
         }
-        let id = if digest == EMPTY_LAYER_DIGEST {
-            q_int(ex, "shared_blob", &[Value::text(digest)])?
-        } else {
-            q_int(ex, "blob_in_repository", &[repo.clone(), Value::text(digest)])?
-        };
+        let id = crate::blobs::find(ex, m.repository_id, digest)?.map(|b| b.storage_id);
         let id = id.ok_or_else(|| {
             invalid(
                 "QUAY_BLOB_UNKNOWN",
