@@ -1,38 +1,52 @@
--- quay.queue_claim: claim one eligible item under a literal name prefix ($1), leasing it for $2
--- seconds, with a new state_id ($3). Eligible = Quay's rule: available_after <= now, (waiting or
--- lease expired), retries left. Concurrent claimers skip each other's locked candidates.
--- Two statements so each can use its own index: waiting items first (the extension's partial
--- index quay_queueitem_waiting on id WHERE available), then expired leases.
+-- quay.queue_claim: find one eligible item under a literal name prefix ($1), lock it (concurrent
+-- claimers skip each other's locked candidates), then lease it. Eligible = Quay's rule:
+-- available_after <= now, (waiting or lease expired), retries left. Unordered claims try waiting
+-- items first (the extension's partial index quay_queueitem_waiting on id WHERE available), then
+-- expired leases, so each statement stays on an index.
 
 -- name: waiting
-UPDATE queueitem
-   SET available = false,
-       processing_expires = {now_plus:$2},
-       retries_remaining = retries_remaining - 1,
-       state_id = $3
- WHERE id = (SELECT id FROM queueitem
-              WHERE available = true
-                AND substr(queue_name, 1, length($1)) = $1
-                AND available_after <= {now}
-                AND retries_remaining > 0
-              ORDER BY id
-              LIMIT 1
-              {skip_locked})
-RETURNING id
+SELECT id FROM queueitem
+ WHERE available = true
+   AND substr(queue_name, 1, length($1)) = $1
+   AND available_after <= {now}
+   AND retries_remaining > 0
+ ORDER BY id
+ LIMIT 1
+ {skip_locked}
 
 -- name: expired
+SELECT id FROM queueitem
+ WHERE available = false
+   AND processing_expires <= {now}
+   AND substr(queue_name, 1, length($1)) = $1
+   AND available_after <= {now}
+   AND retries_remaining > 0
+ ORDER BY processing_expires
+ LIMIT 1
+ {skip_locked}
+
+-- name: ordered
+-- ordering_required: FIFO by id, and never an item whose exact queue_name already has a running
+-- (leased, unexpired) item. Callers serialise ordered claims per prefix.
+SELECT id FROM queueitem
+ WHERE substr(queue_name, 1, length($1)) = $1
+   AND available_after <= {now}
+   AND (available = true OR processing_expires <= {now})
+   AND retries_remaining > 0
+   AND queue_name NOT IN (SELECT r.queue_name FROM queueitem r
+                           WHERE substr(r.queue_name, 1, length($1)) = $1
+                             AND r.available = false AND r.processing_expires > {now})
+ ORDER BY id
+ LIMIT 1
+ {skip_locked}
+
+-- name: lease
+-- $1 the locked candidate, $2 lease seconds, $3 new state_id; returns the row as get.sql does.
 UPDATE queueitem
    SET available = false,
        processing_expires = {now_plus:$2},
        retries_remaining = retries_remaining - 1,
        state_id = $3
- WHERE id = (SELECT id FROM queueitem
-              WHERE available = false
-                AND processing_expires <= {now}
-                AND substr(queue_name, 1, length($1)) = $1
-                AND available_after <= {now}
-                AND retries_remaining > 0
-              ORDER BY processing_expires
-              LIMIT 1
-              {skip_locked})
-RETURNING id
+ WHERE id = $1
+RETURNING id, queue_name, body, {ts:available_after}, available, {ts:processing_expires},
+          retries_remaining, state_id

@@ -10,7 +10,6 @@ use crate::exec::{CoreError, CoreResult, Dialect, Executor, Value, first_int, in
 
 const PUT: &str = include_str!("../../../sql/queue/put.sql");
 const CLAIM: &str = include_str!("../../../sql/queue/claim.sql");
-const CLAIM_ORDERED: &str = include_str!("../../../sql/queue/claim_ordered.sql");
 const COMPLETE: &str = include_str!("../../../sql/queue/complete.sql");
 const INCOMPLETE: &str = include_str!("../../../sql/queue/incomplete.sql");
 const EXTEND: &str = include_str!("../../../sql/queue/extend.sql");
@@ -93,19 +92,20 @@ pub fn claim(
     ordering_required: bool,
 ) -> CoreResult<Option<QueueItem>> {
     check_seconds("processing_s", processing_s)?;
-    let state = ex.uuid4();
-    let params = [Value::Text(prefix.into()), Value::Int(processing_s), Value::Text(state)];
-    let rows = if ordering_required {
-        run(ex, CLAIM_ORDERED, &params)?
+    let p = [Value::Text(prefix.into())];
+    let candidate = if ordering_required {
+        first_int(&run(ex, named(CLAIM, "ordered"), &p)?)
     } else {
-        // Waiting items first, then expired leases: each statement stays on an index.
-        let rows = run(ex, named(CLAIM, "waiting"), &params)?;
-        if rows.is_empty() { run(ex, named(CLAIM, "expired"), &params)? } else { rows }
+        match first_int(&run(ex, named(CLAIM, "waiting"), &p)?) {
+            Some(id) => Some(id),
+            None => first_int(&run(ex, named(CLAIM, "expired"), &p)?),
+        }
     };
-    match first_int(&rows) {
-        Some(id) => get(ex, id),
-        None => Ok(None),
-    }
+    let Some(id) = candidate else { return Ok(None) };
+    let state = ex.uuid4();
+    let rows =
+        run(ex, named(CLAIM, "lease"), &[Value::Int(id), Value::Int(processing_s), Value::Text(state)])?;
+    rows.into_iter().next().map(item).transpose()
 }
 
 /// Deletes the item (the job is done). `false` if it was already gone.
@@ -150,11 +150,14 @@ pub fn purge_namespace(ex: &mut dyn Executor, namespace: &str) -> CoreResult<i64
 }
 
 pub fn get(ex: &mut dyn Executor, id: i64) -> CoreResult<Option<QueueItem>> {
-    let rows = run(ex, GET, &[Value::Int(id)])?;
-    let Some(r) = rows.into_iter().next() else { return Ok(None) };
+    run(ex, GET, &[Value::Int(id)])?.into_iter().next().map(item).transpose()
+}
+
+/// A row in get.sql's column order.
+fn item(r: Vec<Value>) -> CoreResult<QueueItem> {
     let text = |v: &Value| v.as_text().map(str::to_string);
     let bad = || CoreError::Database("unexpected queueitem row shape".into());
-    Ok(Some(QueueItem {
+    Ok(QueueItem {
         id: r.first().and_then(Value::as_i64).ok_or_else(bad)?,
         queue_name: r.get(1).and_then(text).ok_or_else(bad)?,
         body: r.get(2).and_then(text).ok_or_else(bad)?,
@@ -163,5 +166,5 @@ pub fn get(ex: &mut dyn Executor, id: i64) -> CoreResult<Option<QueueItem>> {
         processing_expires: r.get(5).and_then(text),
         retries_remaining: r.get(6).and_then(Value::as_i64).ok_or_else(bad)?,
         state_id: r.get(7).and_then(text).ok_or_else(bad)?,
-    }))
+    })
 }

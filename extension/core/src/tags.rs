@@ -183,23 +183,42 @@ pub fn temporary_tag(
     if q_int(ex, "tag_keeping_alive", &[Value::Int(manifest_id), Value::Int(keep_until)])?.is_some() {
         return Ok(());
     }
-    let kind = tag_kind(ex)?;
     let name = format!("$temp-{}", ex.uuid4());
-    q(
+    insert_tag(
+        ex,
+        &NewTag { name: &name, repository_id, manifest_id, start: now, end, hidden: true, reversion: false },
+    )?;
+    Ok(())
+}
+
+/// A tag generation to insert.
+struct NewTag<'a> {
+    name: &'a str,
+    repository_id: i64,
+    manifest_id: i64,
+    start: i64,
+    end: Option<i64>,
+    hidden: bool,
+    reversion: bool,
+}
+
+fn insert_tag(ex: &mut dyn Executor, t: &NewTag) -> CoreResult<i64> {
+    let kind = tag_kind(ex)?;
+    let rows = q(
         ex,
         "insert_tag",
         &[
-            Value::text(name),
-            Value::Int(repository_id),
-            Value::Int(manifest_id),
-            Value::Int(now),
-            Value::opt_int(end),
-            Value::Bool(true),
-            Value::Bool(false),
+            Value::text(t.name),
+            Value::Int(t.repository_id),
+            Value::Int(t.manifest_id),
+            Value::Int(t.start),
+            Value::opt_int(t.end),
+            Value::Bool(t.hidden),
+            Value::Bool(t.reversion),
             Value::Int(kind),
         ],
     )?;
-    Ok(())
+    first_int(&rows).ok_or_else(|| CoreError::Database("tag insert returned no id".into()))
 }
 
 /// The time of a new event on a tag name: the wall clock, pushed strictly past the name's latest
@@ -327,22 +346,18 @@ fn retarget(
         }
         end_generation(ex, repository_id, name, &current, now, Some(manifest_id))?;
     }
-    let kind = tag_kind(ex)?;
-    let rows = q(
+    insert_tag(
         ex,
-        "insert_tag",
-        &[
-            Value::text(name),
-            Value::Int(repository_id),
-            Value::Int(manifest_id),
-            Value::Int(now),
-            Value::opt_int(expires_at_ms),
-            Value::Bool(false),
-            Value::Bool(reversion),
-            Value::Int(kind),
-        ],
-    )?;
-    first_int(&rows).ok_or_else(|| CoreError::Database("tag insert returned no id".into()))
+        &NewTag {
+            name,
+            repository_id,
+            manifest_id,
+            start: now,
+            end: expires_at_ms,
+            hidden: false,
+            reversion,
+        },
+    )
 }
 
 /// Points `name` at `manifest_id` (create or move): ends the alive generation and inserts the new
