@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod registry;
 pub mod storage;
 pub mod store;
 pub mod tls;

@@ -7,6 +7,7 @@
 //! - `{ts:column}`: a timestamp column as text;
 //! - `{now_ms}`: the wall clock in epoch milliseconds (Quay's tag lifetimes), read at call time;
 //! - `{for_update}`: `FOR UPDATE` on PostgreSQL, nothing on SQLite;
+//! - `{yesterday}`: the UTC date before today;
 //! - `$N` parameters (rendered `?N` on SQLite).
 
 use std::fmt;
@@ -132,6 +133,8 @@ impl Dialect {
             (Dialect::Sqlite, "for_update") => String::new(),
             (Dialect::Postgres, "now_ms") => "(extract(epoch from clock_timestamp()) * 1000)::bigint".into(),
             (Dialect::Sqlite, "now_ms") => "CAST(unixepoch('subsec') * 1000 AS INTEGER)".into(),
+            (Dialect::Postgres, "yesterday") => "((now() AT TIME ZONE 'UTC')::date - 1)".into(),
+            (Dialect::Sqlite, "yesterday") => "date('now', '-1 day')".into(),
             (Dialect::Postgres, "ts") => format!("to_char({arg}, 'YYYY-MM-DD HH24:MI:SS.US')"),
             (Dialect::Sqlite, "ts") => arg.to_string(),
             // Not a token (e.g. JSON in a literal): keep it.

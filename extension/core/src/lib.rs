@@ -9,6 +9,7 @@ pub mod gc;
 pub mod names;
 pub mod permissions;
 pub mod queue;
+pub mod repositories;
 pub mod schema;
 pub mod schema_contract;
 pub mod tags;

@@ -37,6 +37,19 @@ pub fn is_valid_digest(digest: &str) -> bool {
     }
 }
 
+/// Repository names (Quay's extended names): `/`-separated segments `[a-z0-9][.a-z0-9_-]*`, at
+/// most 255 characters in all.
+pub fn is_valid_repository_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name.split('/').all(|seg| {
+            let b = seg.as_bytes();
+            !b.is_empty()
+                && matches!(b[0], b'a'..=b'z' | b'0'..=b'9')
+                && b[1..].iter().all(|&c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +76,16 @@ mod tests {
         }
         for bad in ["a", "Admin", "my..org", "-ab", "ab-", "a b", "a+b", "", &"a".repeat(256)] {
             assert!(!is_valid_username(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn repository_names() {
+        for ok in ["app", "a", "team/app", "a.b_c-d/e0", &"a".repeat(255)] {
+            assert!(is_valid_repository_name(ok), "{ok}");
+        }
+        for bad in ["", "App", "/a", "a/", "a//b", ".a", "a/-b", "a b", &"a".repeat(256)] {
+            assert!(!is_valid_repository_name(bad), "{bad}");
         }
     }
 }

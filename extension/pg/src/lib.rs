@@ -321,6 +321,26 @@ fn namespace_purge(
     freed(with_core(|ex| quay_core::gc::namespace_purge(ex, namespace_id)))
 }
 
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn repository_create(
+    namespace_id: i64,
+    repository_name: &str,
+    public: bool,
+    creator_id: i64,
+) -> TableIterator<'static, (name!(repository_id, i64), name!(created, bool))> {
+    let (id, created) = with_core(|ex| {
+        quay_core::repositories::create(ex, namespace_id, repository_name, public, creator_id)
+    });
+    TableIterator::once((id, created))
+}
+
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn can_create_repository(user_id: i64, namespace_id: i64) -> bool {
+    with_core(|ex| quay_core::repositories::can_create(ex, user_id, namespace_id))
+}
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn repository_role(user_id: Option<i64>, repository_id: i64) -> Option<&'static str> {
@@ -413,6 +433,10 @@ COMMENT ON FUNCTION namespace_delete(bigint) IS
   'Mark a user or organization for deletion (disabled, renamed to uuids, robots disabled, queue items purged, deletednamespace marker) and enqueue its namespacegc job. Returns the queue item id, NULL if already disabled.';
 COMMENT ON FUNCTION namespace_purge(bigint) IS
   'Delete a namespace marked for deletion: repositories, teams, robots, applications, quotas, mirrors and every row referencing it. Returns blobs whose stored object may be deleted after commit.';
+COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint) IS
+  'The live repository of that name in the namespace, created (private unless public) when missing, with its action-count and search-score rows, admin for the creating user and the organization''s default permissions. Refuses creators without create permission. Returns the id and whether it was created.';
+COMMENT ON FUNCTION can_create_repository(bigint, bigint) IS
+  'Whether a user may create repositories in a namespace: its own, or an organization where it is in an admin or creator team.';
 COMMENT ON FUNCTION repository_role(bigint, bigint) IS
   'The role (admin, write, read) a user (NULL = anonymous) has on a repository, or NULL: public, direct and team grants, organization admin teams, namespace ownership.';
 COMMENT ON FUNCTION visible_repositories(bigint, text) IS

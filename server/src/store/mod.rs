@@ -5,6 +5,8 @@
 
 pub mod jobs;
 pub mod postgres;
+mod query;
+pub mod registry;
 pub mod sqlite;
 
 use crate::config::Database;
@@ -94,6 +96,9 @@ pub enum StoreError {
         "the `quay` extension is not installed in this database: install its files (cargo pgrx install -p quay-pg) and run `quay migrate`"
     )]
     ExtensionMissing,
+    /// A registry rule refused the operation; `code` is the stable `QUAY_*` code.
+    #[error("{message} ({code})")]
+    Rule { code: String, message: String },
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }

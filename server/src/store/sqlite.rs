@@ -244,6 +244,14 @@ impl SqliteStore {
         self.wake.clone()
     }
 
+    /// Runs read-only statements in autocommit (WAL readers do not block the writer).
+    pub async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> R + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.with(move |c| Ok(f(&mut SqliteExecutor { conn: c }))).await
+    }
+
     /// Runs a core function in one write transaction (`BEGIN IMMEDIATE`: SQLite's single writer
     /// is the lock that `FOR UPDATE` / advisory locks are on PostgreSQL).
     pub async fn with_core<R: Send + 'static>(

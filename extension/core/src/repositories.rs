@@ -1,0 +1,76 @@
+//! Creating repositories (Quay's `create_repository`, quay-data-model.md §1.3), written once for
+//! both backends: the repository row, its action-count and search-score rows, admin for the
+//! creating user, then the organization's default permissions (prototypes).
+
+use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
+use crate::names;
+
+const SQL: &str = include_str!("../../../sql/repositories.sql");
+
+fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<Value>>> {
+    run(ex, named(SQL, name), params)
+}
+
+/// May `user_id` create repositories in namespace `namespace_id` (its own namespace, or an
+/// organization where it is in an admin or creator team)?
+pub fn can_create(ex: &mut dyn Executor, user_id: i64, namespace_id: i64) -> CoreResult<bool> {
+    Ok(!q(ex, "can_create", &[Value::Int(user_id), Value::Int(namespace_id)])?.is_empty())
+}
+
+/// The live repository `name` in the namespace, creating it (private unless `public`) when it
+/// does not exist. `creator_id` must be allowed to create there ([`can_create`]). Returns the
+/// repository id and whether it was created now. Concurrent callers get the same repository.
+pub fn create(
+    ex: &mut dyn Executor,
+    namespace_id: i64,
+    name: &str,
+    public: bool,
+    creator_id: i64,
+) -> CoreResult<(i64, bool)> {
+    if !names::is_valid_repository_name(name) {
+        return Err(invalid("QUAY_NAME_INVALID", format!("{name:?} is not a valid repository name")));
+    }
+    let ns = q(ex, "namespace", &[Value::Int(namespace_id)])?;
+    let Some(ns) = ns.first() else {
+        return Err(invalid("QUAY_NAMESPACE_UNKNOWN", format!("namespace {namespace_id} does not exist")));
+    };
+    if ns.get(1).and_then(Value::as_bool) != Some(true) {
+        return Err(invalid("QUAY_NAMESPACE_DISABLED", format!("namespace {namespace_id} is disabled")));
+    }
+    let organization = ns.get(2).and_then(Value::as_bool).unwrap_or(false);
+    if !can_create(ex, creator_id, namespace_id)? {
+        return Err(invalid(
+            "QUAY_PERMISSION_DENIED",
+            format!("user {creator_id} may not create repositories in namespace {namespace_id}"),
+        ));
+    }
+    let key = Value::text(name);
+    lock(ex, &format!("quay:repository:create:{namespace_id}:{name}"))?;
+    if let Some(id) = first_int(&q(ex, "live_repository", &[Value::Int(namespace_id), key.clone()])?) {
+        return Ok((id, false));
+    }
+    let visibility = if public { "public" } else { "private" };
+    let badge = ex.uuid4();
+    let id = first_int(&q(
+        ex,
+        "insert_repository",
+        &[Value::Int(namespace_id), key, Value::text(visibility), Value::text(badge)],
+    )?)
+    .ok_or_else(|| CoreError::Database("repository insert returned no id".into()))?;
+    let rid = Value::Int(id);
+    q(ex, "insert_action_count", std::slice::from_ref(&rid))?;
+    q(ex, "insert_search_score", std::slice::from_ref(&rid))?;
+    q(ex, "creator_admin", &[Value::Int(creator_id), rid.clone()])?;
+    if organization {
+        let prototypes = q(ex, "prototypes", &[Value::Int(namespace_id), Value::Int(creator_id)])?;
+        for p in prototypes {
+            let role = p.get(2).and_then(Value::as_i64).unwrap_or(3);
+            if let Some(user) = p.first().and_then(Value::as_i64) {
+                q(ex, "grant_user", &[Value::Int(user), rid.clone(), Value::Int(role)])?;
+            } else if let Some(team) = p.get(1).and_then(Value::as_i64) {
+                q(ex, "grant_team", &[Value::Int(team), rid.clone(), Value::Int(role)])?;
+            }
+        }
+    }
+    Ok((id, true))
+}

@@ -1,0 +1,122 @@
+//! Running `sql/` statements and core functions on either backend, so a store method is written
+//! once: `rows` renders a statement for the dialect and runs it (PostgreSQL through a typed,
+//! cached prepare; SQLite in autocommit); `call` runs a core function on SQLite or the matching
+//! `quay.*` SQL function on PostgreSQL, mapping rule violations to [`StoreError::Rule`].
+
+use super::postgres::pg_error_text;
+use super::{Store, StoreError};
+use quay_core::exec::{CoreError, Dialect, Executor, Row, Value};
+use tokio_postgres::types::{ToSql, Type};
+
+/// The SQLSTATE the extension raises for rule violations (stable code in DETAIL).
+const RULE_SQLSTATE: &str = "22023";
+
+pub(crate) fn core_err(e: CoreError) -> StoreError {
+    match e {
+        CoreError::Invalid { code, message } => StoreError::Rule { code: code.to_string(), message },
+        CoreError::Database(m) => StoreError::Other(anyhow::anyhow!(m)),
+    }
+}
+
+pub(crate) fn pg_err(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error()
+        && db.code().code() == RULE_SQLSTATE
+        && let Some(code) = db.detail().filter(|d| d.starts_with("QUAY_"))
+    {
+        return StoreError::Rule { code: code.to_string(), message: db.message().to_string() };
+    }
+    StoreError::Other(anyhow::anyhow!(pg_error_text(&e)))
+}
+
+fn pg_type(v: &Value) -> Type {
+    match v {
+        Value::Null | Value::Text(_) => Type::TEXT,
+        Value::NullInt | Value::Int(_) => Type::INT8,
+        Value::Bool(_) => Type::BOOL,
+    }
+}
+
+fn pg_param(v: &Value) -> Box<dyn ToSql + Sync + Send> {
+    match v {
+        Value::Null => Box::new(Option::<String>::None),
+        Value::NullInt => Box::new(Option::<i64>::None),
+        Value::Bool(b) => Box::new(*b),
+        Value::Int(i) => Box::new(*i),
+        Value::Text(s) => Box::new(s.clone()),
+    }
+}
+
+fn pg_value(row: &tokio_postgres::Row, i: usize) -> Result<Value, tokio_postgres::Error> {
+    let ty = row.columns()[i].type_();
+    Ok(if *ty == Type::INT8 {
+        row.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int)
+    } else if *ty == Type::INT4 {
+        row.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(v.into()))
+    } else if *ty == Type::INT2 {
+        row.try_get::<_, Option<i16>>(i)?.map_or(Value::Null, |v| Value::Int(v.into()))
+    } else if *ty == Type::BOOL {
+        row.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, Value::Bool)
+    } else {
+        row.try_get::<_, Option<String>>(i)?.map_or(Value::Null, Value::Text)
+    })
+}
+
+impl Store {
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Store::Postgres(_) => Dialect::Postgres,
+            Store::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Runs one `sql/` statement (tokens rendered) and returns its rows.
+    pub(crate) async fn rows(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        let sql = self.dialect().render(sql);
+        match self {
+            Store::Postgres(s) => {
+                let c = s.client().await?;
+                let types: Vec<Type> = params.iter().map(pg_type).collect();
+                let st = c.prepare_typed_cached(&sql, &types).await.map_err(pg_err)?;
+                let boxed: Vec<Box<dyn ToSql + Sync + Send>> = params.iter().map(pg_param).collect();
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+                let rows = c.query(&st, &refs).await.map_err(pg_err)?;
+                rows.iter()
+                    .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Row, _>>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(pg_err)
+            }
+            Store::Sqlite(s) => s.read(move |ex| ex.query(&sql, &params)).await?.map_err(core_err),
+        }
+    }
+
+    /// A core function: on PostgreSQL the extension's SQL function `pg_sql` (with `params`), on
+    /// SQLite `core` in one write transaction.
+    pub(crate) async fn call<R: Send + 'static>(
+        &self,
+        pg_sql: &str,
+        params: Vec<Value>,
+        core: impl FnOnce(&mut dyn Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
+        from_rows: impl FnOnce(Vec<Row>) -> Option<R>,
+    ) -> Result<R, StoreError> {
+        match self {
+            Store::Postgres(_) => {
+                let rows = self.rows(pg_sql, params).await?;
+                from_rows(rows)
+                    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("{pg_sql}: unexpected result")))
+            }
+            Store::Sqlite(s) => s.with_core(core).await?.map_err(core_err),
+        }
+    }
+}
+
+/// Column `i` of a row as an integer / text / bool.
+pub(crate) fn int(r: &Row, i: usize) -> Option<i64> {
+    r.get(i).and_then(Value::as_i64)
+}
+pub(crate) fn text(r: &Row, i: usize) -> Option<String> {
+    r.get(i).and_then(Value::as_text).map(str::to_string)
+}
+pub(crate) fn boolean(r: &Row, i: usize) -> bool {
+    r.get(i).and_then(Value::as_bool).unwrap_or(false)
+}

@@ -1,0 +1,463 @@
+//! What the registry API (`/v2`, `/v2/auth`) reads and writes. Reads and upload bookkeeping are
+//! statements of `sql/registry.sql`; every rule-bearing write is a core function (SQLite) or the
+//! matching `quay.*` function (PostgreSQL).
+
+use super::query::{boolean, int, text};
+use super::{Store, StoreError};
+use quay_core::blobs::RepoBlob;
+use quay_core::exec::{Row, Value, named};
+use quay_core::permissions::Role;
+use quay_core::tags::NewManifest;
+
+const SQL: &str = include_str!("../../../sql/registry.sql");
+
+fn sql(name: &str) -> &'static str {
+    named(SQL, name)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceRef {
+    pub id: i64,
+    pub enabled: bool,
+    pub organization: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRef {
+    pub id: i64,
+    pub namespace_id: i64,
+    pub public: bool,
+    pub is_image: bool,
+    pub state: i64,
+    pub namespace_enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    pub id: i64,
+    pub digest: String,
+    pub media_type: String,
+    pub bytes: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: i64,
+    pub byte_count: i64,
+    pub sha_state: Option<String>,
+    pub chunk_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referrer {
+    pub digest: String,
+    pub media_type: String,
+    pub bytes: String,
+    pub artifact_type: Option<String>,
+    pub config_media_type: Option<String>,
+}
+
+/// A robot's stored token, or an app token's stored secret, with who it authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSecret {
+    pub user_id: i64,
+    pub uuid: String,
+    pub username: String,
+    /// The field-encrypted secret (`v0$$…`).
+    pub encrypted: String,
+    /// Enabled, unexpired (and, for robots, the owner enabled).
+    pub usable: bool,
+}
+
+fn manifest(r: &Row) -> Option<StoredManifest> {
+    Some(StoredManifest { id: int(r, 0)?, digest: text(r, 1)?, media_type: text(r, 2)?, bytes: text(r, 3)? })
+}
+
+fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Option<T>) -> Option<T> {
+    rows.first().and_then(f)
+}
+
+impl Store {
+    pub async fn namespace_by_name(&self, name: &str) -> Result<Option<NamespaceRef>, StoreError> {
+        let rows = self.rows(sql("namespace_by_name"), vec![Value::text(name)]).await?;
+        Ok(first(rows, |r| {
+            Some(NamespaceRef { id: int(r, 0)?, enabled: boolean(r, 1), organization: boolean(r, 2) })
+        }))
+    }
+
+    pub async fn repository(&self, namespace: &str, name: &str) -> Result<Option<RepoRef>, StoreError> {
+        let rows =
+            self.rows(sql("repository_by_name"), vec![Value::text(namespace), Value::text(name)]).await?;
+        Ok(first(rows, |r| {
+            Some(RepoRef {
+                id: int(r, 0)?,
+                namespace_id: int(r, 1)?,
+                public: boolean(r, 2),
+                is_image: boolean(r, 3),
+                state: int(r, 4)?,
+                namespace_enabled: boolean(r, 5),
+            })
+        }))
+    }
+
+    /// The caller's role on a repository (`quay.repository_role`).
+    pub async fn repository_role(
+        &self,
+        user_id: Option<i64>,
+        repository_id: i64,
+    ) -> Result<Option<Role>, StoreError> {
+        let name: Option<String> = self
+            .call(
+                "SELECT quay.repository_role($1, $2)",
+                vec![Value::opt_int(user_id), Value::Int(repository_id)],
+                move |ex| {
+                    quay_core::permissions::repository_role(ex, user_id, repository_id)
+                        .map(|r| r.map(|r| r.as_str().to_string()))
+                },
+                |rows| Some(first(rows, |r| text(r, 0))),
+            )
+            .await?;
+        Ok(match name.as_deref() {
+            Some("admin") => Some(Role::Admin),
+            Some("write") => Some(Role::Write),
+            Some("read") => Some(Role::Read),
+            _ => None,
+        })
+    }
+
+    /// Repositories the caller can read (`quay.visible_repositories`), ids ascending.
+    pub async fn visible_repository_ids(&self, user_id: Option<i64>) -> Result<Vec<i64>, StoreError> {
+        self.call(
+            "SELECT repository_id FROM quay.visible_repositories($1) ORDER BY 1",
+            vec![Value::opt_int(user_id)],
+            move |ex| {
+                quay_core::permissions::visible_repositories(ex, user_id, None)
+                    .map(|v| v.into_iter().map(|(id, _)| id).collect())
+            },
+            |rows| Some(rows.iter().filter_map(|r| int(r, 0)).collect()),
+        )
+        .await
+    }
+
+    /// `(id, "namespace/name")` of live repositories with ids in `[from, to]`.
+    pub async fn repository_names(&self, from: i64, to: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = self.rows(sql("repository_names"), vec![Value::Int(from), Value::Int(to)]).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((int(r, 0)?, format!("{}/{}", text(r, 1)?, text(r, 2)?))))
+            .collect())
+    }
+
+    pub async fn can_create_repository(&self, user_id: i64, namespace_id: i64) -> Result<bool, StoreError> {
+        self.call(
+            "SELECT quay.can_create_repository($1, $2)",
+            vec![Value::Int(user_id), Value::Int(namespace_id)],
+            move |ex| quay_core::repositories::can_create(ex, user_id, namespace_id),
+            |rows| first(rows, |r| r.first().and_then(Value::as_bool)),
+        )
+        .await
+    }
+
+    /// The live repository, created when missing (`quay.repository_create`).
+    pub async fn repository_create(
+        &self,
+        namespace_id: i64,
+        name: &str,
+        public: bool,
+        creator_id: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        let owned = name.to_string();
+        self.call(
+            "SELECT repository_id, created FROM quay.repository_create($1, $2, $3, $4)",
+            vec![Value::Int(namespace_id), Value::text(name), Value::Bool(public), Value::Int(creator_id)],
+            move |ex| quay_core::repositories::create(ex, namespace_id, &owned, public, creator_id),
+            |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1)))),
+        )
+        .await
+    }
+
+    pub async fn manifest_by_digest(
+        &self,
+        repository_id: i64,
+        digest: &str,
+    ) -> Result<Option<StoredManifest>, StoreError> {
+        let rows = self
+            .rows(sql("manifest_by_digest"), vec![Value::Int(repository_id), Value::text(digest)])
+            .await?;
+        Ok(first(rows, manifest))
+    }
+
+    pub async fn manifest_by_tag(
+        &self,
+        repository_id: i64,
+        tag: &str,
+    ) -> Result<Option<StoredManifest>, StoreError> {
+        let rows =
+            self.rows(sql("manifest_by_tag"), vec![Value::Int(repository_id), Value::text(tag)]).await?;
+        Ok(first(rows, manifest))
+    }
+
+    /// Alive tag names after `last`, at most `limit`.
+    pub async fn tag_names(
+        &self,
+        repository_id: i64,
+        last: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .rows(sql("tag_names"), vec![Value::Int(repository_id), Value::text(last), Value::Int(limit)])
+            .await?;
+        Ok(rows.iter().filter_map(|r| text(r, 0)).collect())
+    }
+
+    pub async fn tags_of_manifest(
+        &self,
+        repository_id: i64,
+        manifest_id: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .rows(sql("tags_of_manifest"), vec![Value::Int(repository_id), Value::Int(manifest_id)])
+            .await?;
+        Ok(rows.iter().filter_map(|r| text(r, 0)).collect())
+    }
+
+    pub async fn referrers(&self, repository_id: i64, subject: &str) -> Result<Vec<Referrer>, StoreError> {
+        let rows = self.rows(sql("referrers"), vec![Value::Int(repository_id), Value::text(subject)]).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(Referrer {
+                    digest: text(r, 0)?,
+                    media_type: text(r, 1)?,
+                    bytes: text(r, 2)?,
+                    artifact_type: text(r, 3),
+                    config_media_type: text(r, 4),
+                })
+            })
+            .collect())
+    }
+
+    /// Records a manifest (`quay.manifest_put`); returns its id.
+    pub async fn manifest_put(&self, m: NewManifest) -> Result<i64, StoreError> {
+        let array = |v: &[String]| {
+            // PostgreSQL text[] literal; digests contain no quotes or commas.
+            Value::text(format!("{{{}}}", v.join(",")))
+        };
+        let params = vec![
+            Value::Int(m.repository_id),
+            Value::text(&m.digest),
+            Value::text(&m.media_type),
+            Value::text(&m.manifest_bytes),
+            Value::opt_text(m.config_digest.as_deref()),
+            array(&m.blob_digests),
+            array(&m.child_digests),
+            Value::opt_text(m.subject_digest.as_deref()),
+            Value::opt_text(m.artifact_type.as_deref()),
+            Value::opt_text(m.config_media_type.as_deref()),
+            Value::opt_int(m.layers_compressed_size),
+            Value::opt_int(m.temp_tag_expiration_s),
+        ];
+        self.call(
+            "SELECT quay.manifest_put($1, $2, $3, $4, $5, $6::text[], $7::text[], $8, $9, $10, $11, $12::integer)",
+            params,
+            move |ex| quay_core::tags::manifest_put(ex, &m),
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
+    }
+
+    pub async fn tag_set(&self, repository_id: i64, tag: &str, manifest_id: i64) -> Result<i64, StoreError> {
+        let owned = tag.to_string();
+        self.call(
+            "SELECT quay.tag_set($1, $2, $3)",
+            vec![Value::Int(repository_id), Value::text(tag), Value::Int(manifest_id)],
+            move |ex| quay_core::tags::tag_set(ex, repository_id, &owned, manifest_id, None),
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
+    }
+
+    pub async fn tag_delete(&self, repository_id: i64, tag: &str) -> Result<bool, StoreError> {
+        let owned = tag.to_string();
+        self.call(
+            "SELECT quay.tag_delete($1, $2)",
+            vec![Value::Int(repository_id), Value::text(tag)],
+            move |ex| quay_core::tags::tag_delete(ex, repository_id, &owned),
+            |rows| first(rows, |r| r.first().and_then(Value::as_bool)),
+        )
+        .await
+    }
+
+    pub async fn blob_lookup(
+        &self,
+        repository_id: i64,
+        digest: &str,
+    ) -> Result<Option<RepoBlob>, StoreError> {
+        let owned = digest.to_string();
+        self.call(
+            "SELECT storage_id, size_bytes FROM quay.blob_lookup($1, $2)",
+            vec![Value::Int(repository_id), Value::text(digest)],
+            move |ex| quay_core::blobs::blob_lookup(ex, repository_id, &owned),
+            |rows| Some(first(rows, |r| Some(RepoBlob { storage_id: int(r, 0)?, size: int(r, 1) }))),
+        )
+        .await
+    }
+
+    /// Records a stored blob and links it to the repository (`quay.blob_commit`).
+    pub async fn blob_commit(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        size: i64,
+        location: &str,
+        link_expiration_s: i64,
+    ) -> Result<i64, StoreError> {
+        let (d, l) = (digest.to_string(), location.to_string());
+        self.call(
+            "SELECT quay.blob_commit($1, $2, $3, $4, $5::integer)",
+            vec![
+                Value::Int(repository_id),
+                Value::text(digest),
+                Value::Int(size),
+                Value::text(location),
+                Value::Int(link_expiration_s),
+            ],
+            move |ex| quay_core::blobs::blob_commit(ex, repository_id, &d, size, &l, link_expiration_s),
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
+    }
+
+    pub async fn upload_create(
+        &self,
+        repository_id: i64,
+        uuid: &str,
+        sha_state: &str,
+        location: &str,
+    ) -> Result<i64, StoreError> {
+        let rows = self
+            .rows(
+                sql("upload_insert"),
+                vec![
+                    Value::Int(repository_id),
+                    Value::text(uuid),
+                    Value::text(sha_state),
+                    Value::text(location),
+                ],
+            )
+            .await?;
+        first(rows, |r| int(r, 0)).ok_or_else(|| {
+            StoreError::Other(anyhow::anyhow!("storage location {location} is not in imagestoragelocation"))
+        })
+    }
+
+    pub async fn upload(&self, repository_id: i64, uuid: &str) -> Result<Option<Upload>, StoreError> {
+        let rows = self.rows(sql("upload_get"), vec![Value::Int(repository_id), Value::text(uuid)]).await?;
+        Ok(first(rows, |r| {
+            Some(Upload {
+                id: int(r, 0)?,
+                byte_count: int(r, 1)?,
+                sha_state: text(r, 2),
+                chunk_count: int(r, 3)?,
+            })
+        }))
+    }
+
+    /// Moves an upload from `from` to `to` bytes with the new hash state; `false` if another
+    /// request advanced it first.
+    pub async fn upload_advance(
+        &self,
+        id: i64,
+        from: i64,
+        to: i64,
+        sha_state: &str,
+    ) -> Result<bool, StoreError> {
+        let rows = self
+            .rows(
+                sql("upload_advance"),
+                vec![Value::Int(id), Value::Int(from), Value::Int(to), Value::text(sha_state)],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    pub async fn upload_delete(&self, repository_id: i64, uuid: &str) -> Result<bool, StoreError> {
+        let rows =
+            self.rows(sql("upload_delete"), vec![Value::Int(repository_id), Value::text(uuid)]).await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Adds missing `imagestoragelocation` rows for the configured locations (Quay does this at boot).
+    pub async fn ensure_storage_locations(&self, names: &[String]) -> Result<(), StoreError> {
+        for n in names {
+            self.rows(sql("location_ensure"), vec![Value::text(n)]).await?;
+        }
+        Ok(())
+    }
+
+    /// A robot (`owner+name`) and its encrypted token.
+    pub async fn robot_secret(&self, robot: &str) -> Result<Option<StoredSecret>, StoreError> {
+        let Some((owner, _)) = robot.split_once('+') else { return Ok(None) };
+        let rows = self.rows(sql("robot_token"), vec![Value::text(robot), Value::text(owner)]).await?;
+        Ok(first(rows, |r| {
+            Some(StoredSecret {
+                user_id: int(r, 0)?,
+                uuid: text(r, 1).unwrap_or_default(),
+                username: robot.to_string(),
+                usable: boolean(r, 2),
+                encrypted: text(r, 3)?,
+            })
+        }))
+    }
+
+    /// An app-specific token by its public first half.
+    pub async fn app_token_secret(&self, token_name: &str) -> Result<Option<StoredSecret>, StoreError> {
+        let rows = self.rows(sql("app_token"), vec![Value::text(token_name)]).await?;
+        Ok(first(rows, |r| {
+            Some(StoredSecret {
+                user_id: int(r, 0)?,
+                uuid: text(r, 1)?,
+                username: text(r, 2)?,
+                usable: boolean(r, 3) && boolean(r, 5),
+                encrypted: text(r, 4)?,
+            })
+        }))
+    }
+
+    pub async fn user_uuid(&self, user_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(first(self.rows(sql("user_uuid"), vec![Value::Int(user_id)]).await?, |r| text(r, 0)))
+    }
+
+    /// The public JWK of an approved, unexpired service key.
+    pub async fn service_key_jwk(&self, kid: &str, service: &str) -> Result<Option<String>, StoreError> {
+        let rows = self.rows(sql("servicekey_jwk"), vec![Value::text(kid), Value::text(service)]).await?;
+        Ok(first(rows, |r| text(r, 0)))
+    }
+
+    /// Publishes this instance's key in `servicekey` (auto-approved) so every pod accepts its tokens.
+    pub async fn service_key_register(
+        &self,
+        name: &str,
+        kid: &str,
+        service: &str,
+        jwk: &str,
+    ) -> Result<(), StoreError> {
+        if self.service_key_jwk(kid, service).await?.is_some() {
+            return Ok(());
+        }
+        let approval = first(self.rows(sql("servicekey_approval"), vec![]).await?, |r| int(r, 0))
+            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("servicekeyapproval insert returned no id")))?;
+        self.rows(
+            sql("servicekey_insert"),
+            vec![
+                Value::text(name),
+                Value::text(kid),
+                Value::text(service),
+                Value::text(jwk),
+                Value::Int(approval),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+-- Reads and upload bookkeeping of the registry API (server/src/store/registry.rs). Rules that
+-- change tags, manifests, blobs or repositories are the core's functions, not here.
+
+-- name: namespace_by_name
+SELECT id, enabled, organization FROM "user" WHERE username = $1 AND NOT robot
+
+-- name: repository_by_name
+-- Live repositories only (state 3 = marked for deletion is invisible). Columns: id, namespace
+-- id, public, kind is image, state, namespace enabled.
+SELECT r.id, r.namespace_user_id, v.name = 'public', k.name = 'image', r.state, ns.enabled
+  FROM repository r
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+  JOIN visibility v ON v.id = r.visibility_id
+  JOIN repositorykind k ON k.id = r.kind_id
+ WHERE ns.username = $1 AND r.name = $2 AND r.state <> 3
+
+-- name: repository_names
+-- Full names of live repositories with ids in [$1, $2].
+SELECT r.id, ns.username, r.name
+  FROM repository r JOIN "user" ns ON ns.id = r.namespace_user_id
+ WHERE r.id >= $1 AND r.id <= $2 AND r.state <> 3
+
+-- name: manifest_by_digest
+SELECT m.id, m.digest, mt.name, m.manifest_bytes
+  FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
+ WHERE m.repository_id = $1 AND m.digest = $2
+
+-- name: manifest_by_tag
+-- The manifest of the alive, visible tag $2.
+SELECT m.id, m.digest, mt.name, m.manifest_bytes
+  FROM tag t
+  JOIN manifest m ON m.id = t.manifest_id
+  JOIN mediatype mt ON mt.id = m.media_type_id
+ WHERE t.repository_id = $1 AND t.name = $2 AND NOT t.hidden
+   AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
+ ORDER BY t.lifetime_start_ms DESC
+ LIMIT 1
+
+-- name: tag_names
+-- Alive visible tag names after $2 (exclusive) in name order, at most $3.
+SELECT DISTINCT t.name
+  FROM tag t
+ WHERE t.repository_id = $1 AND NOT t.hidden AND t.name > $2
+   AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
+ ORDER BY t.name
+ LIMIT $3
+
+-- name: tags_of_manifest
+SELECT DISTINCT t.name
+  FROM tag t
+ WHERE t.repository_id = $1 AND t.manifest_id = $2 AND NOT t.hidden
+   AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
+ ORDER BY t.name
+
+-- name: referrers
+-- Manifests of the repository whose subject is $2 and that something keeps alive.
+SELECT m.digest, mt.name, m.manifest_bytes, m.artifact_type, m.config_media_type
+  FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
+ WHERE m.repository_id = $1 AND m.subject = $2
+   AND EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id
+                 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms}))
+ ORDER BY m.id
+
+-- name: upload_insert
+INSERT INTO blobupload (repository_id, uuid, byte_count, sha_state, location_id, storage_metadata,
+                        chunk_count, uncompressed_byte_count, created)
+SELECT $1, $2, 0, $3, l.id, '{}', 0, NULL, {now}
+  FROM imagestoragelocation l WHERE l.name = $4
+RETURNING id
+
+-- name: upload_get
+SELECT id, byte_count, sha_state, chunk_count
+  FROM blobupload WHERE repository_id = $1 AND uuid = $2
+
+-- name: upload_advance
+-- Records received bytes only if nobody else advanced the upload meanwhile.
+UPDATE blobupload SET byte_count = $3, sha_state = $4, chunk_count = chunk_count + 1
+ WHERE id = $1 AND byte_count = $2
+RETURNING id
+
+-- name: upload_delete
+DELETE FROM blobupload WHERE repository_id = $1 AND uuid = $2 RETURNING id
+
+-- name: location_ensure
+INSERT INTO imagestoragelocation (name) SELECT $1
+ WHERE NOT EXISTS (SELECT 1 FROM imagestoragelocation WHERE name = $1)
+
+-- name: robot_token
+-- A robot's encrypted token and whether it and its owner are enabled.
+SELECT r.id, r.uuid, r.enabled AND o.enabled, t.token
+  FROM "user" r
+  JOIN robotaccounttoken t ON t.robot_account_id = r.id
+  JOIN "user" o ON o.username = $2
+ WHERE r.username = $1 AND r.robot
+
+-- name: app_token
+-- An app-specific token by its public half: owner id, uuid, username, enabled, encrypted
+-- secret, and whether it is unexpired.
+SELECT u.id, a.uuid, u.username, u.enabled, a.token_secret,
+       (a.expiration IS NULL OR a.expiration > {now})
+  FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id
+ WHERE a.token_name = $1
+
+-- name: user_uuid
+SELECT uuid FROM "user" WHERE id = $1
+
+-- name: servicekey_jwk
+SELECT jwk FROM servicekey
+ WHERE kid = $1 AND service = $2 AND approval_id IS NOT NULL
+   AND (expiration_date IS NULL OR expiration_date > {now})
+
+-- name: servicekey_approval
+INSERT INTO servicekeyapproval (approver_id, approval_type, approved_date, notes)
+VALUES (NULL, 'ServiceKeyApprovalType.AUTOMATIC', {now}, '')
+RETURNING id
+
+-- name: servicekey_insert
+INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date,
+                        rotation_duration, approval_id)
+SELECT $1, $2, $3, $4, '{}', {now}, NULL, NULL, $5
+ WHERE NOT EXISTS (SELECT 1 FROM servicekey WHERE kid = $2)
