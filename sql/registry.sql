@@ -119,3 +119,15 @@ INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expirat
                         rotation_duration, approval_id)
 SELECT $1, $2, $3, $4, '{}', {now}, NULL, NULL, $5
  WHERE NOT EXISTS (SELECT 1 FROM servicekey WHERE kid = $2)
+
+-- name: repositories_with_blob
+-- Live repositories whose manifests use, or whose unexpired upload links hold, blob $1.
+SELECT DISTINCT x.repository_id FROM (
+    SELECT mb.repository_id FROM manifestblob mb JOIN imagestorage s ON s.id = mb.blob_id
+     WHERE s.content_checksum = $1
+    UNION
+    SELECT u.repository_id FROM uploadedblob u JOIN imagestorage s ON s.id = u.blob_id
+     WHERE s.content_checksum = $1 AND u.expires_at > {now}
+) x JOIN repository r ON r.id = x.repository_id AND r.state <> 3
+ORDER BY 1
+LIMIT 100

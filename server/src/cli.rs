@@ -11,7 +11,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
@@ -297,7 +296,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (store, storage) = (store.clone(), storage.clone());
         tokio::spawn(crate::worker::run(store, storage, crate::worker::WorkerConfig::default(), worker_stop))
     });
-    let state = AppState { config: Arc::new(inst.config), store, storage };
+    let state = AppState::new(inst.config, store, storage, inst.data_dir.as_deref()).await?;
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
 

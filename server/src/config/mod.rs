@@ -150,6 +150,8 @@ config_keys! {
     "DEFAULT_TAG_EXPIRATION" => default_tag_expiration: String = "2w".into();
     "PUSH_TEMP_TAG_EXPIRATION_SEC" => push_temp_tag_expiration_sec: u64 = 3600;
     "MAXIMUM_LAYER_SIZE" => maximum_layer_size: String = "20G".into();
+    /// Our key (Quay has no limit of its own): the largest manifest a push may send.
+    "MAXIMUM_MANIFEST_SIZE" => maximum_manifest_size: String = "4MiB".into();
     "V2_PAGINATION_SIZE" => v2_pagination_size: u32 = 50;
     "DISABLE_PUSHES" => disable_pushes: bool = false;
     "ACCOUNT_RECOVERY_MODE" => account_recovery_mode: bool = false;
@@ -175,6 +177,30 @@ config_keys! {
     "FEATURE_GARBAGE_COLLECTION" => feature_garbage_collection: Flag = Flag(true);
     "FEATURE_CHANGE_TAG_EXPIRATION" => feature_change_tag_expiration: Flag = Flag(true);
     "FEATURE_USER_LAST_ACCESSED" => feature_user_last_accessed: Flag = Flag(true);
+}
+
+/// A size such as `20G`, `4MiB`, `512k` or `1000`: SI units (k, M, G, T; optional `B`) are powers
+/// of 1000, IEC units (Ki, Mi, Gi, Ti; optional `B`) powers of 1024.
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let unit = unit.trim();
+    let unit = unit.strip_suffix(['B', 'b']).unwrap_or(unit);
+    let mult: u64 = match unit {
+        "" => 1,
+        "k" | "K" => 1_000,
+        "M" | "m" => 1_000_000,
+        "G" | "g" => 1_000_000_000,
+        "T" | "t" => 1_000_000_000_000,
+        "Ki" | "ki" => 1 << 10,
+        "Mi" | "mi" => 1 << 20,
+        "Gi" | "gi" => 1 << 30,
+        "Ti" | "ti" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 /// Where the configuration came from, for messages and relative paths.
@@ -332,6 +358,14 @@ impl Config {
                 self.preferred_url_scheme
             ));
         }
+        for (key, value) in [
+            ("MAXIMUM_LAYER_SIZE", &self.maximum_layer_size),
+            ("MAXIMUM_MANIFEST_SIZE", &self.maximum_manifest_size),
+        ] {
+            if parse_bytes(value).is_none() {
+                errs.push(format!("{key}: {value:?} is not a size (e.g. 20G, 4MiB)"));
+            }
+        }
         if !matches!(self.registry_state.as_str(), "normal" | "readonly") {
             errs.push(format!("REGISTRY_STATE: must be normal or readonly, got {:?}", self.registry_state));
         }
@@ -436,6 +470,16 @@ impl Config {
     }
 
     /// The namespace time-machine window for new users, from `DEFAULT_TAG_EXPIRATION`.
+    /// `MAXIMUM_LAYER_SIZE` in bytes (20 GB when unparsable; `validate` reports it).
+    pub fn maximum_layer_bytes(&self) -> u64 {
+        parse_bytes(&self.maximum_layer_size).unwrap_or(20_000_000_000)
+    }
+
+    /// `MAXIMUM_MANIFEST_SIZE` in bytes (4 MiB when unparsable).
+    pub fn maximum_manifest_bytes(&self) -> u64 {
+        parse_bytes(&self.maximum_manifest_size).unwrap_or(4 << 20)
+    }
+
     pub fn default_tag_expiration_s(&self) -> u64 {
         quay_core::duration::parse_seconds(&self.default_tag_expiration).unwrap_or(1_209_600)
     }
@@ -535,6 +579,17 @@ TAG_EXPIRATION_OPTIONS: ["1y"]
                 .expect_err("invalid")
                 .0;
         assert!(errs[0].starts_with("DISTRIBUTED_STORAGE_CONFIG.x: invalid length 3"), "{errs:?}");
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("20G"), Some(20_000_000_000));
+        assert_eq!(parse_bytes("4MiB"), Some(4 << 20));
+        assert_eq!(parse_bytes("512k"), Some(512_000));
+        assert_eq!(parse_bytes("1000"), Some(1000));
+        assert_eq!(parse_bytes("2 Gi"), Some(2 << 30));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes("5X"), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Registry errors in the OCI distribution JSON format: `{"errors":[{"code","message","detail"}]}`.
+//! Registry errors in the OCI distribution JSON format: `{"errors":[{"code","message","detail"}]}`,
+//! with the spec's codes and statuses (quay-http-surface.md §1.4).
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -8,22 +9,68 @@ use serde_json::json;
 /// An OCI error code with its HTTP status and Quay's default message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    TagInvalid,
+    TagImmutable,
     Unauthorized,
     Denied,
     Unsupported,
+    InvalidRequest,
+    RangeInvalid,
+    TooLarge,
+    /// A server-side failure (500); details go to the log only.
+    Internal,
 }
 
 impl Code {
     pub fn parts(self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
         match self {
-            Code::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "access to the requested resource is not authorized",
+            Code::BlobUnknown => (S::NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry"),
+            Code::BlobUploadInvalid => (S::BAD_REQUEST, "BLOB_UPLOAD_INVALID", "blob upload invalid"),
+            Code::BlobUploadUnknown => {
+                (S::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
+            }
+            Code::DigestInvalid => {
+                (S::BAD_REQUEST, "DIGEST_INVALID", "provided digest did not match uploaded content")
+            }
+            Code::ManifestBlobUnknown => (
+                S::BAD_REQUEST,
+                "MANIFEST_BLOB_UNKNOWN",
+                "manifest references a manifest or blob unknown to registry",
             ),
-            Code::Denied => (StatusCode::FORBIDDEN, "DENIED", "requested access to the resource is denied"),
-            Code::Unsupported => {
-                (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "The operation is unsupported.")
+            Code::ManifestInvalid => (S::BAD_REQUEST, "MANIFEST_INVALID", "manifest invalid"),
+            Code::ManifestUnknown => (S::NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown"),
+            Code::NameInvalid => (S::BAD_REQUEST, "NAME_INVALID", "invalid repository name"),
+            Code::NameUnknown => (S::NOT_FOUND, "NAME_UNKNOWN", "repository name not known to registry"),
+            Code::SizeInvalid => {
+                (S::BAD_REQUEST, "SIZE_INVALID", "provided length did not match content length")
+            }
+            Code::TagInvalid => (S::BAD_REQUEST, "TAG_INVALID", "manifest tag did not match URI"),
+            Code::TagImmutable => {
+                (S::CONFLICT, "TAG_IMMUTABLE", "tag is immutable and cannot be overwritten")
+            }
+            Code::Unauthorized => {
+                (S::UNAUTHORIZED, "UNAUTHORIZED", "access to the requested resource is not authorized")
+            }
+            Code::Denied => (S::FORBIDDEN, "DENIED", "requested access to the resource is denied"),
+            Code::Unsupported => (S::METHOD_NOT_ALLOWED, "UNSUPPORTED", "The operation is unsupported."),
+            Code::InvalidRequest => (S::BAD_REQUEST, "INVALID_REQUEST", "Invalid request"),
+            Code::RangeInvalid => {
+                (S::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", "requested range is not satisfiable")
+            }
+            Code::Internal => (S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error; see the server log"),
+            Code::TooLarge => {
+                (S::PAYLOAD_TOO_LARGE, "SIZE_INVALID", "content exceeds the configured maximum size")
             }
         }
     }
@@ -31,13 +78,29 @@ impl Code {
 
 pub struct RegistryError {
     pub code: Code,
+    pub status: Option<StatusCode>,
     pub message: Option<String>,
+    pub detail: serde_json::Value,
     pub headers: HeaderMap,
 }
 
 impl RegistryError {
     pub fn new(code: Code) -> Self {
-        RegistryError { code, message: None, headers: HeaderMap::new() }
+        RegistryError { code, status: None, message: None, detail: json!({}), headers: HeaderMap::new() }
+    }
+    /// With a message in `detail` (`{"message": …}`, as Quay).
+    pub fn detail(code: Code, message: impl Into<String>) -> Self {
+        let mut e = Self::new(code);
+        e.detail = json!({"message": message.into()});
+        e
+    }
+    pub fn message(mut self, m: impl Into<String>) -> Self {
+        self.message = Some(m.into());
+        self
+    }
+    pub fn status(mut self, s: StatusCode) -> Self {
+        self.status = Some(s);
+        self
     }
     pub fn with_header(mut self, name: &'static str, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
@@ -45,12 +108,25 @@ impl RegistryError {
     }
 }
 
+impl std::fmt::Debug for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} {:?} {}", self.code, self.message, self.detail)
+    }
+}
+
 impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
         let (status, code, default) = self.code.parts();
-        let body = json!({"errors": [{"code": code, "message": self.message.as_deref().unwrap_or(default), "detail": {}}]});
-        let mut resp = (status, Json(body)).into_response();
+        let body = json!({"errors": [{"code": code, "message": self.message.as_deref().unwrap_or(default), "detail": self.detail}]});
+        let mut resp = (self.status.unwrap_or(status), Json(body)).into_response();
         resp.headers_mut().extend(self.headers);
         resp
+    }
+}
+
+impl From<crate::store::StoreError> for RegistryError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "store error");
+        RegistryError::new(Code::Internal)
     }
 }

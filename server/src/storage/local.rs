@@ -1,8 +1,11 @@
 //! Local filesystem storage (Quay's `LocalStorage`).
 
+use super::{ByteStream, WriteError, content_path};
+use crate::registry::hasher::Hasher;
 use anyhow::Context as _;
-use std::path::PathBuf;
-use tokio::io::AsyncWriteExt;
+use futures_util::StreamExt as _;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncSeekExt as _, AsyncWriteExt};
 
 #[derive(Clone, Debug)]
 pub struct LocalStorage {
@@ -28,6 +31,90 @@ impl LocalStorage {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e).with_context(|| format!("cannot delete {}", path.display())),
         }
+    }
+
+    /// Quay's local upload path: `uploads/<uuid>`.
+    fn upload_path(&self, uuid: &str) -> PathBuf {
+        self.root.join("uploads").join(uuid)
+    }
+
+    pub async fn upload_begin(&self, uuid: &str) -> anyhow::Result<()> {
+        let path = self.upload_path(uuid);
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        tokio::fs::File::create(&path).await.with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Appends the stream at `offset` (bytes past it from an earlier failed request are
+    /// dropped), hashing as it goes; fsyncs before returning the new length.
+    pub async fn upload_write(
+        &self,
+        uuid: &str,
+        offset: u64,
+        mut body: ByteStream,
+        hasher: &mut Hasher,
+        max_total: u64,
+    ) -> Result<u64, WriteError> {
+        let path = self.upload_path(uuid);
+        let mut f = tokio::fs::OpenOptions::new().write(true).open(&path).await.map_err(|e| {
+            WriteError::Storage(anyhow::anyhow!("cannot open upload {}: {e}", path.display()))
+        })?;
+        f.set_len(offset).await.map_err(|e| WriteError::Storage(e.into()))?;
+        f.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| WriteError::Storage(e.into()))?;
+        let mut total = offset;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(WriteError::Client)?;
+            total += chunk.len() as u64;
+            if total > max_total {
+                return Err(WriteError::TooLarge);
+            }
+            hasher.update(&chunk);
+            f.write_all(&chunk).await.map_err(|e| WriteError::Storage(e.into()))?;
+        }
+        f.sync_all().await.map_err(|e| WriteError::Storage(e.into()))?;
+        Ok(total)
+    }
+
+    /// Moves a finished upload to the content path of `digest` (after the caller verified it)
+    /// and fsyncs the directory, so the object is durable before the commit is acknowledged.
+    pub async fn upload_commit(&self, uuid: &str, algorithm: &str, hex: &str) -> anyhow::Result<()> {
+        let from = self.upload_path(uuid);
+        let to = self.root.join(content_path(algorithm, hex));
+        let dir = to.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
+        tokio::fs::create_dir_all(&dir).await.with_context(|| format!("cannot create {}", dir.display()))?;
+        tokio::fs::rename(&from, &to)
+            .await
+            .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
+        tokio::fs::File::open(&dir).await?.sync_all().await?;
+        Ok(())
+    }
+
+    pub async fn upload_cancel(&self, uuid: &str) -> anyhow::Result<()> {
+        self.delete(&format!("uploads/{uuid}")).await
+    }
+
+    /// Size of the stored object at `rel`, `None` when absent.
+    pub async fn size(&self, rel: &str) -> anyhow::Result<Option<u64>> {
+        match tokio::fs::metadata(self.root.join(rel)).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `len` bytes of the object at `rel` from `start`, streamed.
+    pub async fn read(&self, rel: &str, start: u64, len: u64) -> anyhow::Result<ByteStream> {
+        use tokio::io::AsyncReadExt as _;
+        let mut f = tokio::fs::File::open(self.root.join(rel)).await?;
+        if start > 0 {
+            f.seek(std::io::SeekFrom::Start(start)).await?;
+        }
+        let reader = tokio_util::io::ReaderStream::with_capacity(f.take(len), 256 * 1024);
+        Ok(Box::pin(reader))
     }
 
     pub fn root(&self) -> &PathBuf {

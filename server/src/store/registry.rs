@@ -77,6 +77,28 @@ fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Option<T>) -> Option<T> {
     rows.first().and_then(f)
 }
 
+const MANIFEST_PUT: &str =
+    "quay.manifest_put($1, $2, $3, $4, $5, $6::text[], $7::text[], $8, $9, $10, $11, $12::integer)";
+
+fn manifest_params(m: &NewManifest) -> Vec<Value> {
+    // PostgreSQL text[] literals; digests contain no quotes, commas or braces.
+    let array = |v: &[String]| Value::text(format!("{{{}}}", v.join(",")));
+    vec![
+        Value::Int(m.repository_id),
+        Value::text(&m.digest),
+        Value::text(&m.media_type),
+        Value::text(&m.manifest_bytes),
+        Value::opt_text(m.config_digest.as_deref()),
+        array(&m.blob_digests),
+        array(&m.child_digests),
+        Value::opt_text(m.subject_digest.as_deref()),
+        Value::opt_text(m.artifact_type.as_deref()),
+        Value::opt_text(m.config_media_type.as_deref()),
+        Value::opt_int(m.layers_compressed_size),
+        Value::opt_int(m.temp_tag_expiration_s),
+    ]
+}
+
 impl Store {
     pub async fn namespace_by_name(&self, name: &str) -> Result<Option<NamespaceRef>, StoreError> {
         let rows = self.rows(sql("namespace_by_name"), vec![Value::text(name)]).await?;
@@ -146,6 +168,12 @@ impl Store {
             .iter()
             .filter_map(|r| Some((int(r, 0)?, format!("{}/{}", text(r, 1)?, text(r, 2)?))))
             .collect())
+    }
+
+    /// Repositories (up to 100) that hold blob `digest`: candidates for a mount without `from`.
+    pub async fn repositories_with_blob(&self, digest: &str) -> Result<Vec<i64>, StoreError> {
+        let rows = self.rows(sql("repositories_with_blob"), vec![Value::text(digest)]).await?;
+        Ok(rows.iter().filter_map(|r| int(r, 0)).collect())
     }
 
     pub async fn can_create_repository(&self, user_id: i64, namespace_id: i64) -> Result<bool, StoreError> {
@@ -239,31 +267,41 @@ impl Store {
 
     /// Records a manifest (`quay.manifest_put`); returns its id.
     pub async fn manifest_put(&self, m: NewManifest) -> Result<i64, StoreError> {
-        let array = |v: &[String]| {
-            // PostgreSQL text[] literal; digests contain no quotes or commas.
-            Value::text(format!("{{{}}}", v.join(",")))
-        };
-        let params = vec![
-            Value::Int(m.repository_id),
-            Value::text(&m.digest),
-            Value::text(&m.media_type),
-            Value::text(&m.manifest_bytes),
-            Value::opt_text(m.config_digest.as_deref()),
-            array(&m.blob_digests),
-            array(&m.child_digests),
-            Value::opt_text(m.subject_digest.as_deref()),
-            Value::opt_text(m.artifact_type.as_deref()),
-            Value::opt_text(m.config_media_type.as_deref()),
-            Value::opt_int(m.layers_compressed_size),
-            Value::opt_int(m.temp_tag_expiration_s),
-        ];
+        let params = manifest_params(&m);
         self.call(
-            "SELECT quay.manifest_put($1, $2, $3, $4, $5, $6::text[], $7::text[], $8, $9, $10, $11, $12::integer)",
+            &format!("SELECT {MANIFEST_PUT}"),
             params,
             move |ex| quay_core::tags::manifest_put(ex, &m),
             |rows| first(rows, |r| int(r, 0)),
         )
         .await
+    }
+
+    /// Records a manifest and, when `tag` is given, points the tag at it, in one transaction
+    /// (a refused tag leaves no manifest behind). Returns the manifest id.
+    pub async fn manifest_put_tagged(&self, m: NewManifest, tag: Option<&str>) -> Result<i64, StoreError> {
+        let Some(tag) = tag else { return self.manifest_put(m).await };
+        match self {
+            Store::Postgres(_) => {
+                let mut params = manifest_params(&m);
+                params.push(Value::text(tag));
+                let rows = self
+                    .rows(&format!("SELECT m, quay.tag_set($1, $13, m) FROM {MANIFEST_PUT} AS m"), params)
+                    .await?;
+                first(rows, |r| int(r, 0))
+                    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("manifest_put returned nothing")))
+            }
+            Store::Sqlite(s) => {
+                let tag = tag.to_string();
+                s.with_core(move |ex| {
+                    let id = quay_core::tags::manifest_put(ex, &m)?;
+                    quay_core::tags::tag_set(ex, m.repository_id, &tag, id, None)?;
+                    Ok(id)
+                })
+                .await?
+                .map_err(super::query::core_err)
+            }
+        }
     }
 
     pub async fn tag_set(&self, repository_id: i64, tag: &str, manifest_id: i64) -> Result<i64, StoreError> {

@@ -1,0 +1,153 @@
+//! Who is calling a `/v2` route and whether they may: the bearer token's grants (what `/v2/auth`
+//! issued) and, at request time, the caller's role from `quay.repository_role`, so a revoked
+//! permission stops working before the token expires.
+
+use super::{AppState, RepoName, challenge};
+use crate::auth::jwt::{self, Claims};
+use crate::http::registry_error::{Code, RegistryError};
+use crate::store::registry::RepoRef;
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use quay_core::permissions::Role;
+
+/// The anonymous `sub`.
+pub const ANONYMOUS: &str = "(anonymous)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Pull,
+    Push,
+}
+
+impl Action {
+    fn grant(self) -> &'static str {
+        match self {
+            Action::Pull => "pull",
+            Action::Push => "push",
+        }
+    }
+    /// The scope hint of the challenge.
+    fn hint(self) -> &'static str {
+        match self {
+            Action::Pull => "pull",
+            Action::Push => "pull,push",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub token: Option<Claims>,
+    /// The token's user (robot, owner of an app token), if enabled.
+    pub user_id: Option<i64>,
+}
+
+/// 401 with Quay's generic body, the challenge and the API version.
+pub fn unauthorized_generic(state: &AppState, message: &str) -> Response {
+    let mut resp = (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": message}))).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::WWW_AUTHENTICATE, challenge(state, None));
+    h.insert("Docker-Distribution-API-Version", HeaderValue::from_static("registry/2.0"));
+    resp
+}
+
+/// The caller of a `/v2` route: anonymous without `Authorization`, else a valid bearer token.
+pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Caller::default()) };
+    let value = value.to_str().unwrap_or("");
+    let Some(token) = value.strip_prefix("Bearer ") else {
+        return Err(unauthorized_generic(state, "Invalid registry token: expected a Bearer token"));
+    };
+    let token = token.trim();
+    let refuse = |e: jwt::InvalidToken| unauthorized_generic(state, &e.0);
+    let kid = jwt::token_kid(token).map_err(refuse)?;
+    let Some(key) = state.keys.resolve(&state.store, &kid).await else {
+        return Err(unauthorized_generic(state, "Invalid token: unknown signing key"));
+    };
+    let cfg = &state.config;
+    let claims = jwt::validate(
+        token,
+        &key,
+        &cfg.server_hostname,
+        &cfg.instance_service_key_service,
+        cfg.registry_jwt_auth_max_fresh_s,
+        jwt::now_s(),
+    )
+    .map_err(refuse)?;
+    let user_id = if claims.sub == ANONYMOUS {
+        None
+    } else {
+        match state.store.user_credentials(&claims.sub).await {
+            Ok(Some(u)) if u.enabled => Some(u.id),
+            Ok(_) => None,
+            Err(e) => return Err(RegistryError::from(e).into_response()),
+        }
+    };
+    Ok(Caller { token: Some(claims), user_id })
+}
+
+/// Does the token grant `action` on `repo`? Grant names are parsed like URL paths.
+fn granted(state: &AppState, caller: &Caller, repo: &RepoName, action: Action) -> bool {
+    let library = state.config.feature_library_support.0.then_some(state.config.library_namespace.as_str());
+    caller.token.as_ref().is_some_and(|t| {
+        t.access.iter().any(|a| {
+            a.kind == "repository"
+                && RepoName::parse(&a.name, library).as_ref() == Some(repo)
+                && a.actions.iter().any(|x| x == action.grant())
+        })
+    })
+}
+
+fn denied(state: &AppState, repo: &RepoName, action: Action) -> RegistryError {
+    let scope = format!("repository:{}:{}", repo.full(), action.hint());
+    RegistryError::new(Code::Unauthorized).with_header("www-authenticate", challenge(state, Some(&scope)))
+}
+
+/// The repository, if the caller may do `action` on it now. Pulls of public repositories need no
+/// token while `FEATURE_ANONYMOUS_ACCESS` is on. A missing repository is 404 NAME_UNKNOWN only
+/// for a caller whose token names it; everyone else gets the 401 challenge.
+pub async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    repo: &RepoName,
+    action: Action,
+) -> Result<(Caller, RepoRef), Response> {
+    let caller = caller(state, headers).await?;
+    let found = state
+        .store
+        .repository(&repo.namespace, &repo.name)
+        .await
+        .map_err(|e| RegistryError::from(e).into_response())?;
+    let has_grant = granted(state, &caller, repo, action);
+    let Some(found) = found.filter(|r| r.namespace_enabled) else {
+        return Err(if has_grant {
+            RegistryError::new(Code::NameUnknown).into_response()
+        } else {
+            denied(state, repo, action).into_response()
+        });
+    };
+    if !found.is_image {
+        return Err(RegistryError::new(Code::Unsupported).into_response());
+    }
+    let ok = match action {
+        Action::Pull if found.public && state.config.feature_anonymous_access.0 => true,
+        Action::Pull if has_grant => role(state, &caller, &found).await? >= Some(Role::Read),
+        Action::Push if has_grant && found.state == 0 => {
+            role(state, &caller, &found).await? >= Some(Role::Write)
+        }
+        _ => false,
+    };
+    if !ok {
+        return Err(denied(state, repo, action).into_response());
+    }
+    Ok((caller, found))
+}
+
+async fn role(state: &AppState, caller: &Caller, repo: &RepoRef) -> Result<Option<Role>, Response> {
+    state
+        .store
+        .repository_role(caller.user_id, repo.id)
+        .await
+        .map_err(|e| RegistryError::from(e).into_response())
+}

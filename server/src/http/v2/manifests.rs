@@ -1,0 +1,192 @@
+//! Manifests: `GET`/`HEAD`/`PUT`/`DELETE /v2/<repo>/manifests/<tag|digest>`. The stored bytes are
+//! served exactly as pushed; what a manifest references is checked by the core
+//! (`quay.manifest_put`), which writes nothing when it refuses.
+
+use super::access::{Action, authorize};
+use super::{AppState, RepoName};
+use crate::http::registry_error::{Code, RegistryError};
+use crate::registry::hasher::{Algorithm, digest_of};
+use crate::registry::manifest::{self, Refusal};
+use crate::store::StoreError;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use quay_core::tags::NewManifest;
+
+type Result<T> = std::result::Result<T, Response>;
+
+fn err(code: Code) -> Response {
+    RegistryError::new(code).into_response()
+}
+
+fn is_digest(reference: &str) -> bool {
+    reference.contains(':')
+}
+
+pub async fn get(
+    state: &AppState,
+    repo: &RepoName,
+    reference: &str,
+    req: Request,
+    head: bool,
+) -> Result<Response> {
+    let (_, found) = authorize(state, req.headers(), repo, Action::Pull).await?;
+    let store = &state.store;
+    let m = if is_digest(reference) {
+        if !quay_core::names::is_valid_digest(reference) {
+            return Err(err(Code::DigestInvalid));
+        }
+        store.manifest_by_digest(found.id, reference).await
+    } else {
+        if !quay_core::names::is_valid_tag(reference) {
+            return Err(err(Code::TagInvalid));
+        }
+        store.manifest_by_tag(found.id, reference).await
+    }
+    .map_err(|e| RegistryError::from(e).into_response())?
+    .ok_or_else(|| err(Code::ManifestUnknown))?;
+    let len = m.bytes.len();
+    let mut resp = if head { Body::empty().into_response() } else { Body::from(m.bytes).into_response() };
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, header_value(&m.media_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert("Docker-Content-Digest", header_value(&m.digest));
+    h.insert(header::ETAG, header_value(&format!("\"{}\"", m.digest)));
+    Ok(resp)
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+fn invalid(message: impl Into<String>) -> Response {
+    RegistryError::detail(Code::ManifestInvalid, message).into_response()
+}
+
+pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
+    if state.config.disable_pushes {
+        return Err(pushes_disabled());
+    }
+    let (_, found) = authorize(state, req.headers(), repo, Action::Push).await?;
+    let by_digest = is_digest(reference);
+    let algorithm = if by_digest {
+        if !quay_core::names::is_valid_digest(reference) {
+            return Err(err(Code::DigestInvalid));
+        }
+        Algorithm::of_digest(reference).unwrap_or(Algorithm::Sha256)
+    } else {
+        if !quay_core::names::is_valid_tag(reference) {
+            return Err(err(Code::TagInvalid));
+        }
+        Algorithm::Sha256
+    };
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let limit = usize::try_from(state.config.maximum_manifest_bytes()).unwrap_or(usize::MAX);
+    let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
+        RegistryError::detail(
+            Code::ManifestInvalid,
+            format!("manifest is larger than the limit of {limit} bytes"),
+        )
+        .status(StatusCode::PAYLOAD_TOO_LARGE)
+        .into_response()
+    })?;
+    let digest = digest_of(algorithm, &bytes);
+    if by_digest && digest != reference {
+        return Err(RegistryError::detail(Code::DigestInvalid, "manifest digest mismatch").into_response());
+    }
+    let parsed = manifest::parse(&bytes, content_type.as_deref()).map_err(|r| match r {
+        Refusal::MediaType(m) => RegistryError::detail(Code::ManifestInvalid, m)
+            .status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            .into_response(),
+        Refusal::Invalid(m) => invalid(m),
+    })?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| invalid("manifest is not UTF-8"))?;
+    let config_digest = parsed.config.as_ref().map(|c| c.digest.clone());
+    let subject = parsed.subject.clone();
+    let new = NewManifest {
+        repository_id: found.id,
+        digest: digest.clone(),
+        media_type: parsed.media_type.clone(),
+        manifest_bytes: text,
+        config_digest,
+        blob_digests: parsed.blob_digests(),
+        child_digests: parsed.children.iter().map(|c| c.digest.clone()).collect(),
+        subject_digest: parsed.subject.clone(),
+        artifact_type: parsed.artifact_type.clone(),
+        config_media_type: parsed.config.as_ref().map(|c| c.media_type.clone()),
+        layers_compressed_size: parsed.layers_size(),
+        temp_tag_expiration_s: by_digest
+            .then(|| i64::try_from(state.config.push_temp_tag_expiration_sec).unwrap_or(3600)),
+    };
+    let tag = (!by_digest).then_some(reference);
+    state.store.manifest_put_tagged(new, tag).await.map_err(|e| match e {
+        StoreError::Rule { code, message } => match code.as_str() {
+            "QUAY_BLOB_UNKNOWN" | "QUAY_MANIFEST_UNKNOWN" => {
+                RegistryError::detail(Code::ManifestBlobUnknown, message).into_response()
+            }
+            "QUAY_TAG_IMMUTABLE" => {
+                RegistryError::detail(Code::TagImmutable, format!("tag '{reference}' is immutable"))
+                    .into_response()
+            }
+            "QUAY_REPOSITORY_UNKNOWN" => err(Code::NameUnknown),
+            _ => invalid(message),
+        },
+        other => RegistryError::from(other).into_response(),
+    })?;
+    let mut resp = (StatusCode::CREATED, "").into_response();
+    let h = resp.headers_mut();
+    h.insert(header::LOCATION, header_value(&format!("/v2/{}/manifests/{digest}", repo.full())));
+    h.insert("Docker-Content-Digest", header_value(&digest));
+    if let Some(s) = subject {
+        h.insert("OCI-Subject", header_value(&s));
+    }
+    Ok(resp)
+}
+
+pub(crate) fn pushes_disabled() -> Response {
+    RegistryError::new(Code::Denied)
+        .status(StatusCode::METHOD_NOT_ALLOWED)
+        .message("Pushes to the registry are currently disabled. Please contact the administrator for more information.")
+        .into_response()
+}
+
+/// Deleting a digest deletes every tag pointing at it; deleting a tag ends that tag (restorable
+/// through the time machine). 202 either way, 404 when nothing was tagged.
+pub async fn delete(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
+    if state.config.disable_pushes {
+        return Err(pushes_disabled());
+    }
+    let (_, found) = authorize(state, req.headers(), repo, Action::Push).await?;
+    let store = &state.store;
+    let to_store = |e: StoreError| match e {
+        StoreError::Rule { code, message } if code == "QUAY_TAG_IMMUTABLE" => {
+            RegistryError::detail(Code::TagImmutable, message).into_response()
+        }
+        other => RegistryError::from(other).into_response(),
+    };
+    let tags = if is_digest(reference) {
+        if !quay_core::names::is_valid_digest(reference) {
+            return Err(err(Code::DigestInvalid));
+        }
+        let m = store.manifest_by_digest(found.id, reference).await.map_err(to_store)?;
+        let m = m.ok_or_else(|| err(Code::ManifestUnknown))?;
+        store.tags_of_manifest(found.id, m.id).await.map_err(to_store)?
+    } else {
+        if !quay_core::names::is_valid_tag(reference) {
+            return Err(err(Code::TagInvalid));
+        }
+        vec![reference.to_string()]
+    };
+    let mut deleted = 0;
+    for t in &tags {
+        if store.tag_delete(found.id, t).await.map_err(to_store)? {
+            deleted += 1;
+        }
+    }
+    if deleted == 0 {
+        return Err(err(Code::ManifestUnknown));
+    }
+    Ok((StatusCode::ACCEPTED, "").into_response())
+}
