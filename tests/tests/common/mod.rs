@@ -1,0 +1,169 @@
+//! A registry server for tests: the real router on 127.0.0.1 (random port) over SQLite (mirror
+//! mode) or PostgreSQL with the `quay` extension (a fresh database), local storage in a temp dir.
+#![allow(dead_code)]
+
+use quay_server::config::Config;
+use quay_server::http::{AppState, router};
+use quay_server::storage::BlobStorage;
+use quay_server::store::{NewUser, Store};
+use quay_tests::TestDb;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Registry {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// `127.0.0.1:PORT` (SERVER_HOSTNAME)
+    pub host: String,
+    pub store: Store,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    pub db: Option<TestDb>,
+    pub backend: Backend,
+}
+
+pub const PASSWORD: &str = "password123";
+
+impl Registry {
+    /// Starts a registry; `extra_yaml` adds config keys (e.g. `FEATURE_ANONYMOUS_ACCESS: false`).
+    pub async fn start(backend: Backend, tag: &str, extra_yaml: &str) -> Registry {
+        let dir = tempfile::tempdir().expect("tmp");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let host = listener.local_addr().expect("addr").to_string();
+        let storage_path = dir.path().join("storage");
+        let (db, db_uri) = match backend {
+            Backend::Sqlite => (None, format!("sqlite:///{}", dir.path().join("quay.db").display())),
+            Backend::Postgres => {
+                let db = TestDb::with_extension(tag).await.expect("db");
+                let url = db.url.clone();
+                (Some(db), url)
+            }
+        };
+        let yaml = format!(
+            "SERVER_HOSTNAME: \"{host}\"\nPREFERRED_URL_SCHEME: http\nDB_URI: \"{db_uri}\"\n\
+             DATABASE_SECRET_KEY: \"test-database-secret\"\n\
+             DISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: \"{}\"}}]}}\n\
+             DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n{extra_yaml}",
+            storage_path.display()
+        );
+        let config = Config::from_yaml(&yaml).expect("config");
+        let store = Store::open(&config.database().expect("db").expect("uri")).await.expect("store");
+        if backend == Backend::Sqlite {
+            store.migrate().await.expect("migrate");
+        }
+        let storage = BlobStorage::from_config(&config).await.expect("storage");
+        let state = AppState::new(config, store.clone(), storage, Some(dir.path())).await.expect("state");
+        let app = router(state);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let http =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend }
+    }
+
+    /// A database user with [`PASSWORD`] (bcrypt cost 4 to keep tests fast).
+    pub async fn user(&self, name: &str) -> i64 {
+        let hash = bcrypt::hash(PASSWORD, 4).expect("hash");
+        let new = NewUser {
+            username: name.into(),
+            email: format!("{name}@example.com"),
+            password_hash: hash,
+            removed_tag_expiration_s: 1_209_600,
+        };
+        assert!(self.store.insert_user(&new).await.expect("insert user"));
+        self.store.user_credentials(name).await.expect("creds").expect("user").id
+    }
+
+    /// A bearer token from `/v2/auth` (Basic credentials when `user` is given).
+    pub async fn token(&self, user: Option<&str>, scopes: &[&str]) -> String {
+        let resp = self.auth(user, PASSWORD, scopes).await;
+        assert_eq!(resp.status(), 200, "token for {user:?} {scopes:?}");
+        let body: Value = resp.json().await.expect("json");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn auth(&self, user: Option<&str>, password: &str, scopes: &[&str]) -> reqwest::Response {
+        let mut q: Vec<(&str, &str)> = vec![("service", self.host.as_str())];
+        q.extend(scopes.iter().map(|s| ("scope", *s)));
+        let mut req = self.http.get(format!("{}/v2/auth", self.url)).query(&q);
+        if let Some(u) = user {
+            req = req.basic_auth(u, Some(password));
+        }
+        req.send().await.expect("auth request")
+    }
+
+    pub fn req(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.url) };
+        let r = self.http.request(method, url);
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    /// Pushes a blob monolithically; returns its digest.
+    pub async fn push_blob(&self, repo: &str, token: &str, bytes: &[u8]) -> String {
+        let d = digest(bytes);
+        let resp = self
+            .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/?digest={d}"), Some(token))
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+        d
+    }
+
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        token: &str,
+        media_type: &str,
+        body: &str,
+    ) -> reqwest::Response {
+        self.req(reqwest::Method::PUT, &format!("/v2/{repo}/manifests/{reference}"), Some(token))
+            .header("content-type", media_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("put manifest")
+    }
+}
+
+pub fn digest(bytes: &[u8]) -> String {
+    quay_server::registry::hasher::digest_of(quay_server::registry::hasher::Algorithm::Sha256, bytes)
+}
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// An OCI image manifest over a config and layers (digest, size).
+pub fn image_manifest(config: (&str, usize), layers: &[(&str, usize)], extra: &str) -> String {
+    let layers: Vec<String> = layers
+        .iter()
+        .map(|(d, s)| {
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{d}","size":{s}}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{}]{extra}}}"#,
+        config.0,
+        config.1,
+        layers.join(",")
+    )
+}
+
+/// The `errors[0].code` of a registry error body.
+pub async fn error_code(resp: reqwest::Response) -> String {
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    v["errors"][0]["code"].as_str().unwrap_or("").to_string()
+}

@@ -1,0 +1,505 @@
+//! The `/v2` registry API in-process, on both backends: every route, its error paths and status
+//! codes, token auth and permissions, and that refused requests store nothing.
+
+mod common;
+
+use common::{Backend, OCI_INDEX, OCI_MANIFEST, PASSWORD, Registry, digest, error_code, image_manifest};
+use reqwest::Method;
+use serde_json::Value;
+
+fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).expect("payload");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("b64");
+    serde_json::from_slice(&raw).expect("json")
+}
+
+async fn status(r: &Registry, m: Method, path: &str, token: Option<&str>) -> u16 {
+    r.req(m, path, token).send().await.expect("send").status().as_u16()
+}
+
+async fn auth_and_base(r: &Registry) {
+    // GET /v2/: 401 + challenge without credentials, 200 with a token.
+    let resp = r.req(Method::GET, "/v2/", None).send().await.expect("base");
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"].to_str().expect("hdr").to_string();
+    assert_eq!(challenge, format!("Bearer realm=\"http://{0}/v2/auth\",service=\"{0}\"", r.host));
+    assert_eq!(resp.headers()["docker-distribution-api-version"], "registry/2.0");
+
+    // Login without scope: a token with no access.
+    let login = r.token(Some("alice"), &[]).await;
+    let c = claims(&login);
+    assert_eq!(c["access"], serde_json::json!([]));
+    assert_eq!(c["sub"], "alice");
+    assert_eq!(c["iss"], "quay");
+    assert_eq!(c["aud"], r.host.as_str());
+    assert_eq!(c["exp"].as_u64().expect("exp") - c["iat"].as_u64().expect("iat"), 3600);
+    assert_eq!(c["context"]["entity_kind"], "user");
+    assert_eq!(c["context"]["version"], 2);
+    assert_eq!(status(r, Method::GET, "/v2/", Some(&login)).await, 200);
+
+    // Wrong password, unknown user, garbage header, no credentials and no scope: 401.
+    assert_eq!(r.auth(Some("alice"), "wrong-password", &[]).await.status(), 401);
+    assert_eq!(r.auth(Some("nobody"), PASSWORD, &[]).await.status(), 401);
+    assert_eq!(r.auth(None, "", &[]).await.status(), 401);
+    let bad = r
+        .http
+        .get(format!("{}/v2/auth", r.url))
+        .header("authorization", "Basic !!!")
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(bad.status(), 401);
+    // A scope of another type, or a bad name: 400.
+    assert_eq!(r.auth(Some("alice"), PASSWORD, &["registry:catalog:*"]).await.status(), 400);
+    assert_eq!(r.auth(Some("alice"), PASSWORD, &["repository:alice/Bad:pull"]).await.status(), 400);
+
+    // A forged or foreign token is refused with Quay's generic 401 body.
+    let forged = format!("{}x", &login[..login.len() - 1]);
+    let resp = r.req(Method::GET, "/v2/", Some(&forged)).send().await.expect("forged");
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.expect("json");
+    assert!(body["error"].as_str().expect("error").starts_with("Invalid token"), "{body}");
+    let basic = r.http.get(format!("{}/v2/alice/app/tags/list", r.url)).basic_auth("alice", Some(PASSWORD));
+    assert_eq!(basic.send().await.expect("basic").status(), 401);
+}
+
+async fn push_and_pull(r: &Registry) {
+    // Asking for push creates the (private) repository.
+    let t = r.token(Some("alice"), &["repository:alice/app:pull,push"]).await;
+    let c = claims(&t);
+    assert_eq!(c["access"][0]["name"], "alice/app");
+    assert_eq!(c["access"][0]["actions"], serde_json::json!(["push", "pull"]));
+    let repo = r.store.repository("alice", "app").await.expect("lookup").expect("created on push");
+    assert!(!repo.public);
+
+    // Monolithic upload.
+    let layer = b"layer-one-bytes".to_vec();
+    let dl = r.push_blob("alice/app", &t, &layer).await;
+
+    // Chunked upload: two PATCHes then PUT; status, out-of-order 416.
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let dc = digest(&config);
+    let resp = r.req(Method::POST, "/v2/alice/app/blobs/uploads/", Some(&t)).send().await.expect("post");
+    assert_eq!(resp.status(), 202);
+    let loc = resp.headers()["location"].to_str().expect("loc").to_string();
+    assert!(loc.starts_with(&format!("http://{}/v2/alice/app/blobs/uploads/", r.host)), "{loc}");
+    let uuid = resp.headers()["docker-upload-uuid"].to_str().expect("uuid").to_string();
+    let resp = r
+        .req(Method::PATCH, &loc, Some(&t))
+        .header("content-range", "0-9")
+        .body(config[..10].to_vec())
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(resp.status(), 202);
+    assert_eq!(resp.headers()["range"], "0-9");
+    let resp = r
+        .req(Method::PATCH, &loc, Some(&t))
+        .header("content-range", "20-25")
+        .body(vec![0u8; 6])
+        .send()
+        .await
+        .expect("ooo");
+    assert_eq!(resp.status(), 416, "out-of-order chunk");
+    assert_eq!(resp.headers()["range"], "0-9");
+    let bad_range = r
+        .req(Method::PATCH, &loc, Some(&t))
+        .header("content-range", "x-y")
+        .body(vec![1u8])
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(bad_range.status(), 400);
+    let st = r.req(Method::GET, &loc, Some(&t)).send().await.expect("status");
+    assert_eq!(st.status(), 204);
+    assert_eq!(st.headers()["range"], "0-9");
+    assert_eq!(st.headers()["docker-upload-uuid"].to_str().expect("u"), uuid);
+    // The running hash is in the blobupload row, in the documented format.
+    let resp =
+        r.req(Method::PATCH, &loc, Some(&t)).body(config[10..20].to_vec()).send().await.expect("patch2");
+    assert_eq!(resp.status(), 202);
+    assert_eq!(resp.headers()["range"], "0-19");
+    let resp = r
+        .req(Method::PUT, &format!("{loc}?digest={dc}"), Some(&t))
+        .body(config[20..].to_vec())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["docker-content-digest"].to_str().expect("d"), dc);
+    assert_eq!(status(r, Method::GET, &loc, Some(&t)).await, 404, "finished upload is gone");
+
+    // Digest mismatch: DIGEST_INVALID, nothing stored.
+    let resp = r.req(Method::POST, "/v2/alice/app/blobs/uploads/", Some(&t)).send().await.expect("post");
+    let loc2 = resp.headers()["location"].to_str().expect("loc").to_string();
+    let wrong = digest(b"something else");
+    let resp = r
+        .req(Method::PUT, &format!("{loc2}?digest={wrong}"), Some(&t))
+        .body("actual".to_string())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(resp.status(), 400);
+    assert_eq!(error_code(resp).await, "DIGEST_INVALID");
+    assert_eq!(status(r, Method::HEAD, &format!("/v2/alice/app/blobs/{wrong}"), Some(&t)).await, 404);
+    assert_eq!(
+        status(r, Method::HEAD, &format!("/v2/alice/app/blobs/{}", digest(b"actual")), Some(&t)).await,
+        404
+    );
+    let resp = r
+        .req(Method::POST, &format!("/v2/alice/app/blobs/uploads/?digest={wrong}"), Some(&t))
+        .body("xyz")
+        .send()
+        .await
+        .expect("mono");
+    assert_eq!(error_code(resp).await, "DIGEST_INVALID");
+    let resp = r.req(Method::PUT, &format!("{loc2}"), Some(&t)).send().await.expect("put");
+    assert_eq!(resp.status(), 400, "finishing without a digest");
+
+    // Cancel.
+    let resp = r.req(Method::POST, "/v2/alice/app/blobs/uploads/", Some(&t)).send().await.expect("post");
+    let loc3 = resp.headers()["location"].to_str().expect("loc").to_string();
+    assert_eq!(status(r, Method::DELETE, &loc3, Some(&t)).await, 204);
+    assert_eq!(status(r, Method::DELETE, &loc3, Some(&t)).await, 404);
+    assert_eq!(status(r, Method::PATCH, &loc3, Some(&t)).await, 404);
+
+    // sha512 blob, monolithic.
+    let d512 = quay_server::registry::hasher::digest_of(
+        quay_server::registry::hasher::Algorithm::Sha512,
+        b"five-twelve",
+    );
+    let resp = r
+        .req(Method::POST, &format!("/v2/alice/app/blobs/uploads/?digest={d512}"), Some(&t))
+        .body("five-twelve")
+        .send()
+        .await
+        .expect("512");
+    assert_eq!(resp.status(), 201);
+    let got =
+        r.req(Method::GET, &format!("/v2/alice/app/blobs/{d512}"), Some(&t)).send().await.expect("get512");
+    assert_eq!(got.bytes().await.expect("b").as_ref(), b"five-twelve");
+
+    // Blob GET, HEAD, Range.
+    let resp =
+        r.req(Method::HEAD, &format!("/v2/alice/app/blobs/{dl}"), Some(&t)).send().await.expect("head");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-length"], layer.len().to_string().as_str());
+    assert_eq!(resp.headers()["docker-content-digest"].to_str().expect("d"), dl);
+    let resp = r
+        .req(Method::GET, &format!("/v2/alice/app/blobs/{dl}"), Some(&t))
+        .header("range", "bytes=6-8")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.headers()["content-range"], format!("bytes 6-8/{}", layer.len()).as_str());
+    assert_eq!(resp.bytes().await.expect("b").as_ref(), &layer[6..=8]);
+    let resp = r
+        .req(Method::GET, &format!("/v2/alice/app/blobs/{dl}"), Some(&t))
+        .header("range", "bytes=999-")
+        .send()
+        .await
+        .expect("416");
+    assert_eq!(resp.status(), 416);
+    let resp = r
+        .req(Method::GET, &format!("/v2/alice/app/blobs/{}", digest(b"nope")), Some(&t))
+        .send()
+        .await
+        .expect("unknown");
+    assert_eq!(resp.status(), 404);
+    assert_eq!(error_code(resp).await, "BLOB_UNKNOWN");
+    assert_eq!(status(r, Method::GET, "/v2/alice/app/blobs/sha256:abc", Some(&t)).await, 400);
+    assert_eq!(status(r, Method::DELETE, &format!("/v2/alice/app/blobs/{dl}"), Some(&t)).await, 405);
+
+    // Manifests: bad ones store nothing.
+    let good = image_manifest((&dc, config.len()), &[(&dl, layer.len())], "");
+    let unknown_blob = image_manifest((&dc, config.len()), &[(&digest(b"missing"), 7)], "");
+    let resp = r.put_manifest("alice/app", "broken", &t, OCI_MANIFEST, &unknown_blob).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(error_code(resp).await, "MANIFEST_BLOB_UNKNOWN");
+    assert_eq!(
+        status(
+            r,
+            Method::GET,
+            &format!("/v2/alice/app/manifests/{}", digest(unknown_blob.as_bytes())),
+            Some(&t)
+        )
+        .await,
+        404
+    );
+    let resp = r.put_manifest("alice/app", "broken", &t, OCI_MANIFEST, "{not json").await;
+    assert_eq!(error_code(resp).await, "MANIFEST_INVALID");
+    let resp = r.put_manifest("alice/app", "broken", &t, "text/plain", &good).await;
+    assert_eq!(resp.status(), 415);
+    let resp = r
+        .put_manifest(
+            "alice/app",
+            "broken",
+            &t,
+            "application/vnd.docker.distribution.manifest.v2+json",
+            &good,
+        )
+        .await;
+    assert_eq!(resp.status(), 400, "Content-Type contradicting mediaType");
+    let huge = format!(
+        "{}{}",
+        &good[..good.len() - 1],
+        format_args!(r#","annotations":{{"x":"{}"}}}}"#, "a".repeat(5 << 20))
+    );
+    let resp = r.put_manifest("alice/app", "broken", &t, OCI_MANIFEST, &huge).await;
+    assert_eq!(resp.status(), 413);
+    let resp = r.put_manifest("alice/app", "bad tag!", &t, OCI_MANIFEST, &good).await;
+    assert_eq!(resp.status(), 400);
+    let resp = r.put_manifest("alice/app", &digest(b"other"), &t, OCI_MANIFEST, &good).await;
+    assert_eq!(resp.status(), 400, "push by a digest that is not the body's");
+    let tags: Value = r
+        .req(Method::GET, "/v2/alice/app/tags/list", Some(&t))
+        .send()
+        .await
+        .expect("tags")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(tags["tags"], serde_json::json!([]), "no refused push left a tag");
+
+    // A good push by tag; pulled back byte for byte.
+    let resp = r.put_manifest("alice/app", "v1", &t, OCI_MANIFEST, &good).await;
+    assert_eq!(resp.status(), 201);
+    let dm = digest(good.as_bytes());
+    assert_eq!(resp.headers()["docker-content-digest"].to_str().expect("d"), dm);
+    assert_eq!(resp.headers()["location"].to_str().expect("l"), format!("/v2/alice/app/manifests/{dm}"));
+    for reference in ["v1", dm.as_str()] {
+        let resp = r
+            .req(Method::GET, &format!("/v2/alice/app/manifests/{reference}"), Some(&t))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], OCI_MANIFEST);
+        assert_eq!(resp.headers()["docker-content-digest"].to_str().expect("d"), dm);
+        assert_eq!(resp.text().await.expect("body"), good);
+        let head = r
+            .req(Method::HEAD, &format!("/v2/alice/app/manifests/{reference}"), Some(&t))
+            .send()
+            .await
+            .expect("head");
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.headers()["content-length"], good.len().to_string().as_str());
+    }
+    let resp = r.req(Method::GET, "/v2/alice/app/manifests/nosuchtag", Some(&t)).send().await.expect("get");
+    assert_eq!(error_code(resp).await, "MANIFEST_UNKNOWN");
+
+    // More tags; pagination with n/last and Link.
+    for tag in ["v2", "v3"] {
+        assert_eq!(r.put_manifest("alice/app", tag, &t, OCI_MANIFEST, &good).await.status(), 201);
+    }
+    let resp = r.req(Method::GET, "/v2/alice/app/tags/list?n=2", Some(&t)).send().await.expect("tags");
+    let link = resp.headers()["link"].to_str().expect("link").to_string();
+    assert_eq!(link, format!("<http://{}/v2/alice/app/tags/list?n=2&last=v2>; rel=\"next\"", r.host));
+    let page: Value = resp.json().await.expect("json");
+    assert_eq!(page["tags"], serde_json::json!(["v1", "v2"]));
+    let page: Value = r
+        .req(Method::GET, "/v2/alice/app/tags/list?n=2&last=v2", Some(&t))
+        .send()
+        .await
+        .expect("p2")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["tags"], serde_json::json!(["v3"]));
+
+    // An index over the image, pushed by digest; then a referrer with a subject.
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{dm}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+        good.len()
+    );
+    let di = digest(index.as_bytes());
+    let resp = r.put_manifest("alice/app", &di, &t, OCI_INDEX, &index).await;
+    assert_eq!(resp.status(), 201);
+    let missing_child = index.replace(&dm, &digest(b"no child"));
+    let resp = r.put_manifest("alice/app", "idx", &t, OCI_INDEX, &missing_child).await;
+    assert_eq!(error_code(resp).await, "MANIFEST_BLOB_UNKNOWN");
+    let empty = r.push_blob("alice/app", &t, b"{}").await;
+    let sig = image_manifest(
+        (&empty, 2),
+        &[(&dl, layer.len())],
+        &format!(
+            r#","artifactType":"application/vnd.example.sig","subject":{{"mediaType":"{OCI_MANIFEST}","digest":"{dm}","size":{}}},"annotations":{{"k":"v"}}"#,
+            good.len()
+        ),
+    );
+    let resp = r.put_manifest("alice/app", &digest(sig.as_bytes()), &t, OCI_MANIFEST, &sig).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["oci-subject"].to_str().expect("s"), dm);
+    let resp =
+        r.req(Method::GET, &format!("/v2/alice/app/referrers/{dm}"), Some(&t)).send().await.expect("refs");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], OCI_INDEX);
+    let refs: Value = resp.json().await.expect("json");
+    assert_eq!(refs["manifests"].as_array().map(Vec::len), Some(1));
+    assert_eq!(refs["manifests"][0]["digest"].as_str(), Some(digest(sig.as_bytes()).as_str()));
+    assert_eq!(refs["manifests"][0]["artifactType"], "application/vnd.example.sig");
+    assert_eq!(refs["manifests"][0]["annotations"]["k"], "v");
+    let resp = r
+        .req(Method::GET, &format!("/v2/alice/app/referrers/{dm}?artifactType=other/type"), Some(&t))
+        .send()
+        .await
+        .expect("refs");
+    assert_eq!(resp.headers()["oci-filters-applied"], "artifactType");
+    let refs: Value = resp.json().await.expect("json");
+    assert_eq!(refs["manifests"], serde_json::json!([]));
+    let refs: Value = r
+        .req(Method::GET, &format!("/v2/alice/app/referrers/{}", digest(b"x")), Some(&t))
+        .send()
+        .await
+        .expect("refs")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(refs["manifests"], serde_json::json!([]), "unknown subject: empty index");
+
+    // Deletes: a tag, then a digest (all its tags).
+    assert_eq!(status(r, Method::DELETE, "/v2/alice/app/manifests/v3", Some(&t)).await, 202);
+    assert_eq!(status(r, Method::GET, "/v2/alice/app/manifests/v3", Some(&t)).await, 404);
+    assert_eq!(status(r, Method::DELETE, "/v2/alice/app/manifests/v3", Some(&t)).await, 404);
+    assert_eq!(status(r, Method::DELETE, &format!("/v2/alice/app/manifests/{dm}"), Some(&t)).await, 202);
+    let tags: Value = r
+        .req(Method::GET, "/v2/alice/app/tags/list", Some(&t))
+        .send()
+        .await
+        .expect("tags")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(tags["tags"], serde_json::json!([]));
+    // Put v1 back for the permission checks.
+    assert_eq!(r.put_manifest("alice/app", "v1", &t, OCI_MANIFEST, &good).await.status(), 201);
+}
+
+async fn permissions(r: &Registry) {
+    // bob has no access to alice/app: empty grants, 401 with a scoped challenge.
+    let tb = r.token(Some("bob"), &["repository:alice/app:pull,push"]).await;
+    assert_eq!(claims(&tb)["access"][0]["actions"], serde_json::json!([]));
+    let resp = r.req(Method::GET, "/v2/alice/app/manifests/v1", Some(&tb)).send().await.expect("get");
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        resp.headers()["www-authenticate"].to_str().expect("h"),
+        format!(
+            "Bearer realm=\"http://{0}/v2/auth\",service=\"{0}\",scope=\"repository:alice/app:pull\"",
+            r.host
+        )
+    );
+    // Anonymous: private is refused, and cannot create.
+    assert_eq!(status(r, Method::GET, "/v2/alice/app/tags/list", None).await, 401);
+    let anon = r.token(None, &["repository:alice/app:pull", "repository:alice/new:push"]).await;
+    assert_eq!(claims(&anon)["sub"], "(anonymous)");
+    assert_eq!(claims(&anon)["access"][0]["actions"], serde_json::json!([]));
+    assert_eq!(claims(&anon)["access"][1]["actions"], serde_json::json!([]));
+    assert!(r.store.repository("alice", "new").await.expect("q").is_none());
+    // bob cannot create in alice's namespace either.
+    let tb2 = r.token(Some("bob"), &["repository:alice/bobs:push"]).await;
+    assert_eq!(claims(&tb2)["access"][0]["actions"], serde_json::json!([]));
+    assert!(r.store.repository("alice", "bobs").await.expect("q").is_none());
+    // A token for one repository does not open another (scope escalation).
+    let ta = r.token(Some("alice"), &["repository:alice/app:pull"]).await;
+    assert_eq!(
+        status(r, Method::POST, "/v2/alice/app/blobs/uploads/", Some(&ta)).await,
+        401,
+        "pull token cannot push"
+    );
+    let tbo = r.token(Some("bob"), &["repository:bob/own:pull,push"]).await;
+    assert_eq!(status(r, Method::GET, "/v2/alice/app/tags/list", Some(&tbo)).await, 401);
+
+    // Mount: bob may not mount alice's private blob (falls back to an upload session) ...
+    let layer_digest = digest(b"layer-one-bytes");
+    let resp = r
+        .req(
+            Method::POST,
+            &format!("/v2/bob/own/blobs/uploads/?mount={layer_digest}&from=alice/app"),
+            Some(&tbo),
+        )
+        .send()
+        .await
+        .expect("mount");
+    assert_eq!(resp.status(), 202);
+    let resp = r
+        .req(Method::POST, &format!("/v2/bob/own/blobs/uploads/?mount={layer_digest}"), Some(&tbo))
+        .send()
+        .await
+        .expect("mount");
+    assert_eq!(resp.status(), 202);
+    assert_eq!(status(r, Method::HEAD, &format!("/v2/bob/own/blobs/{layer_digest}"), Some(&tbo)).await, 404);
+    // ... alice may, with and without `from`.
+    let t2 = r.token(Some("alice"), &["repository:alice/other:pull,push", "repository:alice/app:pull"]).await;
+    let resp = r
+        .req(
+            Method::POST,
+            &format!("/v2/alice/other/blobs/uploads/?mount={layer_digest}&from=alice/app"),
+            Some(&t2),
+        )
+        .send()
+        .await
+        .expect("mount");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["docker-content-digest"].to_str().expect("d"), layer_digest);
+    let t3 = r.token(Some("alice"), &["repository:alice/third:pull,push"]).await;
+    let resp = r
+        .req(Method::POST, &format!("/v2/alice/third/blobs/uploads/?mount={layer_digest}"), Some(&t3))
+        .send()
+        .await
+        .expect("mount");
+    assert_eq!(resp.status(), 201, "mount without from, readable elsewhere");
+    assert_eq!(
+        status(r, Method::HEAD, &format!("/v2/alice/third/blobs/{layer_digest}"), Some(&t3)).await,
+        200
+    );
+
+    // Catalog: what each caller may see.
+    let ta = r.token(Some("alice"), &[]).await;
+    let cat: Value =
+        r.req(Method::GET, "/v2/_catalog", Some(&ta)).send().await.expect("cat").json().await.expect("json");
+    assert_eq!(cat["repositories"], serde_json::json!(["alice/app", "alice/other", "alice/third"]));
+    let resp = r.req(Method::GET, "/v2/_catalog?n=1", Some(&ta)).send().await.expect("cat");
+    assert!(resp.headers()["link"].to_str().expect("l").contains("last=alice%2Fapp"));
+    let cat: Value = r
+        .req(Method::GET, "/v2/_catalog?n=5&last=alice/app", Some(&ta))
+        .send()
+        .await
+        .expect("cat")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(cat["repositories"], serde_json::json!(["alice/other", "alice/third"]));
+    let tb = r.token(Some("bob"), &[]).await;
+    let cat: Value =
+        r.req(Method::GET, "/v2/_catalog", Some(&tb)).send().await.expect("cat").json().await.expect("json");
+    assert_eq!(cat["repositories"], serde_json::json!(["bob/own"]));
+    let cat: Value =
+        r.req(Method::GET, "/v2/_catalog", None).send().await.expect("cat").json().await.expect("json");
+    assert_eq!(cat["repositories"], serde_json::json!([]));
+
+    // Names and routes.
+    assert_eq!(status(r, Method::GET, "/v2/Alice/App/tags/list", Some(&ta)).await, 400);
+    assert_eq!(status(r, Method::GET, "/v2/alice/app/unknown", Some(&ta)).await, 404);
+    assert_eq!(status(r, Method::GET, "/v2/alice/missing/tags/list", Some(&ta)).await, 401);
+}
+
+async fn scenario(backend: Backend, tag: &str) {
+    let r = Registry::start(backend, tag, "").await;
+    r.user("alice").await;
+    r.user("bob").await;
+    auth_and_base(&r).await;
+    push_and_pull(&r).await;
+    permissions(&r).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_protocol_sqlite() {
+    scenario(Backend::Sqlite, "reg").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_protocol_postgres() {
+    scenario(Backend::Postgres, "reg").await;
+}
