@@ -1,0 +1,162 @@
+//! Real clients against the registry on both backends: `skopeo copy` of a multi-layer image and
+//! of a multi-arch index into the registry and back (identical manifest bytes and blobs), and
+//! `podman push` / `podman pull`. The clients are installed by `tests/run.sh`.
+
+mod common;
+
+use common::{Backend, OCI_INDEX, OCI_MANIFEST, PASSWORD, Registry, digest};
+use std::path::Path;
+use std::process::Command;
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?} (tests/run.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Writes a blob into an OCI layout; returns (digest, size).
+fn put_blob(layout: &Path, bytes: &[u8]) -> (String, usize) {
+    let d = digest(bytes);
+    let hex = d.trim_start_matches("sha256:");
+    std::fs::create_dir_all(layout.join("blobs/sha256")).expect("mkdir");
+    std::fs::write(layout.join("blobs/sha256").join(hex), bytes).expect("write blob");
+    (d, bytes.len())
+}
+
+/// A gzipped tar layer holding one file, made with the system `tar`.
+fn layer(work: &Path, name: &str, content: &str) -> Vec<u8> {
+    let src = work.join(format!("src-{name}"));
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(src.join(name), content).expect("write");
+    let out = work.join(format!("{name}.tar.gz"));
+    run(Command::new("tar").arg("--mtime=2020-01-01").arg("-czf").arg(&out).arg("-C").arg(&src).arg(name));
+    std::fs::read(out).expect("read layer")
+}
+
+/// An image manifest with a config and `layers` layers, for an architecture; (digest, size, bytes).
+fn image(layout: &Path, work: &Path, arch: &str, layers: usize) -> (String, usize, String) {
+    let mut descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    for i in 0..layers {
+        let bytes =
+            layer(work, &format!("{arch}-file{i}"), &format!("{arch} layer {i}\n").repeat(1000 * (i + 1)));
+        let (d, s) = put_blob(layout, &bytes);
+        descs.push(format!(
+            r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{d}","size":{s}}}"#
+        ));
+        diff_ids.push(format!("\"{d}\""));
+    }
+    let config = format!(
+        r#"{{"architecture":"{arch}","os":"linux","rootfs":{{"type":"layers","diff_ids":[{}]}},"config":{{}}}}"#,
+        diff_ids.join(",")
+    );
+    let (cd, cs) = put_blob(layout, config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{cs}}},"layers":[{}]}}"#,
+        descs.join(",")
+    );
+    let (md, ms) = put_blob(layout, manifest.as_bytes());
+    (md, ms, manifest)
+}
+
+fn write_index(layout: &Path, media_type: &str, digest: &str, size: usize, tag: &str) {
+    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).expect("layout");
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{media_type}","digest":"{digest}","size":{size},"annotations":{{"org.opencontainers.image.ref.name":"{tag}"}}}}]}}"#
+    );
+    std::fs::write(layout.join("index.json"), index).expect("index");
+}
+
+fn skopeo(r: &Registry, args: &[&str]) -> String {
+    let creds = format!("alice:{PASSWORD}");
+    let mut cmd = Command::new("skopeo");
+    cmd.arg("--insecure-policy").args(args);
+    if args.first() == Some(&"copy") {
+        cmd.args([
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--src-creds",
+            &creds,
+            "--dest-creds",
+            &creds,
+        ]);
+    }
+    let _ = r;
+    run(&mut cmd)
+}
+
+fn same_blobs(a: &Path, b: &Path, digests: &[&str]) {
+    for d in digests {
+        let hex = d.trim_start_matches("sha256:");
+        let x = std::fs::read(a.join("blobs/sha256").join(hex)).expect("original blob");
+        let y = std::fs::read(b.join("blobs/sha256").join(hex))
+            .unwrap_or_else(|_| panic!("{d} missing after the round trip"));
+        assert!(x == y, "{d} differs after the round trip");
+    }
+}
+
+async fn skopeo_round_trips(backend: Backend) {
+    let r = Registry::start(backend, "skopeo", "").await;
+    r.user("alice").await;
+    let work = tempfile::tempdir().expect("tmp");
+    let w = work.path();
+
+    // A three-layer image.
+    let src = w.join("src");
+    let (md, ms, manifest) = image(&src, w, "amd64", 3);
+    write_index(&src, OCI_MANIFEST, &md, ms, "v1");
+    let dest = format!("docker://{}/alice/img:v1", r.host);
+    skopeo(&r, &["copy", &format!("oci:{}:v1", src.display()), &dest]);
+    let t = r.token(Some("alice"), &["repository:alice/img:pull"]).await;
+    let got = r.req(reqwest::Method::GET, "/v2/alice/img/manifests/v1", Some(&t)).send().await.expect("get");
+    assert_eq!(got.headers()["docker-content-digest"].to_str().expect("d"), md);
+    assert_eq!(got.text().await.expect("body"), manifest, "the registry serves the pushed bytes");
+    let back = w.join("back");
+    skopeo(&r, &["copy", &dest, &format!("oci:{}:v1", back.display())]);
+    let mut all: Vec<String> = vec![md.clone()];
+    let doc: serde_json::Value = serde_json::from_str(&manifest).expect("json");
+    all.push(doc["config"]["digest"].as_str().expect("cfg").to_string());
+    for l in doc["layers"].as_array().expect("layers") {
+        all.push(l["digest"].as_str().expect("d").to_string());
+    }
+    same_blobs(&src, &back, &all.iter().map(String::as_str).collect::<Vec<_>>());
+    let inspect = skopeo(
+        &r,
+        &["inspect", "--tls-verify=false", "--creds", &format!("alice:{PASSWORD}"), "--raw", &dest],
+    );
+    assert_eq!(inspect.trim_end(), manifest);
+
+    // A multi-arch index of two images.
+    let msrc = w.join("multi");
+    let (a, asz, _) = image(&msrc, w, "amd64", 2);
+    let (b, bsz, _) = image(&msrc, w, "arm64", 2);
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{a}","size":{asz},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{b}","size":{bsz},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#
+    );
+    let (id, isz) = put_blob(&msrc, index.as_bytes());
+    write_index(&msrc, OCI_INDEX, &id, isz, "multi");
+    let mdest = format!("docker://{}/alice/multi:v1", r.host);
+    skopeo(&r, &["copy", "--all", &format!("oci:{}:multi", msrc.display()), &mdest]);
+    let mback = w.join("mback");
+    skopeo(&r, &["copy", "--all", &mdest, &format!("oci:{}:multi", mback.display())]);
+    same_blobs(&msrc, &mback, &[&id, &a, &b]);
+    let t = r.token(Some("alice"), &["repository:alice/multi:pull"]).await;
+    let got =
+        r.req(reqwest::Method::GET, "/v2/alice/multi/manifests/v1", Some(&t)).send().await.expect("get");
+    assert_eq!(got.text().await.expect("body"), index);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_copy_sqlite() {
+    skopeo_round_trips(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_copy_postgres() {
+    skopeo_round_trips(Backend::Postgres).await;
+}
