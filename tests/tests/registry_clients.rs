@@ -160,3 +160,58 @@ async fn skopeo_copy_sqlite() {
 async fn skopeo_copy_postgres() {
     skopeo_round_trips(Backend::Postgres).await;
 }
+
+/// `podman pull` of an image skopeo pushed, then `podman push` of it under another name, pulled
+/// again: the manifest podman pushed is served back with the digest it reported.
+async fn podman_push_pull(backend: Backend) {
+    let r = Registry::start(backend, "podman", "").await;
+    r.user("alice").await;
+    let work = tempfile::tempdir().expect("tmp");
+    let w = work.path();
+    let src = w.join("src");
+    let (md, ms, _) = image(&src, w, "amd64", 2);
+    write_index(&src, OCI_MANIFEST, &md, ms, "v1");
+    skopeo(&r, &["copy", &format!("oci:{}:v1", src.display()), &format!("docker://{}/alice/base:v1", r.host)]);
+
+    let root = w.join("podman-root");
+    let runroot = w.join("podman-run");
+    let podman = |args: &[&str]| {
+        let mut cmd = Command::new("podman");
+        cmd.arg("--root").arg(&root).arg("--runroot").arg(&runroot).args(["--storage-driver", "vfs"]).args(args);
+        run(&mut cmd)
+    };
+    let creds = format!("alice:{PASSWORD}");
+    let base = format!("{}/alice/base:v1", r.host);
+    podman(&["pull", "--tls-verify=false", "--creds", &creds, &base]);
+    let pushed = format!("{}/alice/pushed:v2", r.host);
+    podman(&["tag", &base, &pushed]);
+    let digest_file = w.join("digest");
+    podman(&[
+        "push",
+        "--tls-verify=false",
+        "--creds",
+        &creds,
+        "--digestfile",
+        digest_file.to_str().expect("path"),
+        &pushed,
+    ]);
+    let reported = std::fs::read_to_string(&digest_file).expect("digestfile");
+    let t = r.token(Some("alice"), &["repository:alice/pushed:pull"]).await;
+    let got = r.req(reqwest::Method::GET, "/v2/alice/pushed/manifests/v2", Some(&t)).send().await.expect("get");
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["docker-content-digest"].to_str().expect("d"), reported.trim());
+    let body = got.bytes().await.expect("body");
+    assert_eq!(digest(&body), reported.trim(), "served bytes hash to the pushed digest");
+    podman(&["rmi", "-a", "-f"]);
+    podman(&["pull", "--tls-verify=false", "--creds", &creds, &pushed]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn podman_push_pull_sqlite() {
+    podman_push_pull(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn podman_push_pull_postgres() {
+    podman_push_pull(Backend::Postgres).await;
+}
