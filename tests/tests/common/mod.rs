@@ -167,3 +167,17 @@ pub async fn error_code(resp: reqwest::Response) -> String {
     let v: Value = resp.json().await.unwrap_or(Value::Null);
     v["errors"][0]["code"].as_str().unwrap_or("").to_string()
 }
+
+/// One integer from SQL on the registry's database (either backend).
+pub async fn scalar(r: &Registry, sql: &str) -> i64 {
+    match &r.db {
+        Some(db) => {
+            let c = db.client().await.expect("client");
+            c.query_one(sql, &[]).await.expect("query").get::<_, i64>(0)
+        }
+        None => {
+            let c = rusqlite::Connection::open(r.dir.path().join("quay.db")).expect("open");
+            c.query_row(sql, [], |row| row.get(0)).expect("query")
+        }
+    }
+}
