@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test. Idempotent, and quick when all is installed:
-#   Debian packages (PostgreSQL 15 server headers, libclang), cargo-pgrx 0.18.0, a started
+#   Debian packages (PostgreSQL 15 server headers, libclang, skopeo and podman for the real-client
+#   registry tests), cargo-pgrx 0.18.0, a started
 #   PostgreSQL 15 cluster with a superuser role for the current user, the `quay` extension;
 #   then the whole workspace's tests.
 set -euo pipefail
@@ -15,7 +16,7 @@ as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else su
 
 step "Debian packages"
 pkgs=()
-for p in postgresql-15 postgresql-server-dev-15 libclang-dev python3; do
+for p in postgresql-15 postgresql-server-dev-15 libclang-dev python3 skopeo podman tar; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
 done
 if [ ${#pkgs[@]} -gt 0 ]; then

@@ -171,13 +171,21 @@ async fn podman_push_pull(backend: Backend) {
     let src = w.join("src");
     let (md, ms, _) = image(&src, w, "amd64", 2);
     write_index(&src, OCI_MANIFEST, &md, ms, "v1");
-    skopeo(&r, &["copy", &format!("oci:{}:v1", src.display()), &format!("docker://{}/alice/base:v1", r.host)]);
+    skopeo(
+        &r,
+        &["copy", &format!("oci:{}:v1", src.display()), &format!("docker://{}/alice/base:v1", r.host)],
+    );
 
     let root = w.join("podman-root");
     let runroot = w.join("podman-run");
     let podman = |args: &[&str]| {
         let mut cmd = Command::new("podman");
-        cmd.arg("--root").arg(&root).arg("--runroot").arg(&runroot).args(["--storage-driver", "vfs"]).args(args);
+        cmd.arg("--root")
+            .arg(&root)
+            .arg("--runroot")
+            .arg(&runroot)
+            .args(["--storage-driver", "vfs"])
+            .args(args);
         run(&mut cmd)
     };
     let creds = format!("alice:{PASSWORD}");
@@ -197,7 +205,8 @@ async fn podman_push_pull(backend: Backend) {
     ]);
     let reported = std::fs::read_to_string(&digest_file).expect("digestfile");
     let t = r.token(Some("alice"), &["repository:alice/pushed:pull"]).await;
-    let got = r.req(reqwest::Method::GET, "/v2/alice/pushed/manifests/v2", Some(&t)).send().await.expect("get");
+    let got =
+        r.req(reqwest::Method::GET, "/v2/alice/pushed/manifests/v2", Some(&t)).send().await.expect("get");
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers()["docker-content-digest"].to_str().expect("d"), reported.trim());
     let body = got.bytes().await.expect("body");

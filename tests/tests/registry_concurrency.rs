@@ -25,11 +25,20 @@ async fn same_blobs_same_tag(backend: Backend) {
             if i % 2 == 0 {
                 r.push_blob("alice/race", &t, &layer).await;
             } else {
-                let resp = r.req(Method::POST, "/v2/alice/race/blobs/uploads/", Some(&t)).send().await.expect("post");
+                let resp = r
+                    .req(Method::POST, "/v2/alice/race/blobs/uploads/", Some(&t))
+                    .send()
+                    .await
+                    .expect("post");
                 assert_eq!(resp.status(), 202);
                 let loc = resp.headers()["location"].to_str().expect("loc").to_string();
                 let half = layer.len() / 2;
-                let resp = r.req(Method::PATCH, &loc, Some(&t)).body(layer[..half].to_vec()).send().await.expect("patch");
+                let resp = r
+                    .req(Method::PATCH, &loc, Some(&t))
+                    .body(layer[..half].to_vec())
+                    .send()
+                    .await
+                    .expect("patch");
                 assert_eq!(resp.status(), 202);
                 let resp = r
                     .req(Method::PUT, &format!("{loc}?digest={}", digest(&layer)), Some(&t))
@@ -62,14 +71,35 @@ async fn same_blobs_same_tag(backend: Backend) {
     let current = got.headers()["docker-content-digest"].to_str().expect("d").to_string();
     assert!(pushed.contains(&current));
     for d in &pushed {
-        assert_eq!(r.req(Method::HEAD, &format!("/v2/alice/race/manifests/{d}"), Some(&t)).send().await.expect("head").status(), 200);
+        assert_eq!(
+            r.req(Method::HEAD, &format!("/v2/alice/race/manifests/{d}"), Some(&t))
+                .send()
+                .await
+                .expect("head")
+                .status(),
+            200
+        );
     }
-    let tags: serde_json::Value = r.req(Method::GET, "/v2/alice/race/tags/list", Some(&t)).send().await.expect("tags").json().await.expect("json");
+    let tags: serde_json::Value = r
+        .req(Method::GET, "/v2/alice/race/tags/list", Some(&t))
+        .send()
+        .await
+        .expect("tags")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(tags["tags"], serde_json::json!(["latest"]));
 
     // Blobs intact.
     for (d, bytes) in [(&dl, &layer), (&dc, &config)] {
-        let body = r.req(Method::GET, &format!("/v2/alice/race/blobs/{d}"), Some(&t)).send().await.expect("blob").bytes().await.expect("b");
+        let body = r
+            .req(Method::GET, &format!("/v2/alice/race/blobs/{d}"), Some(&t))
+            .send()
+            .await
+            .expect("blob")
+            .bytes()
+            .await
+            .expect("b");
         assert!(body.as_ref() == bytes.as_slice(), "blob {d} intact");
     }
     // Rows: one storage row per digest, one alive tag generation, no upload rows left.
