@@ -33,6 +33,8 @@ enum Step {
     Role(Option<i64>, i64),
     Visible(Option<i64>, Option<&'static str>),
     Sleep(u64),
+    /// namespace, name, public, creator
+    RepoCreate(i64, &'static str, bool, i64),
 }
 
 fn manifest(repo: i64, d: &str, blobs: &[String]) -> tags::NewManifest {
@@ -301,6 +303,55 @@ fn scenario() -> Vec<(Step, &'static str)> {
     s.push((Visible(None, None), "[(221, \"read\")]"));
     s.push((Visible(Some(125), Some("corp")), "[(220, \"admin\"), (221, \"admin\")]"));
 
+    // --- Repository creation (what a push does): permission, idempotency, prototypes.
+    let proto = |id: i64, activating: &str, user: &str, team: &str, role: &str| {
+        format!(
+            "INSERT INTO permissionprototype (id, org_id, uuid, activating_user_id, delegate_user_id, delegate_team_id, role_id) \
+             VALUES ({id}, 120, 'p{id}', {activating}, {user}, {team}, (SELECT id FROM role WHERE name = '{role}'))"
+        )
+    };
+    s.push((
+        sql([
+            proto(1, "NULL", "NULL", "402", "read"),
+            proto(2, "125", "NULL", "402", "write"),
+            proto(3, "NULL", "122", "NULL", "write"),
+            proto(4, "121", "123", "NULL", "admin"),
+        ]),
+        "ok",
+    ));
+    s.push((RepoCreate(120, "made", false, 122), "error QUAY_PERMISSION_DENIED"));
+    s.push((RepoCreate(120, "made", false, 124), "error QUAY_PERMISSION_DENIED"));
+    s.push((RepoCreate(120, "Bad Name", false, 125), "error QUAY_NAME_INVALID"));
+    s.push((RepoCreate(123, "mine", false, 123), "error QUAY_NAMESPACE_DISABLED"));
+    s.push((RepoCreate(999, "mine", false, 121), "error QUAY_NAMESPACE_UNKNOWN"));
+    s.push((RepoCreate(120, "made", false, 125), "created"));
+    s.push((RepoCreate(120, "made", true, 125), "existing"));
+    let made = |cond: &str| {
+        count(&format!(
+            "SELECT count(*) FROM repositorypermission p JOIN role ro ON ro.id = p.role_id \
+             JOIN repository r ON r.id = p.repository_id WHERE r.name = 'made' AND {cond}"
+        ))
+    };
+    s.push((made("p.user_id = 125 AND ro.name = 'admin'"), "1"));
+    s.push((made("p.team_id = 402 AND ro.name = 'write'"), "1"));
+    s.push((made("p.user_id = 122 AND ro.name = 'write'"), "1"));
+    s.push((made("true"), "3"));
+    s.push((
+        count("SELECT count(*) FROM repository r JOIN visibility v ON v.id = r.visibility_id \
+               JOIN repositorysearchscore s ON s.repository_id = r.id JOIN repositoryactioncount a ON a.repository_id = r.id \
+               WHERE r.name = 'made' AND v.name = 'private' AND r.state = 0"),
+        "1",
+    ));
+    s.push((RepoCreate(121, "mine/nested", true, 121), "created"));
+    s.push((
+        count(
+            "SELECT count(*) FROM repository r JOIN visibility v ON v.id = r.visibility_id \
+               JOIN repositorypermission p ON p.repository_id = r.id AND p.user_id = 121 \
+               WHERE r.name = 'mine/nested' AND r.namespace_user_id = 121 AND v.name = 'public'",
+        ),
+        "1",
+    ));
+
     // --- Namespace delete and purge.
     s.push((
         sql([
@@ -443,6 +494,16 @@ async fn run_postgres(c: &Client, step: &Step) -> String {
             tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
             "ok".into()
         }
+        Step::RepoCreate(ns, name, public, creator) => match c
+            .query_one(
+                "SELECT created FROM quay.repository_create($1, $2, $3, $4)",
+                &[ns, name, public, creator],
+            )
+            .await
+        {
+            Ok(r) => if r.get::<_, bool>(0) { "created" } else { "existing" }.into(),
+            Err(e) => err(e),
+        },
     }
 }
 
@@ -498,6 +559,10 @@ fn run_core(ex: &mut dyn Executor, step: Step) -> Result<String, CoreError> {
         Step::Sleep(ms) => {
             std::thread::sleep(std::time::Duration::from_millis(ms));
             "ok".into()
+        }
+        Step::RepoCreate(ns, name, public, creator) => {
+            let (_, created) = quay_core::repositories::create(ex, ns, name, public, creator)?;
+            if created { "created" } else { "existing" }.into()
         }
     })
 }

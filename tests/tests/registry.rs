@@ -485,6 +485,54 @@ async fn permissions(r: &Registry) {
     assert_eq!(status(r, Method::GET, "/v2/alice/missing/tags/list", Some(&ta)).await, 401);
 }
 
+/// `MAXIMUM_LAYER_SIZE` is enforced while streaming: 413, no blob, no object, and the upload
+/// session still at its last good length.
+async fn layer_limit(backend: Backend) {
+    let r = Registry::start(backend, "limit", "MAXIMUM_LAYER_SIZE: 1k\n").await;
+    r.user("alice").await;
+    let t = r.token(Some("alice"), &["repository:alice/small:pull,push"]).await;
+    let big = vec![7u8; 1500];
+    let d = digest(&big);
+    let resp = r
+        .req(Method::POST, &format!("/v2/alice/small/blobs/uploads/?digest={d}"), Some(&t))
+        .body(big.clone())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 413);
+    assert_eq!(status(&r, Method::HEAD, &format!("/v2/alice/small/blobs/{d}"), Some(&t)).await, 404);
+    let resp = r.req(Method::POST, "/v2/alice/small/blobs/uploads/", Some(&t)).send().await.expect("post");
+    let loc = resp.headers()["location"].to_str().expect("loc").to_string();
+    assert_eq!(
+        r.req(Method::PATCH, &loc, Some(&t)).body(vec![1u8; 600]).send().await.expect("p1").status(),
+        202
+    );
+    assert_eq!(
+        r.req(Method::PATCH, &loc, Some(&t)).body(vec![1u8; 600]).send().await.expect("p2").status(),
+        413
+    );
+    let st = r.req(Method::GET, &loc, Some(&t)).send().await.expect("status");
+    assert_eq!(st.headers()["range"], "0-599");
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM imagestorage").await, 0);
+    let objects = walk(&r.dir.path().join("storage/sha256"));
+    assert_eq!(objects, 0, "no object stored");
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map_or(0, |rd| rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layer_size_limit_sqlite() {
+    layer_limit(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layer_size_limit_postgres() {
+    layer_limit(Backend::Postgres).await;
+}
+
 async fn scenario(backend: Backend, tag: &str) {
     let r = Registry::start(backend, tag, "").await;
     r.user("alice").await;

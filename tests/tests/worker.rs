@@ -72,8 +72,11 @@ async fn postgres_worker_purges_a_deleted_repository_when_notified() {
     })
     .await;
     wait_until("the blob object to go", async || !file.exists()).await;
-    let left: i64 = c.query_one("SELECT count(*) FROM queueitem", &[]).await.expect("q").get(0);
-    assert_eq!(left, 0, "the job is completed");
+    // The job is completed after the objects are deleted.
+    wait_until("the job to complete", async || {
+        c.query_one("SELECT count(*) FROM queueitem", &[]).await.expect("q").get::<_, i64>(0) == 0
+    })
+    .await;
 
     stop.send(true).expect("stop");
     tokio::time::timeout(Duration::from_secs(10), handle).await.expect("worker stops").expect("join");
@@ -131,7 +134,8 @@ async fn sqlite_worker_purges_a_deleted_repository_when_woken_in_process() {
     })
     .await;
     wait_until("the blob object to go", async || !file.exists()).await;
-    assert_eq!(count("SELECT count(*) FROM queueitem").await, 0, "the job is completed");
+    // The job is completed after the objects are deleted.
+    wait_until("the job to complete", async || count("SELECT count(*) FROM queueitem").await == 0).await;
 
     stop.send(true).expect("stop");
     tokio::time::timeout(Duration::from_secs(10), handle).await.expect("worker stops").expect("join");

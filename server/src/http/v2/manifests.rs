@@ -90,6 +90,8 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
             format!("manifest is larger than the limit of {limit} bytes"),
         )
         .status(StatusCode::PAYLOAD_TOO_LARGE)
+        // The rest of the body is not read: the connection cannot be reused.
+        .with_header("connection", HeaderValue::from_static("close"))
         .into_response()
     })?;
     let digest = digest_of(algorithm, &bytes);

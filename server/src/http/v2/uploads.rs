@@ -174,6 +174,7 @@ async fn receive(
     state.storage.upload_write(uuid, offset, body, hasher, max).await.map_err(|e| match e {
         WriteError::TooLarge => RegistryError::new(Code::TooLarge)
             .message(format!("blob exceeds MAXIMUM_LAYER_SIZE ({})", state.config.maximum_layer_size))
+            .with_header("connection", HeaderValue::from_static("close"))
             .into_response(),
         WriteError::Client(e) => {
             RegistryError::detail(Code::BlobUploadInvalid, format!("request body failed: {e}"))
