@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test. Idempotent, and quick when all is installed:
 #   Debian packages (PostgreSQL 15 server headers, libclang, skopeo and podman for the real-client
-#   registry tests), cargo-pgrx 0.18.0, a started
+#   registry tests), oras from PyPI, cargo-pgrx 0.18.0, a started
 #   PostgreSQL 15 cluster with a superuser role for the current user, the `quay` extension;
 #   then the whole workspace's tests.
 set -euo pipefail
@@ -25,6 +25,10 @@ if [ ${#pkgs[@]} -gt 0 ]; then
 else
   echo "already installed"
 fi
+
+step "oras (PyPI), for the referrers test"
+python3 -c 'import oras.client' 2>/dev/null || python3 -m pip install --quiet oras || python3 -m pip install --quiet --break-system-packages oras
+python3 -c 'import oras; print("oras", oras.__version__)'
 
 step "cargo-pgrx 0.18.0"
 if ! cargo pgrx --version 2>/dev/null | grep -q ' 0\.18\.0'; then

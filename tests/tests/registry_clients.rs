@@ -224,3 +224,58 @@ async fn podman_push_pull_sqlite() {
 async fn podman_push_pull_postgres() {
     podman_push_pull(Backend::Postgres).await;
 }
+
+/// `oras` (PyPI) pushes an artifact whose subject is an image; the referrers API lists it.
+async fn oras_referrer(backend: Backend) {
+    let r = Registry::start(backend, "oras", "").await;
+    r.user("alice").await;
+    let work = tempfile::tempdir().expect("tmp");
+    let w = work.path();
+    let src = w.join("src");
+    let (md, ms, _) = image(&src, w, "amd64", 1);
+    write_index(&src, OCI_MANIFEST, &md, ms, "v1");
+    skopeo(
+        &r,
+        &["copy", &format!("oci:{}:v1", src.display()), &format!("docker://{}/alice/signed:v1", r.host)],
+    );
+    let file = w.join("signature.txt");
+    std::fs::write(&file, "signed by the test\n").expect("write");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/oras_push_referrer.py");
+    let out = run(Command::new("python3").arg(script).args([
+        r.host.as_str(),
+        "alice",
+        PASSWORD,
+        "alice/signed",
+        OCI_MANIFEST,
+        md.as_str(),
+        &ms.to_string(),
+        file.to_str().expect("path"),
+    ]));
+    let pushed = out.trim().to_string();
+    assert!(pushed.starts_with("sha256:"), "oras printed {out:?}");
+    let t = r.token(Some("alice"), &["repository:alice/signed:pull"]).await;
+    let resp = r
+        .req(reqwest::Method::GET, &format!("/v2/alice/signed/referrers/{md}"), Some(&t))
+        .send()
+        .await
+        .expect("referrers");
+    assert_eq!(resp.status(), 200);
+    let index: serde_json::Value = resp.json().await.expect("json");
+    let found: Vec<&str> = index["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .filter_map(|m| m["digest"].as_str())
+        .collect();
+    assert_eq!(found, vec![pushed.as_str()], "the artifact is found through its subject");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oras_referrer_sqlite() {
+    oras_referrer(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oras_referrer_postgres() {
+    oras_referrer(Backend::Postgres).await;
+}

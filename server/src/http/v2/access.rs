@@ -99,9 +99,13 @@ fn granted(state: &AppState, caller: &Caller, repo: &RepoName, action: Action) -
     })
 }
 
-fn denied(state: &AppState, repo: &RepoName, action: Action) -> RegistryError {
+/// Without a token: 401 UNAUTHORIZED (get one). With a token that does not allow the action:
+/// 403 DENIED (Quay answers 401 here; clients that reuse a token, like oras, only fetch a wider
+/// one after a 403). Both carry the challenge naming the scope the route needs.
+fn denied(state: &AppState, caller: &Caller, repo: &RepoName, action: Action) -> RegistryError {
     let scope = format!("repository:{}:{}", repo.full(), action.hint());
-    RegistryError::new(Code::Unauthorized).with_header("www-authenticate", challenge(state, Some(&scope)))
+    let code = if caller.token.is_some() { Code::Denied } else { Code::Unauthorized };
+    RegistryError::new(code).with_header("www-authenticate", challenge(state, Some(&scope)))
 }
 
 /// The repository, if the caller may do `action` on it now. Pulls of public repositories need no
@@ -124,7 +128,7 @@ pub async fn authorize(
         return Err(if has_grant {
             RegistryError::new(Code::NameUnknown).into_response()
         } else {
-            denied(state, repo, action).into_response()
+            denied(state, &caller, repo, action).into_response()
         });
     };
     if !found.is_image {
@@ -139,7 +143,7 @@ pub async fn authorize(
         _ => false,
     };
     if !ok {
-        return Err(denied(state, repo, action).into_response());
+        return Err(denied(state, &caller, repo, action).into_response());
     }
     Ok((caller, found))
 }
