@@ -1,0 +1,323 @@
+//! Registry throughput beside its peers on this machine, in one run:
+//! our server (mirror mode, release build), Debian's `docker-registry` (distribution 2.8) and
+//! nginx serving the same blob as a static file (sendfile: the practical ceiling).
+//!
+//! Reports manifest GET by tag (req/s), 5 MB blob GET (MB/s) and `skopeo copy` push time, with
+//! ratios. Usage (after `cargo build --release --bin quay`):
+//!   cargo run --release -p quay-bench --bin registry -- [--seconds 10] [--clients 32]
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use sha2::Digest as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// Seconds per throughput measurement.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients for manifest GETs.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Concurrent clients for blob GETs.
+    #[arg(long, default_value_t = 4)]
+    blob_clients: usize,
+    /// Our binary (default: $CARGO_TARGET_DIR/release/quay).
+    #[arg(long)]
+    quay: Option<PathBuf>,
+}
+
+const PASSWORD: &str = "bench-password";
+const BLOB_MB: usize = 5;
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sha(bytes: &[u8]) -> String {
+    format!("sha256:{}", sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_port(port: u16) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("nothing listens on 127.0.0.1:{port}")
+}
+
+/// An OCI layout with one image: a config and a ~5 MB incompressible gzip layer. Returns the
+/// layer's path and digest.
+fn layout(dir: &Path) -> anyhow::Result<(PathBuf, String)> {
+    let blobs = dir.join("layout/blobs/sha256");
+    std::fs::create_dir_all(&blobs)?;
+    let src = dir.join("layer-src");
+    std::fs::create_dir_all(&src)?;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let data: Vec<u8> = (0..BLOB_MB * 1_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(src.join("data"), &data)?;
+    let tgz = dir.join("layer.tar.gz");
+    let ok = Command::new("tar").arg("-czf").arg(&tgz).arg("-C").arg(&src).arg("data").status()?.success();
+    if !ok {
+        bail!("tar failed");
+    }
+    let layer = std::fs::read(&tgz)?;
+    let put = |bytes: &[u8]| -> anyhow::Result<(String, usize)> {
+        let d = sha(bytes);
+        std::fs::write(blobs.join(d.trim_start_matches("sha256:")), bytes)?;
+        Ok((d, bytes.len()))
+    };
+    let (ld, ls) = put(&layer)?;
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}},"config":{{}}}}"#,
+        sha(&data)
+    );
+    let (cd, cs) = put(config.as_bytes())?;
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{cs}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{ld}","size":{ls}}}]}}"#
+    );
+    let (md, ms) = put(manifest.as_bytes())?;
+    std::fs::write(dir.join("layout/oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    std::fs::write(
+        dir.join("layout/index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{md}","size":{ms},"annotations":{{"org.opencontainers.image.ref.name":"v1"}}}}]}}"#
+        ),
+    )?;
+    Ok((tgz, ld))
+}
+
+/// Median wall time of three `skopeo copy` pushes into fresh repositories.
+fn push_time(dir: &Path, host: &str, namespace: &str, creds: Option<&str>) -> anyhow::Result<Duration> {
+    let mut times = Vec::new();
+    for i in 0..3 {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["--insecure-policy", "copy", "--dest-tls-verify=false"]);
+        if let Some(c) = creds {
+            cmd.args(["--dest-creds", c]);
+        }
+        cmd.arg(format!("oci:{}:v1", dir.join("layout").display()));
+        cmd.arg(format!("docker://{host}/{namespace}/push{i}:v1"));
+        let start = Instant::now();
+        let out = cmd.output().context("skopeo (apt-get install skopeo)")?;
+        if !out.status.success() {
+            bail!("skopeo push to {host} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[1])
+}
+
+/// Runs `clients` loops of GET `url` for `seconds`; returns (requests/s, MB/s).
+async fn hammer(
+    url: String,
+    token: Option<String>,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<(f64, f64)> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let (count, bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, url, token, count, bytes) =
+            (http.clone(), url.clone(), token.clone(), count.clone(), bytes.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let mut req = http.get(&url).header(
+                    "accept",
+                    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+                );
+                if let Some(t) = &token {
+                    req = req.bearer_auth(t);
+                }
+                let resp = req.send().await?;
+                if !resp.status().is_success() {
+                    anyhow::bail!("GET {url}: {}", resp.status());
+                }
+                let body = resp.bytes().await?;
+                count.fetch_add(1, Ordering::Relaxed);
+                bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+            }
+            Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let s = seconds as f64;
+    Ok((count.load(Ordering::Relaxed) as f64 / s, bytes.load(Ordering::Relaxed) as f64 / 1e6 / s))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let quay = args.quay.clone().unwrap_or_else(|| {
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        PathBuf::from(target).join("release/quay")
+    });
+    let work = std::env::temp_dir().join(format!("quay-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let (layer_path, layer_digest) = layout(&work)?;
+
+    // Our server, mirror mode.
+    let data = work.join("quay-data");
+    let mut init = Command::new(&quay)
+        .args(["init", "--init-user", "bench", "--init-password-stdin", "--data-dir"])
+        .arg(&data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("{} (cargo build --release --bin quay)", quay.display()))?;
+    {
+        use std::io::Write as _;
+        init.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
+    }
+    if !init.wait()?.success() {
+        bail!("quay init failed");
+    }
+    let qport = free_port()?;
+    let _quay = Killed(
+        Command::new(&quay)
+            .args(["serve", "--listen", &format!("127.0.0.1:{qport}"), "--data-dir"])
+            .arg(&data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    // distribution 2.8
+    let dport = free_port()?;
+    let dcfg = work.join("distribution.yml");
+    std::fs::write(
+        &dcfg,
+        format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{dport}\n",
+            work.join("distribution").display()
+        ),
+    )?;
+    let _dist = Killed(
+        Command::new("docker-registry")
+            .arg("serve")
+            .arg(&dcfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("docker-registry (apt-get install docker-registry)")?,
+    );
+    // nginx with the same blob as a static file.
+    let nport = free_port()?;
+    std::fs::create_dir_all(work.join("static"))?;
+    std::fs::copy(&layer_path, work.join("static/blob"))?;
+    let ncfg = work.join("nginx.conf");
+    let w = work.display();
+    std::fs::write(
+        &ncfg,
+        format!(
+            "daemon off; worker_processes 2; pid {w}/nginx.pid; error_log {w}/nginx-error.log;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{ sendfile on; tcp_nopush on; access_log off; client_body_temp_path {w}/nb; proxy_temp_path {w}/np;\n\
+             fastcgi_temp_path {w}/nf; uwsgi_temp_path {w}/nu; scgi_temp_path {w}/ns;\n\
+             server {{ listen 127.0.0.1:{nport}; root {w}/static; }} }}\n"
+        ),
+    )?;
+    let _nginx = Killed(
+        Command::new("nginx")
+            .arg("-c")
+            .arg(&ncfg)
+            .arg("-p")
+            .arg(&work)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("nginx (apt-get install nginx-light)")?,
+    );
+    for p in [qport, dport, nport] {
+        wait_port(p)?;
+    }
+    let (qhost, dhost) = (format!("127.0.0.1:{qport}"), format!("127.0.0.1:{dport}"));
+
+    eprintln!("pushing with skopeo (3 runs each) ...");
+    let qpush = push_time(&work, &qhost, "bench", Some(&format!("bench:{PASSWORD}")))?;
+    let dpush = push_time(&work, &dhost, "bench", None)?;
+
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .get(format!("http://{qhost}/v2/auth?service={qhost}&scope=repository:bench/push0:pull"))
+        .basic_auth("bench", Some(PASSWORD))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["token"].as_str().context("no token")?.to_string();
+
+    eprintln!("manifest GET by tag, {} clients, {} s each ...", args.clients, args.seconds);
+    let (q_man, _) = hammer(
+        format!("http://{qhost}/v2/bench/push0/manifests/v1"),
+        Some(token.clone()),
+        args.clients,
+        args.seconds,
+    )
+    .await?;
+    let (d_man, _) =
+        hammer(format!("http://{dhost}/v2/bench/push0/manifests/v1"), None, args.clients, args.seconds)
+            .await?;
+    eprintln!("{BLOB_MB} MB blob GET, {} clients ...", args.blob_clients);
+    let (_, q_blob) = hammer(
+        format!("http://{qhost}/v2/bench/push0/blobs/{layer_digest}"),
+        Some(token),
+        args.blob_clients,
+        args.seconds,
+    )
+    .await?;
+    let (_, d_blob) = hammer(
+        format!("http://{dhost}/v2/bench/push0/blobs/{layer_digest}"),
+        None,
+        args.blob_clients,
+        args.seconds,
+    )
+    .await?;
+    let (_, n_blob) =
+        hammer(format!("http://127.0.0.1:{nport}/blob"), None, args.blob_clients, args.seconds).await?;
+
+    println!(
+        "| measure | quay-rs | distribution 2.8 | nginx (static) | quay-rs / distribution | quay-rs / nginx |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!("| manifest GET by tag (req/s) | {q_man:.0} | {d_man:.0} | - | {:.2}x | - |", q_man / d_man);
+    println!(
+        "| {BLOB_MB} MB blob GET (MB/s) | {q_blob:.0} | {d_blob:.0} | {n_blob:.0} | {:.2}x | {:.0}% |",
+        q_blob / d_blob,
+        100.0 * q_blob / n_blob
+    );
+    println!(
+        "| skopeo copy push, median of 3 (s) | {:.2} | {:.2} | - | {:.2}x time | - |",
+        qpush.as_secs_f64(),
+        dpush.as_secs_f64(),
+        qpush.as_secs_f64() / dpush.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
