@@ -120,10 +120,15 @@ pub async fn authenticate(
                 return Err(LoginError::Invalid);
             }
             let hash = creds.password_hash.clone().ok_or(LoginError::Invalid)?;
-            let pw = secret.to_string();
-            let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
-            if !ok {
-                return Err(LoginError::Invalid);
+            let key = verified_key(&creds.username, secret, &hash);
+            if !recently_verified(&key) {
+                let pw = secret.to_string();
+                let ok =
+                    tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
+                if !ok {
+                    return Err(LoginError::Invalid);
+                }
+                remember_verified(key);
             }
             if !creds.enabled {
                 return Err(LoginError::Disabled);
@@ -139,8 +144,59 @@ pub async fn authenticate(
     }
 }
 
+/// How long a successful bcrypt check is remembered. Clients ask `/v2/auth` several times per
+/// push or pull; bcrypt at Quay's cost takes ~250 ms each. Only successes are kept, keyed by a
+/// hash of (user, password, stored hash): a password change or a wrong password misses.
+const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+const VERIFIED_MAX: usize = 10_000;
+
+type VerifiedMap = std::collections::HashMap<[u8; 32], std::time::Instant>;
+
+fn verified() -> &'static std::sync::Mutex<VerifiedMap> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<VerifiedMap>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn verified_key(user: &str, password: &str, stored_hash: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for part in [user, password, stored_hash] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().into()
+}
+
+fn recently_verified(key: &[u8; 32]) -> bool {
+    let Ok(map) = verified().lock() else { return false };
+    map.get(key).is_some_and(|t| t.elapsed() < VERIFIED_TTL)
+}
+
+fn remember_verified(key: [u8; 32]) {
+    if let Ok(mut map) = verified().lock() {
+        if map.len() >= VERIFIED_MAX {
+            map.retain(|_, t| t.elapsed() < VERIFIED_TTL);
+            if map.len() >= VERIFIED_MAX {
+                map.clear();
+            }
+        }
+        map.insert(key, std::time::Instant::now());
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn verified_cache_keys_on_every_part() {
+        let k = super::verified_key("alice", "pw", "$2b$hash");
+        assert!(!super::recently_verified(&k));
+        super::remember_verified(k);
+        assert!(super::recently_verified(&k));
+        assert!(!super::recently_verified(&super::verified_key("alice", "pw2", "$2b$hash")));
+        assert!(!super::recently_verified(&super::verified_key("alice", "pw", "$2b$other")));
+        assert!(!super::recently_verified(&super::verified_key("alicep", "w", "$2b$hash")));
+    }
+
     #[test]
     fn basic_header() {
         assert_eq!(super::parse_basic("Basic YWxpY2U6cDpx"), Some(("alice".into(), "p:q".into())));
