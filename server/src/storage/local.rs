@@ -113,7 +113,7 @@ impl LocalStorage {
         if start > 0 {
             f.seek(std::io::SeekFrom::Start(start)).await?;
         }
-        let reader = tokio_util::io::ReaderStream::with_capacity(f.take(len), 256 * 1024);
+        let reader = tokio_util::io::ReaderStream::with_capacity(f.take(len), 2 << 20);
         Ok(Box::pin(reader))
     }
 

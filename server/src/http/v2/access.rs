@@ -60,6 +60,9 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Res
         return Err(unauthorized_generic(state, "Invalid registry token: expected a Bearer token"));
     };
     let token = token.trim();
+    if let Some(hit) = cache::get(token) {
+        return Ok(hit);
+    }
     let refuse = |e: jwt::InvalidToken| unauthorized_generic(state, &e.0);
     let kid = jwt::token_kid(token).map_err(refuse)?;
     let Some(key) = state.keys.resolve(&state.store, &kid).await else {
@@ -84,7 +87,50 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Res
             Err(e) => return Err(RegistryError::from(e).into_response()),
         }
     };
-    Ok(Caller { token: Some(claims), user_id })
+    let caller = Caller { token: Some(claims), user_id };
+    cache::put(token, &caller);
+    Ok(caller)
+}
+
+/// Validated tokens, remembered for a few seconds (never past `exp`), so a client pulling many
+/// objects pays one RS256 verification and user lookup, not one per request. What the caller
+/// may do is still checked per request (`quay.repository_role`, which also refuses a user
+/// disabled meanwhile).
+mod cache {
+    use super::Caller;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+
+    const TTL: Duration = Duration::from_secs(30);
+    const MAX: usize = 10_000;
+
+    type Map = HashMap<String, (Caller, Instant)>;
+
+    fn map() -> &'static Mutex<Map> {
+        static M: OnceLock<Mutex<Map>> = OnceLock::new();
+        M.get_or_init(Default::default)
+    }
+
+    pub fn get(token: &str) -> Option<Caller> {
+        let m = map().lock().ok()?;
+        let (caller, until) = m.get(token)?;
+        let exp = caller.token.as_ref().map_or(0, |c| c.exp);
+        (Instant::now() < *until && crate::auth::jwt::now_s() < exp).then(|| caller.clone())
+    }
+
+    pub fn put(token: &str, caller: &Caller) {
+        if let Ok(mut m) = map().lock() {
+            if m.len() >= MAX {
+                let now = Instant::now();
+                m.retain(|_, (_, until)| *until > now);
+                if m.len() >= MAX {
+                    m.clear();
+                }
+            }
+            m.insert(token.to_string(), (caller.clone(), Instant::now() + TTL));
+        }
+    }
 }
 
 /// Does the token grant `action` on `repo`? Grant names are parsed like URL paths.
