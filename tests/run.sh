@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test. Idempotent, and quick when all is installed:
 #   Debian packages (PostgreSQL 15 server headers, libclang, skopeo and podman for the real-client
-#   registry tests), oras from PyPI, cargo-pgrx 0.18.0, a started
+#   registry tests), oras and moto[server] from PyPI, cargo-pgrx 0.18.0, a started
 #   PostgreSQL 15 cluster with a superuser role for the current user, the `quay` extension;
 #   then the whole workspace's tests.
 set -euo pipefail
@@ -26,9 +26,14 @@ else
   echo "already installed"
 fi
 
-step "oras (PyPI), for the referrers test"
-python3 -c 'import oras.client' 2>/dev/null || python3 -m pip install --quiet oras || python3 -m pip install --quiet --break-system-packages oras
+step "oras and moto[server] (PyPI): the referrers test's client, the S3 tests' server"
+pip_install() { python3 -m pip install --quiet "$@" || python3 -m pip install --quiet --break-system-packages "$@"; }
+python3 -c 'import oras.client' 2>/dev/null || pip_install oras
+# moto before 5.2.5 answers CompleteMultipartUpload with the wrong XML root for current SDKs.
+python3 -c 'import sys, moto; sys.exit(tuple(map(int, moto.__version__.split(".")[:3])) < (5, 2, 5))' 2>/dev/null \
+  || pip_install 'moto[server]>=5.2.5'
 python3 -c 'import oras; print("oras", oras.__version__)'
+command -v moto_server
 
 step "cargo-pgrx 0.18.0"
 if ! cargo pgrx --version 2>/dev/null | grep -q ' 0\.18\.0'; then

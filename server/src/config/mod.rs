@@ -71,6 +71,15 @@ impl StorageEntry {
     pub fn param_str(&self, key: &str) -> Option<&str> {
         self.1.get(key).and_then(Value::as_str)
     }
+    /// A parameter as text, whether YAML gave a string, a number or a boolean.
+    pub fn param_text(&self, key: &str) -> Option<String> {
+        match self.1.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// `BUILDLOGS_REDIS` and friends.

@@ -67,12 +67,7 @@ impl LocalStorage {
         f.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| WriteError::Storage(e.into()))?;
         let mut total = offset;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(WriteError::Client)?;
-            total += chunk.len() as u64;
-            if total > max_total {
-                return Err(WriteError::TooLarge);
-            }
-            hasher.update(&chunk);
+            let chunk = super::accept(chunk, &mut total, max_total, hasher)?;
             f.write_all(&chunk).await.map_err(|e| WriteError::Storage(e.into()))?;
         }
         f.sync_all().await.map_err(|e| WriteError::Storage(e.into()))?;

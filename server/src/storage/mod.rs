@@ -2,6 +2,7 @@
 //! as is: content-addressed blobs at `<storage_path>/sha256/<first two hex>/<hex>`.
 
 pub mod local;
+pub mod s3;
 
 use crate::config::Config;
 use crate::registry::hasher::Hasher;
@@ -23,6 +24,22 @@ pub enum WriteError {
     Storage(anyhow::Error),
 }
 
+/// One received piece of an upload: counted against `max_total` and hashed.
+pub(crate) fn accept(
+    chunk: Result<Bytes, std::io::Error>,
+    total: &mut u64,
+    max_total: u64,
+    hasher: &mut Hasher,
+) -> Result<Bytes, WriteError> {
+    let chunk = chunk.map_err(WriteError::Client)?;
+    *total += chunk.len() as u64;
+    if *total > max_total {
+        return Err(WriteError::TooLarge);
+    }
+    hasher.update(&chunk);
+    Ok(chunk)
+}
+
 fn split_digest(digest: &str) -> anyhow::Result<(&str, &str)> {
     if !quay_core::names::is_valid_digest(digest) {
         bail!("not a content digest: {digest:?}");
@@ -33,6 +50,7 @@ fn split_digest(digest: &str) -> anyhow::Result<(&str, &str)> {
 #[derive(Clone)]
 pub enum BlobStorage {
     Local(local::LocalStorage),
+    S3(s3::S3Storage),
 }
 
 impl BlobStorage {
@@ -48,6 +66,35 @@ impl BlobStorage {
                 })?;
                 Ok(BlobStorage::Local(local::LocalStorage::open(path.into()).await?))
             }
+            "S3Storage" => {
+                let bucket = entry
+                    .param_str("s3_bucket")
+                    .with_context(|| format!("DISTRIBUTED_STORAGE_CONFIG.{name}: s3_bucket is required"))?;
+                let endpoint = entry.param_text("endpoint_url").or_else(|| {
+                    let host = entry.param_text("host")?;
+                    let port = entry.param_text("port");
+                    let scheme = if host.starts_with("http://") || host.starts_with("https://") {
+                        ""
+                    } else {
+                        "https://"
+                    };
+                    Some(match port {
+                        Some(p) => format!("{scheme}{host}:{p}"),
+                        None => format!("{scheme}{host}"),
+                    })
+                });
+                let s = s3::S3Storage::new(s3::S3Params {
+                    bucket: bucket.to_string(),
+                    storage_path: entry.param_text("storage_path").unwrap_or_default(),
+                    access_key: entry.param_text("s3_access_key"),
+                    secret_key: entry.param_text("s3_secret_key"),
+                    region: entry.param_text("s3_region"),
+                    endpoint,
+                    // Our parameter; Quay always redirects cloud downloads.
+                    redirect: entry.param_text("direct_download").is_none_or(|v| v != "false"),
+                });
+                Ok(BlobStorage::S3(s))
+            }
             other => bail!("storage driver {other} (location {name}) is not supported by this server yet"),
         }
     }
@@ -57,6 +104,7 @@ impl BlobStorage {
         let (algorithm, hex) = split_digest(digest)?;
         match self {
             BlobStorage::Local(s) => s.delete(&content_path(algorithm, hex)).await,
+            BlobStorage::S3(s) => s.delete(&content_path(algorithm, hex)).await,
         }
     }
 
@@ -64,6 +112,8 @@ impl BlobStorage {
     pub async fn upload_begin(&self, uuid: &str) -> anyhow::Result<()> {
         match self {
             BlobStorage::Local(s) => s.upload_begin(uuid).await,
+            // Chunks are objects of their own; nothing to create up front.
+            BlobStorage::S3(_) => Ok(()),
         }
     }
 
@@ -78,14 +128,16 @@ impl BlobStorage {
     ) -> Result<u64, WriteError> {
         match self {
             BlobStorage::Local(s) => s.upload_write(uuid, offset, body, hasher, max_total).await,
+            BlobStorage::S3(s) => s.upload_write(uuid, offset, body, hasher, max_total).await,
         }
     }
 
-    /// Makes a verified upload the stored object of `digest`.
-    pub async fn upload_commit(&self, uuid: &str, digest: &str) -> anyhow::Result<()> {
+    /// Makes a verified upload of `size` bytes the stored object of `digest`.
+    pub async fn upload_commit(&self, uuid: &str, digest: &str, size: u64) -> anyhow::Result<()> {
         let (algorithm, hex) = split_digest(digest)?;
         match self {
             BlobStorage::Local(s) => s.upload_commit(uuid, algorithm, hex).await,
+            BlobStorage::S3(s) => s.upload_commit(uuid, algorithm, hex, size).await,
         }
     }
 
@@ -93,12 +145,14 @@ impl BlobStorage {
     pub async fn upload_read(&self, uuid: &str, len: u64) -> anyhow::Result<ByteStream> {
         match self {
             BlobStorage::Local(s) => s.read(&format!("uploads/{uuid}"), 0, len).await,
+            BlobStorage::S3(s) => s.upload_read(uuid, len).await,
         }
     }
 
     pub async fn upload_cancel(&self, uuid: &str) -> anyhow::Result<()> {
         match self {
             BlobStorage::Local(s) => s.upload_cancel(uuid).await,
+            BlobStorage::S3(s) => s.upload_cancel(uuid).await,
         }
     }
 
@@ -107,6 +161,7 @@ impl BlobStorage {
         let (algorithm, hex) = split_digest(digest)?;
         match self {
             BlobStorage::Local(s) => s.size(&content_path(algorithm, hex)).await,
+            BlobStorage::S3(s) => s.size(&content_path(algorithm, hex)).await,
         }
     }
 
@@ -115,6 +170,17 @@ impl BlobStorage {
         let (algorithm, hex) = split_digest(digest)?;
         match self {
             BlobStorage::Local(s) => s.read(&content_path(algorithm, hex), start, len).await,
+            BlobStorage::S3(s) => s.read(&content_path(algorithm, hex), start, len).await,
+        }
+    }
+
+    /// A URL the client may fetch the blob from directly (a presigned S3 GET), if the storage
+    /// offers one: blob GETs answer 302 to it, as Quay does for cloud storage.
+    pub async fn direct_url(&self, digest: &str) -> anyhow::Result<Option<String>> {
+        let (algorithm, hex) = split_digest(digest)?;
+        match self {
+            BlobStorage::Local(_) => Ok(None),
+            BlobStorage::S3(s) => s.direct_url(&content_path(algorithm, hex)).await,
         }
     }
 
@@ -122,6 +188,7 @@ impl BlobStorage {
     pub async fn check(&self) -> anyhow::Result<()> {
         match self {
             BlobStorage::Local(s) => s.check().await,
+            BlobStorage::S3(s) => s.check().await,
         }
     }
 }

@@ -32,6 +32,18 @@ pub const PASSWORD: &str = "password123";
 impl Registry {
     /// Starts a registry; `extra_yaml` adds config keys (e.g. `FEATURE_ANONYMOUS_ACCESS: false`).
     pub async fn start(backend: Backend, tag: &str, extra_yaml: &str) -> Registry {
+        Registry::start_with_storage(backend, tag, extra_yaml, None).await
+    }
+
+    /// As [`Registry::start`], with a `DISTRIBUTED_STORAGE_CONFIG` entry for `local_us` other
+    /// than local files (e.g. `[S3Storage, {...}]`).
+    pub async fn start_with_storage(
+        backend: Backend,
+        tag: &str,
+        extra_yaml: &str,
+        storage: Option<&str>,
+    ) -> Registry {
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
         let dir = tempfile::tempdir().expect("tmp");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let host = listener.local_addr().expect("addr").to_string();
@@ -47,9 +59,12 @@ impl Registry {
         let yaml = format!(
             "SERVER_HOSTNAME: \"{host}\"\nPREFERRED_URL_SCHEME: http\nDB_URI: \"{db_uri}\"\n\
              DATABASE_SECRET_KEY: \"test-database-secret\"\n\
-             DISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: \"{}\"}}]}}\n\
+             DISTRIBUTED_STORAGE_CONFIG: {{local_us: {}}}\n\
              DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n{extra_yaml}",
-            storage_path.display()
+            storage.map_or_else(
+                || format!("[LocalStorage, {{storage_path: \"{}\"}}]", storage_path.display()),
+                str::to_string
+            )
         );
         let config = Config::from_yaml(&yaml).expect("config");
         let store = Store::open(&config.database().expect("db").expect("uri")).await.expect("store");

@@ -58,6 +58,27 @@ pub async fn get(
     if blob.is_none() {
         return Err(unknown());
     }
+    if !head {
+        match state.storage.direct_url(digest).await {
+            Ok(Some(url)) => {
+                let mut resp = (StatusCode::FOUND, "").into_response();
+                let h = resp.headers_mut();
+                h.insert(
+                    header::LOCATION,
+                    HeaderValue::from_str(&url)
+                        .map_err(|_| RegistryError::new(Code::Internal).into_response())?,
+                );
+                h.insert(
+                    "Docker-Content-Digest",
+                    HeaderValue::from_str(digest).unwrap_or(HeaderValue::from_static("")),
+                );
+                h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+                return Ok(resp);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%digest, error = %e, "no direct URL; streaming instead"),
+        }
+    }
     let size = match state.storage.blob_size(digest).await {
         Ok(Some(s)) => s,
         Ok(None) => {

@@ -19,8 +19,8 @@ use quay_core::permissions::Role;
 
 type Result<T> = std::result::Result<T, Response>;
 
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "upload failed");
+fn internal(e: impl std::fmt::Display + std::fmt::Debug) -> Response {
+    tracing::error!(error = %e, detail = ?e, "upload failed");
     RegistryError::new(Code::Internal).into_response()
 }
 
@@ -202,7 +202,7 @@ async fn commit(
         )
         .into_response());
     }
-    state.storage.upload_commit(uuid, expected).await.map_err(internal)?;
+    state.storage.upload_commit(uuid, expected, size).await.map_err(internal)?;
     let size = i64::try_from(size).unwrap_or(i64::MAX);
     state
         .store
