@@ -253,14 +253,7 @@ async fn push_and_pull(r: &Registry) {
     assert_eq!(resp.status(), 400);
     let resp = r.put_manifest("alice/app", &digest(b"other"), &t, OCI_MANIFEST, &good).await;
     assert_eq!(resp.status(), 400, "push by a digest that is not the body's");
-    let tags: Value = r
-        .req(Method::GET, "/v2/alice/app/tags/list", Some(&t))
-        .send()
-        .await
-        .expect("tags")
-        .json()
-        .await
-        .expect("json");
+    let tags: Value = r.get_json("/v2/alice/app/tags/list", Some(&t)).await;
     assert_eq!(tags["tags"], serde_json::json!([]), "no refused push left a tag");
 
     // A good push by tag; pulled back byte for byte.
@@ -299,14 +292,7 @@ async fn push_and_pull(r: &Registry) {
     assert_eq!(link, format!("<http://{}/v2/alice/app/tags/list?n=2&last=v2>; rel=\"next\"", r.host));
     let page: Value = resp.json().await.expect("json");
     assert_eq!(page["tags"], serde_json::json!(["v1", "v2"]));
-    let page: Value = r
-        .req(Method::GET, "/v2/alice/app/tags/list?n=2&last=v2", Some(&t))
-        .send()
-        .await
-        .expect("p2")
-        .json()
-        .await
-        .expect("json");
+    let page: Value = r.get_json("/v2/alice/app/tags/list?n=2&last=v2", Some(&t)).await;
     assert_eq!(page["tags"], serde_json::json!(["v3"]));
 
     // An index over the image, pushed by digest; then a referrer with a subject.
@@ -349,14 +335,7 @@ async fn push_and_pull(r: &Registry) {
     assert_eq!(resp.headers()["oci-filters-applied"], "artifactType");
     let refs: Value = resp.json().await.expect("json");
     assert_eq!(refs["manifests"], serde_json::json!([]));
-    let refs: Value = r
-        .req(Method::GET, &format!("/v2/alice/app/referrers/{}", digest(b"x")), Some(&t))
-        .send()
-        .await
-        .expect("refs")
-        .json()
-        .await
-        .expect("json");
+    let refs: Value = r.get_json(&format!("/v2/alice/app/referrers/{}", digest(b"x")), Some(&t)).await;
     assert_eq!(refs["manifests"], serde_json::json!([]), "unknown subject: empty index");
 
     // Deletes: a tag, then a digest (all its tags).
@@ -364,14 +343,7 @@ async fn push_and_pull(r: &Registry) {
     assert_eq!(status(r, Method::GET, "/v2/alice/app/manifests/v3", Some(&t)).await, 404);
     assert_eq!(status(r, Method::DELETE, "/v2/alice/app/manifests/v3", Some(&t)).await, 404);
     assert_eq!(status(r, Method::DELETE, &format!("/v2/alice/app/manifests/{dm}"), Some(&t)).await, 202);
-    let tags: Value = r
-        .req(Method::GET, "/v2/alice/app/tags/list", Some(&t))
-        .send()
-        .await
-        .expect("tags")
-        .json()
-        .await
-        .expect("json");
+    let tags: Value = r.get_json("/v2/alice/app/tags/list", Some(&t)).await;
     assert_eq!(tags["tags"], serde_json::json!([]));
     // Put v1 back for the permission checks.
     assert_eq!(r.put_manifest("alice/app", "v1", &t, OCI_MANIFEST, &good).await.status(), 201);
@@ -457,26 +429,16 @@ async fn permissions(r: &Registry) {
 
     // Catalog: what each caller may see.
     let ta = r.token(Some("alice"), &[]).await;
-    let cat: Value =
-        r.req(Method::GET, "/v2/_catalog", Some(&ta)).send().await.expect("cat").json().await.expect("json");
+    let cat: Value = r.get_json("/v2/_catalog", Some(&ta)).await;
     assert_eq!(cat["repositories"], serde_json::json!(["alice/app", "alice/other", "alice/third"]));
     let resp = r.req(Method::GET, "/v2/_catalog?n=1", Some(&ta)).send().await.expect("cat");
     assert!(resp.headers()["link"].to_str().expect("l").contains("last=alice%2Fapp"));
-    let cat: Value = r
-        .req(Method::GET, "/v2/_catalog?n=5&last=alice/app", Some(&ta))
-        .send()
-        .await
-        .expect("cat")
-        .json()
-        .await
-        .expect("json");
+    let cat: Value = r.get_json("/v2/_catalog?n=5&last=alice/app", Some(&ta)).await;
     assert_eq!(cat["repositories"], serde_json::json!(["alice/other", "alice/third"]));
     let tb = r.token(Some("bob"), &[]).await;
-    let cat: Value =
-        r.req(Method::GET, "/v2/_catalog", Some(&tb)).send().await.expect("cat").json().await.expect("json");
+    let cat: Value = r.get_json("/v2/_catalog", Some(&tb)).await;
     assert_eq!(cat["repositories"], serde_json::json!(["bob/own"]));
-    let cat: Value =
-        r.req(Method::GET, "/v2/_catalog", None).send().await.expect("cat").json().await.expect("json");
+    let cat: Value = r.get_json("/v2/_catalog", None).await;
     assert_eq!(cat["repositories"], serde_json::json!([]));
 
     // Names and routes.

@@ -161,20 +161,29 @@ async fn skopeo_copy_postgres() {
     skopeo_round_trips(Backend::Postgres).await;
 }
 
+/// A registry with user alice and an amd64 image of `layers` layers that skopeo pushed as
+/// `<repo>:v1`; returns the registry, the work dir, and the manifest's digest and size.
+async fn seeded(
+    backend: Backend,
+    tag: &str,
+    repo: &str,
+    layers: usize,
+) -> (Registry, tempfile::TempDir, String, usize) {
+    let r = Registry::start(backend, tag, "").await;
+    r.user("alice").await;
+    let work = tempfile::tempdir().expect("tmp");
+    let src = work.path().join("src");
+    let (md, ms, _) = image(&src, work.path(), "amd64", layers);
+    write_index(&src, OCI_MANIFEST, &md, ms, "v1");
+    skopeo(&r, &["copy", &format!("oci:{}:v1", src.display()), &format!("docker://{}/{repo}:v1", r.host)]);
+    (r, work, md, ms)
+}
+
 /// `podman pull` of an image skopeo pushed, then `podman push` of it under another name, pulled
 /// again: the manifest podman pushed is served back with the digest it reported.
 async fn podman_push_pull(backend: Backend) {
-    let r = Registry::start(backend, "podman", "").await;
-    r.user("alice").await;
-    let work = tempfile::tempdir().expect("tmp");
+    let (r, work, _, _) = seeded(backend, "podman", "alice/base", 2).await;
     let w = work.path();
-    let src = w.join("src");
-    let (md, ms, _) = image(&src, w, "amd64", 2);
-    write_index(&src, OCI_MANIFEST, &md, ms, "v1");
-    skopeo(
-        &r,
-        &["copy", &format!("oci:{}:v1", src.display()), &format!("docker://{}/alice/base:v1", r.host)],
-    );
 
     let root = w.join("podman-root");
     let runroot = w.join("podman-run");
@@ -227,17 +236,8 @@ async fn podman_push_pull_postgres() {
 
 /// `oras` (PyPI) pushes an artifact whose subject is an image; the referrers API lists it.
 async fn oras_referrer(backend: Backend) {
-    let r = Registry::start(backend, "oras", "").await;
-    r.user("alice").await;
-    let work = tempfile::tempdir().expect("tmp");
+    let (r, work, md, ms) = seeded(backend, "oras", "alice/signed", 1).await;
     let w = work.path();
-    let src = w.join("src");
-    let (md, ms, _) = image(&src, w, "amd64", 1);
-    write_index(&src, OCI_MANIFEST, &md, ms, "v1");
-    skopeo(
-        &r,
-        &["copy", &format!("oci:{}:v1", src.display()), &format!("docker://{}/alice/signed:v1", r.host)],
-    );
     let file = w.join("signature.txt");
     std::fs::write(&file, "signed by the test\n").expect("write");
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/oras_push_referrer.py");

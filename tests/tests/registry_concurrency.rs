@@ -21,7 +21,8 @@ async fn same_blobs_same_tag(backend: Backend) {
     for i in 0..CLIENTS {
         let (r, t, layer, config) = (r.clone(), t.clone(), layer.clone(), config.clone());
         tasks.push(tokio::spawn(async move {
-            // Half upload monolithically, half in two chunks.
+            // Half upload monolithically, half as a session: one streamed PATCH (no
+            // Content-Range) and the rest with the final PUT.
             if i % 2 == 0 {
                 r.push_blob("alice/race", &t, &layer).await;
             } else {
@@ -80,14 +81,7 @@ async fn same_blobs_same_tag(backend: Backend) {
             200
         );
     }
-    let tags: serde_json::Value = r
-        .req(Method::GET, "/v2/alice/race/tags/list", Some(&t))
-        .send()
-        .await
-        .expect("tags")
-        .json()
-        .await
-        .expect("json");
+    let tags: serde_json::Value = r.get_json("/v2/alice/race/tags/list", Some(&t)).await;
     assert_eq!(tags["tags"], serde_json::json!(["latest"]));
 
     // Blobs intact.

@@ -66,32 +66,6 @@ fn pattern(n: usize, seed: u8) -> Vec<u8> {
     (0..n).map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(u32::from(seed)) as u8).collect()
 }
 
-async fn chunked(r: &Registry, t: &str, repo: &str, bytes: &[u8], chunk: usize) -> reqwest::Response {
-    let resp =
-        r.req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"), Some(t)).send().await.expect("post");
-    assert_eq!(resp.status(), 202);
-    let loc = resp.headers()["location"].to_str().expect("loc").to_string();
-    let mut at = 0;
-    let pieces: Vec<&[u8]> = bytes.chunks(chunk).collect();
-    let (last, rest) = pieces.split_last().expect("pieces");
-    for p in rest {
-        let resp = r
-            .req(Method::PATCH, &loc, Some(t))
-            .header("content-range", format!("{at}-{}", at + p.len() - 1))
-            .body(p.to_vec())
-            .send()
-            .await
-            .expect("patch");
-        assert_eq!(resp.status(), 202);
-        at += p.len();
-    }
-    r.req(Method::PUT, &format!("{loc}?digest={}", digest(bytes)), Some(t))
-        .body(last.to_vec())
-        .send()
-        .await
-        .expect("put")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_uploads_downloads_and_skopeo() {
     let m = moto("quay").await;
@@ -102,10 +76,10 @@ async fn s3_uploads_downloads_and_skopeo() {
     let big = pattern(9 << 20, 3); // one piece, multipart write past 8 MiB
     let dbig = r.push_blob("alice/s3", &t, &big).await;
     let large = pattern(13 << 20, 5); // 6 MiB chunks: UploadPartCopy
-    let resp = chunked(&r, &t, "alice/s3", &large, 6 << 20).await;
+    let resp = r.push_chunked("alice/s3", &t, &large, 6 << 20).await;
     assert_eq!(resp.status(), 201);
     let small = pattern(300_000, 7); // 100 kB chunks: streamed through
-    let resp = chunked(&r, &t, "alice/s3", &small, 100_000).await;
+    let resp = r.push_chunked("alice/s3", &t, &small, 100_000).await;
     assert_eq!(resp.status(), 201);
     let wrong = r
         .req(Method::POST, &format!("/v2/alice/s3/blobs/uploads/?digest={}", digest(b"else")), Some(&t))

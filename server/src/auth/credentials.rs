@@ -4,6 +4,7 @@
 
 use super::field_encryption::FieldEncrypter;
 use super::password;
+use crate::store::registry::StoredSecret;
 use crate::store::{Store, StoreError};
 use base64::Engine as _;
 
@@ -65,6 +66,24 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A robot token or app-token secret: it must exist, decrypt to what was presented, and belong to
+/// a usable account.
+fn check_stored(
+    stored: Option<StoredSecret>,
+    presented: &str,
+    encrypter: Option<&FieldEncrypter>,
+) -> Result<StoredSecret, LoginError> {
+    let stored = stored.ok_or(LoginError::Invalid)?;
+    let plain = encrypter.and_then(|e| e.decrypt(&stored.encrypted).ok()).ok_or(LoginError::Invalid)?;
+    if !same(&plain, presented) {
+        return Err(LoginError::Invalid);
+    }
+    if !stored.usable {
+        return Err(LoginError::Disabled);
+    }
+    Ok(stored)
+}
+
 /// Checks Basic credentials.
 pub async fn authenticate(
     store: &Store,
@@ -81,15 +100,7 @@ pub async fn authenticate(
                 return Err(LoginError::Invalid);
             }
             let (name, rest) = secret.split_at(60);
-            let stored = store.app_token_secret(name).await?.ok_or(LoginError::Invalid)?;
-            let plain =
-                encrypter.and_then(|e| e.decrypt(&stored.encrypted).ok()).ok_or(LoginError::Invalid)?;
-            if !same(&plain, rest) {
-                return Err(LoginError::Invalid);
-            }
-            if !stored.usable {
-                return Err(LoginError::Disabled);
-            }
+            let stored = check_stored(store.app_token_secret(name).await?, rest, encrypter)?;
             Ok(Entity {
                 kind: EntityKind::AppSpecificToken,
                 user_id: stored.user_id,
@@ -98,15 +109,7 @@ pub async fn authenticate(
             })
         }
         robot if robot.contains('+') => {
-            let stored = store.robot_secret(robot).await?.ok_or(LoginError::Invalid)?;
-            let plain =
-                encrypter.and_then(|e| e.decrypt(&stored.encrypted).ok()).ok_or(LoginError::Invalid)?;
-            if !same(&plain, secret) {
-                return Err(LoginError::Invalid);
-            }
-            if !stored.usable {
-                return Err(LoginError::Disabled);
-            }
+            let stored = check_stored(store.robot_secret(robot).await?, secret, encrypter)?;
             Ok(Entity {
                 kind: EntityKind::Robot,
                 user_id: stored.user_id,

@@ -230,30 +230,41 @@ impl S3Storage {
         Ok(())
     }
 
-    /// The upload's chunk objects that form bytes `0..size` in order: (key, offset, length).
-    async fn chunks(&self, uuid: &str, size: Option<u64>) -> anyhow::Result<Vec<(String, u64, u64)>> {
-        let prefix = self.chunk_prefix(uuid);
-        let mut found: Vec<(u64, String, u64)> = Vec::new();
+    /// Every object under `prefix` (all pages): key and size.
+    async fn list(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
+        let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let out = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
-                .prefix(&prefix)
+                .prefix(prefix)
                 .set_continuation_token(token.take())
                 .send()
-                .await?;
+                .await
+                .map_err(sdk)?;
             for o in out.contents() {
-                let Some(k) = o.key() else { continue };
-                let Ok(off) = k[prefix.len()..].parse::<u64>() else { continue };
-                found.push((off, k.to_string(), u64::try_from(o.size().unwrap_or(0)).unwrap_or(0)));
+                if let Some(k) = o.key() {
+                    found.push((k.to_string(), u64::try_from(o.size().unwrap_or(0)).unwrap_or(0)));
+                }
             }
             match out.next_continuation_token() {
                 Some(t) if out.is_truncated().unwrap_or(false) => token = Some(t.to_string()),
-                _ => break,
+                _ => return Ok(found),
             }
         }
+    }
+
+    /// The upload's chunk objects that form bytes `0..size` in order: (key, offset, length).
+    async fn chunks(&self, uuid: &str, size: Option<u64>) -> anyhow::Result<Vec<(String, u64, u64)>> {
+        let prefix = self.chunk_prefix(uuid);
+        let mut found: Vec<(u64, String, u64)> = self
+            .list(&prefix)
+            .await?
+            .into_iter()
+            .filter_map(|(k, size)| Some((k[prefix.len()..].parse::<u64>().ok()?, k, size)))
+            .collect();
         found.sort();
         // Keep the contiguous run from 0 (a chunk a failed request left behind is skipped).
         let mut run = Vec::new();
@@ -353,13 +364,8 @@ impl S3Storage {
 
     /// Removes every chunk object of an upload.
     pub async fn upload_cancel(&self, uuid: &str) -> anyhow::Result<()> {
-        let prefix = self.chunk_prefix(uuid);
-        let out =
-            self.client.list_objects_v2().bucket(&self.bucket).prefix(&prefix).send().await.map_err(sdk)?;
-        for o in out.contents() {
-            if let Some(k) = o.key() {
-                self.client.delete_object().bucket(&self.bucket).key(k).send().await.map_err(sdk)?;
-            }
+        for (key, _) in self.list(&self.chunk_prefix(uuid)).await? {
+            self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(sdk)?;
         }
         Ok(())
     }

@@ -90,8 +90,8 @@ impl Store {
         }
     }
 
-    /// A core function: on PostgreSQL the extension's SQL function `pg_sql` (with `params`), on
-    /// SQLite `core` in one write transaction.
+    /// A core function that writes: on PostgreSQL the extension's SQL function `pg_sql` (with
+    /// `params`), on SQLite `core` in one write transaction (which wakes in-process workers).
     pub(crate) async fn call<R: Send + 'static>(
         &self,
         pg_sql: &str,
@@ -99,15 +99,46 @@ impl Store {
         core: impl FnOnce(&mut dyn Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
         from_rows: impl FnOnce(Vec<Row>) -> Option<R>,
     ) -> Result<R, StoreError> {
-        match self {
-            Store::Postgres(_) => {
+        self.call_in(Access::Write, pg_sql, params, core, from_rows).await
+    }
+
+    /// As [`Store::call`] for a core function that only reads: on SQLite it runs outside a write
+    /// transaction, so reads (every pull checks a role and looks up blobs) never queue behind
+    /// writers or wake workers.
+    pub(crate) async fn call_read<R: Send + 'static>(
+        &self,
+        pg_sql: &str,
+        params: Vec<Value>,
+        core: impl FnOnce(&mut dyn Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
+        from_rows: impl FnOnce(Vec<Row>) -> Option<R>,
+    ) -> Result<R, StoreError> {
+        self.call_in(Access::Read, pg_sql, params, core, from_rows).await
+    }
+
+    async fn call_in<R: Send + 'static>(
+        &self,
+        access: Access,
+        pg_sql: &str,
+        params: Vec<Value>,
+        core: impl FnOnce(&mut dyn Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
+        from_rows: impl FnOnce(Vec<Row>) -> Option<R>,
+    ) -> Result<R, StoreError> {
+        match (self, access) {
+            (Store::Postgres(_), _) => {
                 let rows = self.rows(pg_sql, params).await?;
                 from_rows(rows)
                     .ok_or_else(|| StoreError::Other(anyhow::anyhow!("{pg_sql}: unexpected result")))
             }
-            Store::Sqlite(s) => s.with_core(core).await?.map_err(core_err),
+            (Store::Sqlite(s), Access::Write) => s.with_core(core).await?.map_err(core_err),
+            (Store::Sqlite(s), Access::Read) => s.read(core).await?.map_err(core_err),
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Write,
 }
 
 /// Column `i` of a row as an integer / text / bool.

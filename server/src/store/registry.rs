@@ -129,7 +129,7 @@ impl Store {
         repository_id: i64,
     ) -> Result<Option<Role>, StoreError> {
         let name: Option<String> = self
-            .call(
+            .call_read(
                 "SELECT quay.repository_role($1, $2)",
                 vec![Value::opt_int(user_id), Value::Int(repository_id)],
                 move |ex| {
@@ -149,7 +149,7 @@ impl Store {
 
     /// Repositories the caller can read (`quay.visible_repositories`), ids ascending.
     pub async fn visible_repository_ids(&self, user_id: Option<i64>) -> Result<Vec<i64>, StoreError> {
-        self.call(
+        self.call_read(
             "SELECT repository_id FROM quay.visible_repositories($1) ORDER BY 1",
             vec![Value::opt_int(user_id)],
             move |ex| {
@@ -174,16 +174,6 @@ impl Store {
     pub async fn repositories_with_blob(&self, digest: &str) -> Result<Vec<i64>, StoreError> {
         let rows = self.rows(sql("repositories_with_blob"), vec![Value::text(digest)]).await?;
         Ok(rows.iter().filter_map(|r| int(r, 0)).collect())
-    }
-
-    pub async fn can_create_repository(&self, user_id: i64, namespace_id: i64) -> Result<bool, StoreError> {
-        self.call(
-            "SELECT quay.can_create_repository($1, $2)",
-            vec![Value::Int(user_id), Value::Int(namespace_id)],
-            move |ex| quay_core::repositories::can_create(ex, user_id, namespace_id),
-            |rows| first(rows, |r| r.first().and_then(Value::as_bool)),
-        )
-        .await
     }
 
     /// The live repository, created when missing (`quay.repository_create`).
@@ -332,7 +322,7 @@ impl Store {
         digest: &str,
     ) -> Result<Option<RepoBlob>, StoreError> {
         let owned = digest.to_string();
-        self.call(
+        self.call_read(
             "SELECT storage_id, size_bytes FROM quay.blob_lookup($1, $2)",
             vec![Value::Int(repository_id), Value::text(digest)],
             move |ex| quay_core::blobs::blob_lookup(ex, repository_id, &owned),

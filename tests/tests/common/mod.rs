@@ -122,6 +122,49 @@ impl Registry {
         }
     }
 
+    /// GET `path` and parse its JSON body.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        let resp = self.req(reqwest::Method::GET, path, token).send().await.expect("GET");
+        resp.json().await.expect("json body")
+    }
+
+    /// Uploads `bytes` in a session: PATCHes of `chunk` bytes (with `Content-Range`), the last
+    /// piece with the final PUT. Returns the PUT's response.
+    pub async fn push_chunked(
+        &self,
+        repo: &str,
+        token: &str,
+        bytes: &[u8],
+        chunk: usize,
+    ) -> reqwest::Response {
+        let resp = self
+            .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"), Some(token))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 202);
+        let loc = resp.headers()["location"].to_str().expect("loc").to_string();
+        let pieces: Vec<&[u8]> = bytes.chunks(chunk.max(1)).collect();
+        let (last, rest) = pieces.split_last().map_or((&[][..], &[][..]), |(l, r)| (*l, r));
+        let mut at = 0;
+        for p in rest {
+            let resp = self
+                .req(reqwest::Method::PATCH, &loc, Some(token))
+                .header("content-range", format!("{at}-{}", at + p.len() - 1))
+                .body(p.to_vec())
+                .send()
+                .await
+                .expect("patch");
+            assert_eq!(resp.status(), 202);
+            at += p.len();
+        }
+        self.req(reqwest::Method::PUT, &format!("{loc}?digest={}", digest(bytes)), Some(token))
+            .body(last.to_vec())
+            .send()
+            .await
+            .expect("put")
+    }
+
     /// Pushes a blob monolithically; returns its digest.
     pub async fn push_blob(&self, repo: &str, token: &str, bytes: &[u8]) -> String {
         let d = digest(bytes);

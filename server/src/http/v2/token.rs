@@ -159,41 +159,26 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
     let mut granted = Vec::new();
     let wants = |a: &str| requested.contains(&a);
 
-    if wants("push")
-        && let Some(e) = entity
+    // Asking for push on a missing repository creates it when the caller may create there
+    // (`quay.repository_create` checks that itself and refuses otherwise).
+    if found.is_none()
+        && wants("push")
+        && let (Some(e), Some(ns)) = (entity, &ns)
     {
-        match &found {
-            Some(r) => {
-                let role = store.repository_role(user_id, r.id).await.map_err(err)?;
-                if role >= Some(Role::Write) && r.state == 0 {
-                    granted.push("push");
-                }
+        let public = !state.config.create_private_repo_on_push;
+        match store.repository_create(ns.id, &repo.name, public, e.user_id).await {
+            Ok(_) => found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?,
+            Err(crate::store::StoreError::Rule { code, message }) => {
+                tracing::info!(%code, %message, "repository not created on push");
             }
-            None => {
-                if let Some(ns) = &ns
-                    && store.can_create_repository(e.user_id, ns.id).await.map_err(err)?
-                {
-                    let public = !state.config.create_private_repo_on_push;
-                    match store.repository_create(ns.id, &repo.name, public, e.user_id).await {
-                        Ok(_) => {
-                            found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?;
-                            granted.push("push");
-                        }
-                        Err(crate::store::StoreError::Rule { code, message }) => {
-                            tracing::info!(%code, %message, "repository not created on push");
-                        }
-                        Err(e) => return Err(err(e)),
-                    }
-                }
-            }
+            Err(e) => return Err(err(e)),
         }
     }
     if let Some(r) = &found {
-        let role = if wants("pull") || wants("*") {
-            store.repository_role(user_id, r.id).await.map_err(err)?
-        } else {
-            None
-        };
+        let role = store.repository_role(user_id, r.id).await.map_err(err)?;
+        if wants("push") && entity.is_some() && role >= Some(Role::Write) && r.state == 0 {
+            granted.push("push");
+        }
         if wants("pull") {
             let anonymous_ok = r.public && (entity.is_some() || state.config.feature_anonymous_access.0);
             if role >= Some(Role::Read) || anonymous_ok {

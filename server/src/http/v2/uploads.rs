@@ -245,9 +245,7 @@ async fn resume(
     if let Some((start, _)) = range
         && i64::try_from(start).unwrap_or(i64::MAX) != up.byte_count
     {
-        let mut resp = session_response(state, StatusCode::RANGE_NOT_SATISFIABLE, repo, uuid, up.byte_count);
-        *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
-        return Err(resp);
+        return Err(session_response(state, StatusCode::RANGE_NOT_SATISFIABLE, repo, uuid, up.byte_count));
     }
     let hasher = up.sha_state.as_deref().and_then(Hasher::restore).ok_or_else(|| {
         RegistryError::detail(Code::BlobUploadInvalid, "the upload's hash state is not resumable here")
