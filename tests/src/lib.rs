@@ -9,9 +9,13 @@ use tokio_postgres::{Client, NoTls};
 
 pub const DEFAULT_ADMIN_URL: &str = "postgresql:///postgres?host=/var/run/postgresql";
 
-/// Path of a file in the repository, from the tests crate.
+/// Path of a file in the repository. Taken from the running test's `CARGO_MANIFEST_DIR` (cargo
+/// and nextest set it; every package sits one level below the root): the value compiled into
+/// this library can name another checkout, since a shared target dir reuses the build.
 pub fn repo_path(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from);
+    dir.join("..").join(rel)
 }
 
 pub fn admin_url() -> String {

@@ -240,7 +240,7 @@ async fn oras_referrer(backend: Backend) {
     let w = work.path();
     let file = w.join("signature.txt");
     std::fs::write(&file, "signed by the test\n").expect("write");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/oras_push_referrer.py");
+    let script = quay_tests::repo_path("tests/clients/oras_push_referrer.py");
     let out = run(Command::new("python3").arg(script).args([
         r.host.as_str(),
         "alice",

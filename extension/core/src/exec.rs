@@ -94,6 +94,28 @@ pub trait Executor {
 }
 
 impl Dialect {
+    /// [`Dialect::render`], remembered: statements are a fixed set, and a pull runs several, so
+    /// rendering each once saves a scan and a few allocations per statement.
+    pub fn render_cached(self, sql: &str) -> std::sync::Arc<str> {
+        use std::collections::HashMap;
+        use std::sync::{Arc, OnceLock, RwLock};
+        type Memo = [RwLock<HashMap<Box<str>, Arc<str>>>; 2];
+        static MEMO: OnceLock<Memo> = OnceLock::new();
+        let memo = &MEMO.get_or_init(Default::default)[usize::from(self == Dialect::Postgres)];
+        if let Some(hit) = memo.read().ok().and_then(|m| m.get(sql).cloned()) {
+            return hit;
+        }
+        let rendered: Arc<str> = self.render(sql).into();
+        if let Ok(mut m) = memo.write() {
+            // Statements built at run time (with formatted parts) must not grow it forever.
+            if m.len() >= 4096 {
+                m.clear();
+            }
+            m.insert(sql.into(), rendered.clone());
+        }
+        rendered
+    }
+
     /// Renders the tokens of a `sql/` file for this dialect.
     pub fn render(self, sql: &str) -> String {
         let mut out = String::with_capacity(sql.len() + 64);
@@ -150,7 +172,7 @@ pub fn invalid(code: &'static str, message: impl Into<String>) -> CoreError {
 
 /// Renders `sql` for the executor's dialect and runs it.
 pub fn run(ex: &mut dyn Executor, sql: &str, params: &[Value]) -> CoreResult<Vec<Row>> {
-    let sql = ex.dialect().render(sql);
+    let sql = ex.dialect().render_cached(sql);
     ex.query(&sql, params)
 }
 

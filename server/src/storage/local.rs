@@ -94,11 +94,26 @@ impl LocalStorage {
 
     /// Size of the stored object at `rel`, `None` when absent.
     pub async fn size(&self, rel: &str) -> anyhow::Result<Option<u64>> {
+        if let Some(m) = super::mapped::cached(&self.root.join(rel)) {
+            return Ok(Some(m.len()));
+        }
         match tokio::fs::metadata(self.root.join(rel)).await {
             Ok(m) => Ok(Some(m.len())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// `len` bytes of the content object at `rel` from `start`: one piece of its memory mapping
+    /// (see [`super::mapped`]), or streamed by [`LocalStorage::read`] when it is not mappable.
+    pub async fn read_content(&self, rel: &str, start: u64, len: u64) -> anyhow::Result<ByteStream> {
+        if let Some(m) = super::mapped::map(self.root.join(rel)).await?
+            && start.checked_add(len).is_some_and(|end| end <= m.len())
+        {
+            let piece = m.slice(start, len);
+            return Ok(Box::pin(futures_util::stream::once(async move { Ok(piece) })));
+        }
+        self.read(rel, start, len).await
     }
 
     /// `len` bytes of the object at `rel` from `start`, streamed: a blocking reader thread reads

@@ -2,6 +2,7 @@
 //! as is: content-addressed blobs at `<storage_path>/sha256/<first two hex>/<hex>`.
 
 pub mod local;
+mod mapped;
 pub mod s3;
 
 use crate::config::Config;
@@ -169,7 +170,7 @@ impl BlobStorage {
     pub async fn blob_read(&self, digest: &str, start: u64, len: u64) -> anyhow::Result<ByteStream> {
         let (algorithm, hex) = split_digest(digest)?;
         match self {
-            BlobStorage::Local(s) => s.read(&content_path(algorithm, hex), start, len).await,
+            BlobStorage::Local(s) => s.read_content(&content_path(algorithm, hex), start, len).await,
             BlobStorage::S3(s) => s.read(&content_path(algorithm, hex), start, len).await,
         }
     }

@@ -69,9 +69,20 @@ impl Store {
         }
     }
 
-    /// Runs one `sql/` statement (tokens rendered) and returns its rows.
+    /// Runs one read-only point lookup from `sql/` (tokens rendered) and returns its rows; on
+    /// SQLite right on the calling task (see [`super::sqlite::SqliteStore::read_now`]).
     pub(crate) async fn rows(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
-        let sql = self.dialect().render(sql);
+        self.statement(Access::Read, sql, params).await
+    }
+
+    /// Runs one statement that writes (in autocommit) and returns its rows; on SQLite in the
+    /// blocking pool, since it may wait for the single writer.
+    pub(crate) async fn write_rows(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        self.statement(Access::Write, sql, params).await
+    }
+
+    async fn statement(&self, access: Access, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        let sql = self.dialect().render_cached(sql);
         match self {
             Store::Postgres(s) => {
                 let c = s.client().await?;
@@ -86,36 +97,18 @@ impl Store {
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(pg_err)
             }
-            Store::Sqlite(s) => s.read(move |ex| ex.query(&sql, &params)).await?.map_err(core_err),
+            Store::Sqlite(s) => match access {
+                Access::Read => s.read_now(|ex| ex.query(&sql, &params)).await?,
+                Access::Scan | Access::Write => s.read(move |ex| ex.query(&sql, &params)).await?,
+            }
+            .map_err(core_err),
         }
     }
 
-    /// A core function that writes: on PostgreSQL the extension's SQL function `pg_sql` (with
-    /// `params`), on SQLite `core` in one write transaction (which wakes in-process workers).
+    /// A core function: on PostgreSQL the extension's SQL function `pg_sql` (with `params`), on
+    /// SQLite `core` run as `access` says: a write in one write transaction (which wakes
+    /// in-process workers); a read outside any transaction, so pulls never queue behind writers.
     pub(crate) async fn call<R: Send + 'static>(
-        &self,
-        pg_sql: &str,
-        params: Vec<Value>,
-        core: impl FnOnce(&mut dyn Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
-        from_rows: impl FnOnce(Vec<Row>) -> Option<R>,
-    ) -> Result<R, StoreError> {
-        self.call_in(Access::Write, pg_sql, params, core, from_rows).await
-    }
-
-    /// As [`Store::call`] for a core function that only reads: on SQLite it runs outside a write
-    /// transaction, so reads (every pull checks a role and looks up blobs) never queue behind
-    /// writers or wake workers.
-    pub(crate) async fn call_read<R: Send + 'static>(
-        &self,
-        pg_sql: &str,
-        params: Vec<Value>,
-        core: impl FnOnce(&mut dyn Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
-        from_rows: impl FnOnce(Vec<Row>) -> Option<R>,
-    ) -> Result<R, StoreError> {
-        self.call_in(Access::Read, pg_sql, params, core, from_rows).await
-    }
-
-    async fn call_in<R: Send + 'static>(
         &self,
         access: Access,
         pg_sql: &str,
@@ -130,14 +123,18 @@ impl Store {
                     .ok_or_else(|| StoreError::Other(anyhow::anyhow!("{pg_sql}: unexpected result")))
             }
             (Store::Sqlite(s), Access::Write) => s.with_core(core).await?.map_err(core_err),
-            (Store::Sqlite(s), Access::Read) => s.read(core).await?.map_err(core_err),
+            (Store::Sqlite(s), Access::Read) => s.read_now(core).await?.map_err(core_err),
+            (Store::Sqlite(s), Access::Scan) => s.read(core).await?.map_err(core_err),
         }
     }
 }
 
 #[derive(Clone, Copy)]
-enum Access {
+pub(crate) enum Access {
+    /// A point lookup: on SQLite run on the calling task.
     Read,
+    /// A read that grows with the data: on SQLite run on the blocking pool.
+    Scan,
     Write,
 }
 

@@ -2,7 +2,7 @@
 //! statements of `sql/registry.sql`; every rule-bearing write is a core function (SQLite) or the
 //! matching `quay.*` function (PostgreSQL).
 
-use super::query::{boolean, int, text};
+use super::query::{Access, boolean, int, text};
 use super::{Store, StoreError};
 use quay_core::blobs::RepoBlob;
 use quay_core::exec::{Row, Value, named};
@@ -129,7 +129,8 @@ impl Store {
         repository_id: i64,
     ) -> Result<Option<Role>, StoreError> {
         let name: Option<String> = self
-            .call_read(
+            .call(
+                Access::Read,
                 "SELECT quay.repository_role($1, $2)",
                 vec![Value::opt_int(user_id), Value::Int(repository_id)],
                 move |ex| {
@@ -149,7 +150,8 @@ impl Store {
 
     /// Repositories the caller can read (`quay.visible_repositories`), ids ascending.
     pub async fn visible_repository_ids(&self, user_id: Option<i64>) -> Result<Vec<i64>, StoreError> {
-        self.call_read(
+        self.call(
+            Access::Scan,
             "SELECT repository_id FROM quay.visible_repositories($1) ORDER BY 1",
             vec![Value::opt_int(user_id)],
             move |ex| {
@@ -186,6 +188,7 @@ impl Store {
     ) -> Result<(i64, bool), StoreError> {
         let owned = name.to_string();
         self.call(
+            Access::Write,
             "SELECT repository_id, created FROM quay.repository_create($1, $2, $3, $4)",
             vec![Value::Int(namespace_id), Value::text(name), Value::Bool(public), Value::Int(creator_id)],
             move |ex| quay_core::repositories::create(ex, namespace_id, &owned, public, creator_id),
@@ -259,6 +262,7 @@ impl Store {
     pub async fn manifest_put(&self, m: NewManifest) -> Result<i64, StoreError> {
         let params = manifest_params(&m);
         self.call(
+            Access::Write,
             &format!("SELECT {MANIFEST_PUT}"),
             params,
             move |ex| quay_core::tags::manifest_put(ex, &m),
@@ -276,7 +280,10 @@ impl Store {
                 let mut params = manifest_params(&m);
                 params.push(Value::text(tag));
                 let rows = self
-                    .rows(&format!("SELECT m, quay.tag_set($1, $13, m) FROM {MANIFEST_PUT} AS m"), params)
+                    .write_rows(
+                        &format!("SELECT m, quay.tag_set($1, $13, m) FROM {MANIFEST_PUT} AS m"),
+                        params,
+                    )
                     .await?;
                 first(rows, |r| int(r, 0))
                     .ok_or_else(|| StoreError::Other(anyhow::anyhow!("manifest_put returned nothing")))
@@ -297,6 +304,7 @@ impl Store {
     pub async fn tag_set(&self, repository_id: i64, tag: &str, manifest_id: i64) -> Result<i64, StoreError> {
         let owned = tag.to_string();
         self.call(
+            Access::Write,
             "SELECT quay.tag_set($1, $2, $3)",
             vec![Value::Int(repository_id), Value::text(tag), Value::Int(manifest_id)],
             move |ex| quay_core::tags::tag_set(ex, repository_id, &owned, manifest_id, None),
@@ -308,6 +316,7 @@ impl Store {
     pub async fn tag_delete(&self, repository_id: i64, tag: &str) -> Result<bool, StoreError> {
         let owned = tag.to_string();
         self.call(
+            Access::Write,
             "SELECT quay.tag_delete($1, $2)",
             vec![Value::Int(repository_id), Value::text(tag)],
             move |ex| quay_core::tags::tag_delete(ex, repository_id, &owned),
@@ -322,7 +331,8 @@ impl Store {
         digest: &str,
     ) -> Result<Option<RepoBlob>, StoreError> {
         let owned = digest.to_string();
-        self.call_read(
+        self.call(
+            Access::Read,
             "SELECT storage_id, size_bytes FROM quay.blob_lookup($1, $2)",
             vec![Value::Int(repository_id), Value::text(digest)],
             move |ex| quay_core::blobs::blob_lookup(ex, repository_id, &owned),
@@ -342,6 +352,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let (d, l) = (digest.to_string(), location.to_string());
         self.call(
+            Access::Write,
             "SELECT quay.blob_commit($1, $2, $3, $4, $5::integer)",
             vec![
                 Value::Int(repository_id),
@@ -364,7 +375,7 @@ impl Store {
         location: &str,
     ) -> Result<i64, StoreError> {
         let rows = self
-            .rows(
+            .write_rows(
                 sql("upload_insert"),
                 vec![
                     Value::Int(repository_id),
@@ -401,7 +412,7 @@ impl Store {
         sha_state: &str,
     ) -> Result<bool, StoreError> {
         let rows = self
-            .rows(
+            .write_rows(
                 sql("upload_advance"),
                 vec![Value::Int(id), Value::Int(from), Value::Int(to), Value::text(sha_state)],
             )
@@ -411,14 +422,14 @@ impl Store {
 
     pub async fn upload_delete(&self, repository_id: i64, uuid: &str) -> Result<bool, StoreError> {
         let rows =
-            self.rows(sql("upload_delete"), vec![Value::Int(repository_id), Value::text(uuid)]).await?;
+            self.write_rows(sql("upload_delete"), vec![Value::Int(repository_id), Value::text(uuid)]).await?;
         Ok(!rows.is_empty())
     }
 
     /// Adds missing `imagestoragelocation` rows for the configured locations (Quay does this at boot).
     pub async fn ensure_storage_locations(&self, names: &[String]) -> Result<(), StoreError> {
         for n in names {
-            self.rows(sql("location_ensure"), vec![Value::text(n)]).await?;
+            self.write_rows(sql("location_ensure"), vec![Value::text(n)]).await?;
         }
         Ok(())
     }
@@ -473,9 +484,9 @@ impl Store {
         if self.service_key_jwk(kid, service).await?.is_some() {
             return Ok(());
         }
-        let approval = first(self.rows(sql("servicekey_approval"), vec![]).await?, |r| int(r, 0))
+        let approval = first(self.write_rows(sql("servicekey_approval"), vec![]).await?, |r| int(r, 0))
             .ok_or_else(|| StoreError::Other(anyhow::anyhow!("servicekeyapproval insert returned no id")))?;
-        self.rows(
+        self.write_rows(
             sql("servicekey_insert"),
             vec![
                 Value::text(name),

@@ -23,6 +23,32 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Signalled after every core transaction commits: mirror mode's in-process NOTIFY.
     wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Connections for point reads run on the calling task (opened on first use).
+    readers: std::sync::Arc<std::sync::OnceLock<Readers>>,
+}
+
+/// A few read-only connections outside the pool: taking one is a `try_lock`, where the pool's
+/// checkout runs a recycling query on the blocking pool.
+struct Readers(Vec<std::sync::Mutex<Connection>>);
+
+impl Readers {
+    const COUNT: usize = 4;
+
+    fn open(path: &Path) -> rusqlite::Result<Self> {
+        let mut v = Vec::with_capacity(Self::COUNT);
+        for _ in 0..Self::COUNT {
+            let c = Connection::open(path)?;
+            c.execute_batch(CONNECTION_PRAGMAS)?;
+            c.execute_batch("PRAGMA query_only = ON;")?;
+            v.push(std::sync::Mutex::new(c));
+        }
+        Ok(Readers(v))
+    }
+
+    /// A free connection, else (all busy for microseconds) wait for one.
+    fn take(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+        self.0.iter().find_map(|m| m.try_lock().ok()).or_else(|| self.0[0].lock().ok())
+    }
 }
 
 impl SqliteStore {
@@ -43,7 +69,12 @@ impl SqliteStore {
             }))
             .build()
             .map_err(|e| unreachable(e.to_string()))?;
-        let store = SqliteStore { pool, path: path.to_path_buf(), wake: Default::default() };
+        let store = SqliteStore {
+            pool,
+            path: path.to_path_buf(),
+            wake: Default::default(),
+            readers: Default::default(),
+        };
         store.ping().await.map_err(|e| unreachable(e.to_string()))?;
         Ok(store)
     }
@@ -244,12 +275,35 @@ impl SqliteStore {
         self.wake.clone()
     }
 
-    /// Runs read-only statements in autocommit (WAL readers do not block the writer).
+    /// Runs read-only statements in autocommit (WAL readers do not block the writer) on the
+    /// blocking pool: for reads whose size grows with the data (listing every visible repository).
     pub async fn read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> R + Send + 'static,
     ) -> Result<R, StoreError> {
         self.with(move |c| Ok(f(&mut SqliteExecutor { conn: c }))).await
+    }
+
+    /// As [`SqliteStore::read`], run right here on the calling task: for point lookups (an
+    /// index probe on a cached page takes microseconds, less than the two thread hand-offs of
+    /// the blocking pool, which dominated every pull). WAL readers never wait for the writer.
+    pub async fn read_now<R>(
+        &self,
+        f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> R,
+    ) -> Result<R, StoreError> {
+        let unreachable = |reason: String| StoreError::Unreachable {
+            uri: format!("sqlite:///{}", self.path.display()),
+            reason,
+        };
+        let readers = match self.readers.get() {
+            Some(r) => r,
+            None => {
+                let opened = Readers::open(&self.path).map_err(|e| unreachable(e.to_string()))?;
+                self.readers.get_or_init(|| opened)
+            }
+        };
+        let mut conn = readers.take().ok_or_else(|| unreachable("a reader connection is poisoned".into()))?;
+        Ok(f(&mut SqliteExecutor { conn: &mut conn }))
     }
 
     /// Runs a core function in one write transaction (`BEGIN IMMEDIATE`: SQLite's single writer

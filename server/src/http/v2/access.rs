@@ -99,7 +99,7 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Res
 mod cache {
     use super::Caller;
     use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::{OnceLock, RwLock};
     use std::time::{Duration, Instant};
 
     const TTL: Duration = Duration::from_secs(30);
@@ -107,20 +107,20 @@ mod cache {
 
     type Map = HashMap<String, (Caller, Instant)>;
 
-    fn map() -> &'static Mutex<Map> {
-        static M: OnceLock<Mutex<Map>> = OnceLock::new();
+    fn map() -> &'static RwLock<Map> {
+        static M: OnceLock<RwLock<Map>> = OnceLock::new();
         M.get_or_init(Default::default)
     }
 
     pub fn get(token: &str) -> Option<Caller> {
-        let m = map().lock().ok()?;
+        let m = map().read().ok()?;
         let (caller, until) = m.get(token)?;
         let exp = caller.token.as_ref().map_or(0, |c| c.exp);
         (Instant::now() < *until && crate::auth::jwt::now_s() < exp).then(|| caller.clone())
     }
 
     pub fn put(token: &str, caller: &Caller) {
-        if let Ok(mut m) = map().lock() {
+        if let Ok(mut m) = map().write() {
             if m.len() >= MAX {
                 let now = Instant::now();
                 m.retain(|_, (_, until)| *until > now);
