@@ -101,6 +101,26 @@ SELECT u.id, a.uuid, u.username, u.enabled, a.token_secret,
   FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id
  WHERE a.token_name = $1
 
+-- name: access_token
+-- A repository delegate token (`$token`) by its public first 32 characters: its repository,
+-- role name and field-encrypted code.
+SELECT t.repository_id, r.name, t.token_code
+  FROM accesstoken t JOIN role r ON r.id = t.role_id
+ WHERE t.token_name = $1
+
+-- name: oauth_token_by_name
+-- An OAuth access token by its public first 20 characters: uuid, user id, username, enabled,
+-- bcrypt of the rest, scope string, and whether it is unexpired.
+SELECT o.uuid, u.id, u.username, u.enabled, o.token_code, o.scope, (o.expires_at > {now})
+  FROM oauthaccesstoken o JOIN "user" u ON u.id = o.authorized_user_id
+ WHERE o.token_name = $1
+
+-- name: oauth_token_by_uuid
+-- The same, by the uuid a registry token names.
+SELECT o.uuid, u.id, u.username, u.enabled, o.token_code, o.scope, (o.expires_at > {now})
+  FROM oauthaccesstoken o JOIN "user" u ON u.id = o.authorized_user_id
+ WHERE o.uuid = $1
+
 -- name: user_uuid
 SELECT uuid FROM "user" WHERE id = $1
 

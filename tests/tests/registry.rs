@@ -3,16 +3,11 @@
 
 mod common;
 
-use common::{Backend, OCI_INDEX, OCI_MANIFEST, PASSWORD, Registry, digest, error_code, image_manifest};
+use common::{
+    Backend, OCI_INDEX, OCI_MANIFEST, PASSWORD, Registry, claims, digest, error_code, image_manifest,
+};
 use reqwest::Method;
 use serde_json::Value;
-
-fn claims(token: &str) -> Value {
-    use base64::Engine as _;
-    let part = token.split('.').nth(1).expect("payload");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("b64");
-    serde_json::from_slice(&raw).expect("json")
-}
 
 async fn status(r: &Registry, m: Method, path: &str, token: Option<&str>) -> u16 {
     r.req(m, path, token).send().await.expect("send").status().as_u16()

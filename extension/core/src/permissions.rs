@@ -26,6 +26,15 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+    /// A `role.name`.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "read" => Some(Role::Read),
+            "write" => Some(Role::Write),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
     fn from_rank(rank: i64) -> Option<Role> {
         match rank {
             1 => Some(Role::Read),

@@ -1,22 +1,27 @@
 //! Who a registry client is, from HTTP Basic credentials (quay-http-surface.md §2.1): a database
-//! user (bcrypt), a robot `owner+name` with its field-encrypted token, or `$app` with an
-//! app-specific token. `$token` (legacy access tokens) and `$oauthtoken` are not accepted yet.
+//! user (bcrypt), a robot `owner+name` with its field-encrypted token, `$app` with an
+//! app-specific token, `$token` with a repository delegate token, or `$oauthtoken` with an OAuth
+//! access token (roles capped by its scopes). OIDC/SSO JWTs as `$oauthtoken` are not accepted.
 
 use super::field_encryption::FieldEncrypter;
 use super::password;
 use crate::store::registry::StoredSecret;
 use crate::store::{Store, StoreError};
 use base64::Engine as _;
+use quay_core::permissions::Role;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entity {
     pub kind: EntityKind,
-    pub user_id: i64,
-    /// The JWT `sub`: username, robot name, or the app token's owner.
-    pub username: String,
-    /// `context.entity_reference`: user uuid, robot name or app-token uuid.
+    /// The acting user: the user, robot, or owner of an app or OAuth token; none for a delegate
+    /// token.
+    pub user_id: Option<i64>,
+    /// The JWT `sub`: username, robot name, or the token's owner (null for a delegate token).
+    pub username: Option<String>,
+    /// `context.entity_reference`: user uuid, robot name, app/OAuth token uuid, delegate code.
     pub reference: String,
+    pub limit: Limit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +29,8 @@ pub enum EntityKind {
     User,
     Robot,
     AppSpecificToken,
+    AccessToken,
+    OAuthToken,
 }
 
 impl EntityKind {
@@ -32,6 +39,58 @@ impl EntityKind {
             EntityKind::User => "user",
             EntityKind::Robot => "robot",
             EntityKind::AppSpecificToken => "appspecifictoken",
+            EntityKind::AccessToken => "token",
+            EntityKind::OAuthToken => "oauthtoken",
+        }
+    }
+}
+
+/// What a credential may do beyond (or instead of) its user's roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Limit {
+    /// The user's own roles (passwords, robots, app tokens: Quay's `direct_user_login`).
+    #[default]
+    Unlimited,
+    /// A delegate token: exactly `role` on repository `id`, nothing elsewhere.
+    Repository { id: i64, role: Option<Role> },
+    /// An OAuth token: the user's roles capped at `max`; creating repositories only with `create`.
+    Scopes { max: Option<Role>, create: bool },
+}
+
+impl Limit {
+    /// From an OAuth token's space-separated scopes (Quay's `SCOPE_MAX_REPO_ROLES`; `repo:create`
+    /// or `org:admin` allow creating repositories).
+    pub fn from_oauth_scopes(scopes: &str) -> Limit {
+        let mut max = None;
+        let mut create = false;
+        for s in scopes.split([' ', ',']).filter(|s| !s.is_empty()) {
+            let role = match s {
+                "repo:read" => Some(Role::Read),
+                "repo:write" => Some(Role::Write),
+                "repo:admin" => Some(Role::Admin),
+                _ => None,
+            };
+            max = max.max(role);
+            create |= matches!(s, "repo:create" | "org:admin");
+        }
+        Limit::Scopes { max, create }
+    }
+
+    /// The role on `repository_id`, given the user's own role there.
+    pub fn apply(self, repository_id: i64, user_role: Option<Role>) -> Option<Role> {
+        match self {
+            Limit::Unlimited => user_role,
+            Limit::Repository { id, role } => role.filter(|_| id == repository_id),
+            Limit::Scopes { max, .. } => user_role.min(max),
+        }
+    }
+
+    /// May this credential create repositories (where its user may)?
+    pub fn may_create(self) -> bool {
+        match self {
+            Limit::Unlimited => true,
+            Limit::Repository { .. } => false,
+            Limit::Scopes { create, .. } => create,
         }
     }
 }
@@ -93,8 +152,26 @@ pub async fn authenticate(
     secret: &str,
 ) -> Result<Entity, LoginError> {
     match username {
-        "$token" => Err(LoginError::Unsupported("$token (access token)")),
-        "$oauthtoken" => Err(LoginError::Unsupported("$oauthtoken (OAuth token)")),
+        "$token" => {
+            let stored = delegate_token(store, secret, encrypter).await?.ok_or(LoginError::Invalid)?;
+            Ok(Entity {
+                kind: EntityKind::AccessToken,
+                user_id: None,
+                username: None,
+                reference: secret.to_string(),
+                limit: Limit::Repository { id: stored.repository_id, role: stored.role },
+            })
+        }
+        "$oauthtoken" => {
+            let t = oauth_token(store, secret).await?;
+            Ok(Entity {
+                kind: EntityKind::OAuthToken,
+                user_id: Some(t.user_id),
+                username: Some(t.username),
+                reference: t.uuid,
+                limit: Limit::from_oauth_scopes(&t.scope),
+            })
+        }
         "$app" if app_tokens_enabled => {
             if secret.len() != 120 || !secret.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
                 return Err(LoginError::Invalid);
@@ -103,18 +180,20 @@ pub async fn authenticate(
             let stored = check_stored(store.app_token_secret(name).await?, rest, encrypter)?;
             Ok(Entity {
                 kind: EntityKind::AppSpecificToken,
-                user_id: stored.user_id,
-                username: stored.username,
+                user_id: Some(stored.user_id),
+                username: Some(stored.username),
                 reference: stored.uuid,
+                limit: Limit::Unlimited,
             })
         }
         robot if robot.contains('+') => {
             let stored = check_stored(store.robot_secret(robot).await?, secret, encrypter)?;
             Ok(Entity {
                 kind: EntityKind::Robot,
-                user_id: stored.user_id,
-                username: robot.to_string(),
+                user_id: Some(stored.user_id),
+                username: Some(robot.to_string()),
                 reference: robot.to_string(),
+                limit: Limit::Unlimited,
             })
         }
         user => {
@@ -123,15 +202,8 @@ pub async fn authenticate(
                 return Err(LoginError::Invalid);
             }
             let hash = creds.password_hash.clone().ok_or(LoginError::Invalid)?;
-            let key = verified_key(&creds.username, secret, &hash);
-            if !recently_verified(&key) {
-                let pw = secret.to_string();
-                let ok =
-                    tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
-                if !ok {
-                    return Err(LoginError::Invalid);
-                }
-                remember_verified(key);
+            if !bcrypt_matches(&creds.username, secret, hash).await {
+                return Err(LoginError::Invalid);
             }
             if !creds.enabled {
                 return Err(LoginError::Disabled);
@@ -139,12 +211,66 @@ pub async fn authenticate(
             let uuid = store.user_uuid(creds.id).await?.unwrap_or_default();
             Ok(Entity {
                 kind: EntityKind::User,
-                user_id: creds.id,
-                username: creds.username,
+                user_id: Some(creds.id),
+                username: Some(creds.username),
                 reference: uuid,
+                limit: Limit::Unlimited,
             })
         }
     }
+}
+
+/// A bcrypt check on the blocking pool, successes remembered (see [`VERIFIED_TTL`]).
+async fn bcrypt_matches(who: &str, secret: &str, hash: String) -> bool {
+    let key = verified_key(who, secret, &hash);
+    if recently_verified(&key) {
+        return true;
+    }
+    let pw = secret.to_string();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
+    if ok {
+        remember_verified(key);
+    }
+    ok
+}
+
+/// A delegate token code (`$token`): 32-character public name, then at least 32 characters that
+/// must equal the decrypted `token_code`. `None` when it does not check out.
+pub async fn delegate_token(
+    store: &Store,
+    code: &str,
+    encrypter: Option<&FieldEncrypter>,
+) -> Result<Option<crate::store::registry::StoredAccessToken>, StoreError> {
+    if code.len() < 64 || !code.is_ascii() {
+        return Ok(None);
+    }
+    let (name, rest) = code.split_at(32);
+    let Some(stored) = store.access_token(name).await? else { return Ok(None) };
+    let plain = encrypter.and_then(|e| e.decrypt(&stored.encrypted).ok());
+    Ok(plain.is_some_and(|p| same(&p, rest)).then_some(stored))
+}
+
+/// An OAuth access token (`$oauthtoken`): 20-character public name, bcrypt of the rest; refused
+/// when expired or its user is disabled.
+async fn oauth_token(
+    store: &Store,
+    token: &str,
+) -> Result<crate::store::registry::StoredOAuthToken, LoginError> {
+    if token.splitn(4, '.').count() == 3 {
+        return Err(LoginError::Unsupported("SSO/OIDC JWTs as $oauthtoken"));
+    }
+    if token.len() <= 20 || !token.is_ascii() {
+        return Err(LoginError::Invalid);
+    }
+    let (name, rest) = token.split_at(20);
+    let t = store.oauth_token(name, false).await?.ok_or(LoginError::Invalid)?;
+    if !bcrypt_matches(&t.uuid, rest, t.code_hash.clone()).await || !t.unexpired {
+        return Err(LoginError::Invalid);
+    }
+    if !t.user_enabled {
+        return Err(LoginError::Disabled);
+    }
+    Ok(t)
 }
 
 /// How long a successful bcrypt check is remembered. Clients ask `/v2/auth` several times per

@@ -69,6 +69,28 @@ pub struct StoredSecret {
     pub usable: bool,
 }
 
+/// A repository delegate token (`accesstoken`).
+#[derive(Debug, Clone)]
+pub struct StoredAccessToken {
+    pub repository_id: i64,
+    pub role: Option<Role>,
+    /// The field-encrypted rest of the code.
+    pub encrypted: String,
+}
+
+/// An OAuth access token (`oauthaccesstoken`) and its user.
+#[derive(Debug, Clone)]
+pub struct StoredOAuthToken {
+    pub uuid: String,
+    pub user_id: i64,
+    pub username: String,
+    pub user_enabled: bool,
+    /// bcrypt of the rest of the token.
+    pub code_hash: String,
+    pub scope: String,
+    pub unexpired: bool,
+}
+
 fn manifest(r: &Row) -> Option<StoredManifest> {
     Some(StoredManifest { id: int(r, 0)?, digest: text(r, 1)?, media_type: text(r, 2)?, bytes: text(r, 3)? })
 }
@@ -140,12 +162,7 @@ impl Store {
                 |rows| Some(first(rows, |r| text(r, 0))),
             )
             .await?;
-        Ok(match name.as_deref() {
-            Some("admin") => Some(Role::Admin),
-            Some("write") => Some(Role::Write),
-            Some("read") => Some(Role::Read),
-            _ => None,
-        })
+        Ok(name.as_deref().and_then(Role::parse))
     }
 
     /// Repositories the caller can read (`quay.visible_repositories`), ids ascending.
@@ -445,6 +462,39 @@ impl Store {
                 username: robot.to_string(),
                 usable: boolean(r, 2),
                 encrypted: text(r, 3)?,
+            })
+        }))
+    }
+
+    /// A delegate token by its public first 32 characters.
+    pub async fn access_token(&self, token_name: &str) -> Result<Option<StoredAccessToken>, StoreError> {
+        let rows = self.rows(sql("access_token"), vec![Value::text(token_name)]).await?;
+        Ok(first(rows, |r| {
+            Some(StoredAccessToken {
+                repository_id: int(r, 0)?,
+                role: text(r, 1).as_deref().and_then(Role::parse),
+                encrypted: text(r, 2)?,
+            })
+        }))
+    }
+
+    /// An OAuth access token by its public first 20 characters (`by_uuid`: by its uuid).
+    pub async fn oauth_token(
+        &self,
+        key: &str,
+        by_uuid: bool,
+    ) -> Result<Option<StoredOAuthToken>, StoreError> {
+        let q = if by_uuid { "oauth_token_by_uuid" } else { "oauth_token_by_name" };
+        let rows = self.rows(sql(q), vec![Value::text(key)]).await?;
+        Ok(first(rows, |r| {
+            Some(StoredOAuthToken {
+                uuid: text(r, 0)?,
+                user_id: int(r, 1)?,
+                username: text(r, 2)?,
+                user_enabled: boolean(r, 3),
+                code_hash: text(r, 4)?,
+                scope: text(r, 5).unwrap_or_default(),
+                unexpired: boolean(r, 6),
             })
         }))
     }

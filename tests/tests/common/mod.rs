@@ -226,6 +226,25 @@ pub async fn error_code(resp: reqwest::Response) -> String {
     v["errors"][0]["code"].as_str().unwrap_or("").to_string()
 }
 
+/// The claims of a JWT (not verified).
+pub fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).expect("payload");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("b64");
+    serde_json::from_slice(&raw).expect("json")
+}
+
+/// Runs statements on the registry's database (either backend; SQL both understand).
+pub async fn exec(r: &Registry, sql: &str) {
+    match &r.db {
+        Some(db) => db.client().await.expect("client").batch_execute(sql).await.expect(sql),
+        None => {
+            let c = rusqlite::Connection::open(r.dir.path().join("quay.db")).expect("open");
+            c.execute_batch(sql).expect(sql);
+        }
+    }
+}
+
 /// One integer from SQL on the registry's database (either backend).
 pub async fn scalar(r: &Registry, sql: &str) -> i64 {
     match &r.db {

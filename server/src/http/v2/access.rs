@@ -3,8 +3,10 @@
 //! permission stops working before the token expires.
 
 use super::{AppState, RepoName, challenge};
+use crate::auth::credentials::{self, Limit};
 use crate::auth::jwt::{self, Claims};
 use crate::http::registry_error::{Code, RegistryError};
+use crate::store::StoreError;
 use crate::store::registry::RepoRef;
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -39,8 +41,10 @@ impl Action {
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub token: Option<Claims>,
-    /// The token's user (robot, owner of an app token), if enabled.
+    /// The token's user (robot, owner of an app or OAuth token), if enabled.
     pub user_id: Option<i64>,
+    /// What the credential behind the token may do (delegate token, OAuth scopes).
+    pub limit: Limit,
 }
 
 /// 401 with Quay's generic body, the challenge and the API version.
@@ -78,18 +82,43 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Res
         jwt::now_s(),
     )
     .map_err(refuse)?;
-    let user_id = if claims.sub == ANONYMOUS {
-        None
-    } else {
-        match state.store.user_credentials(&claims.sub).await {
-            Ok(Some(u)) if u.enabled => Some(u.id),
-            Ok(_) => None,
-            Err(e) => return Err(RegistryError::from(e).into_response()),
-        }
-    };
-    let caller = Caller { token: Some(claims), user_id };
+    let (user_id, limit) = entity_of(state, &claims).await.map_err(|e| match e {
+        Some(e) => RegistryError::from(e).into_response(),
+        None => unauthorized_generic(state, "Invalid token: its credential is no longer valid"),
+    })?;
+    let caller = Caller { token: Some(claims), user_id, limit };
     cache::put(token, &caller);
     Ok(caller)
+}
+
+/// The user and limit behind a validated token, from its `context` (delegate and OAuth tokens
+/// are looked up again, so a deleted or expired one stops working) or else its `sub`.
+/// `Err(None)`: the credential is gone.
+async fn entity_of(state: &AppState, claims: &Claims) -> Result<(Option<i64>, Limit), Option<StoreError>> {
+    let reference = claims.context.get("entity_reference").and_then(|v| v.as_str()).unwrap_or("");
+    match claims.context.get("entity_kind").and_then(|v| v.as_str()) {
+        Some("token") => {
+            let t = credentials::delegate_token(&state.store, reference, state.encrypter.as_deref())
+                .await?
+                .ok_or(None)?;
+            Ok((None, Limit::Repository { id: t.repository_id, role: t.role }))
+        }
+        Some("oauthtoken") => {
+            let t = state.store.oauth_token(reference, true).await?.ok_or(None)?;
+            if !t.unexpired {
+                return Err(None);
+            }
+            Ok((t.user_enabled.then_some(t.user_id), Limit::from_oauth_scopes(&t.scope)))
+        }
+        _ => {
+            let sub = claims.sub.as_deref().unwrap_or(ANONYMOUS);
+            if sub == ANONYMOUS {
+                return Ok((None, Limit::Unlimited));
+            }
+            let user = state.store.user_credentials(sub).await?;
+            Ok((user.filter(|u| u.enabled).map(|u| u.id), Limit::Unlimited))
+        }
+    }
 }
 
 /// Validated tokens, remembered for a few seconds (never past `exp`), so a client pulling many
@@ -195,9 +224,10 @@ pub async fn authorize(
 }
 
 async fn role(state: &AppState, caller: &Caller, repo: &RepoRef) -> Result<Option<Role>, Response> {
-    state
+    let own = state
         .store
         .repository_role(caller.user_id, repo.id)
         .await
-        .map_err(|e| RegistryError::from(e).into_response())
+        .map_err(|e| RegistryError::from(e).into_response())?;
+    Ok(caller.limit.apply(repo.id, own))
 }

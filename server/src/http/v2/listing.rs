@@ -4,6 +4,7 @@
 use super::access::{self, Action, authorize};
 use super::token::query_pairs;
 use super::{AppState, RepoName, base_url};
+use crate::auth::credentials::Limit;
 use crate::http::registry_error::{Code, RegistryError};
 use axum::Json;
 use axum::extract::{Request, State};
@@ -71,21 +72,33 @@ async fn catalog_page(state: &AppState, headers: &HeaderMap, query: Option<&str>
     let n = page_size(state, get("n")).max(1);
     let last = get("last").unwrap_or("");
     let mut names: Vec<String> = Vec::new();
-    if caller.user_id.is_some() || state.config.feature_public_catalog.0 {
-        let ids = state.store.visible_repository_ids(caller.user_id).await.map_err(store_err)?;
-        if let (Some(lo), Some(hi)) = (ids.first(), ids.last()) {
-            let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
-            names = state
-                .store
-                .repository_names(*lo, *hi)
-                .await
-                .map_err(store_err)?
-                .into_iter()
-                .filter(|(id, _)| wanted.contains(id))
-                .map(|(_, name)| name)
-                .filter(|name| name.as_str() > last)
-                .collect();
+    let public_catalog = state.config.feature_public_catalog.0;
+    // A delegate token sees its repository; an OAuth token without a repository scope, only
+    // what anyone may see.
+    let ids = match caller.limit {
+        Limit::Repository { id, role: Some(_) } => vec![id],
+        Limit::Repository { .. } => Vec::new(),
+        Limit::Scopes { max: None, .. } if public_catalog => {
+            state.store.visible_repository_ids(None).await.map_err(store_err)?
         }
+        Limit::Scopes { max: None, .. } => Vec::new(),
+        _ if caller.user_id.is_some() || public_catalog => {
+            state.store.visible_repository_ids(caller.user_id).await.map_err(store_err)?
+        }
+        _ => Vec::new(),
+    };
+    if let (Some(lo), Some(hi)) = (ids.first(), ids.last()) {
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        names = state
+            .store
+            .repository_names(*lo, *hi)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .filter(|(id, _)| wanted.contains(id))
+            .map(|(_, name)| name)
+            .filter(|name| name.as_str() > last)
+            .collect();
     }
     names.sort();
     let more = names.len() as i64 > n;

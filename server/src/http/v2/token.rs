@@ -4,7 +4,7 @@
 
 use super::access::ANONYMOUS;
 use super::{AppState, RepoName, challenge};
-use crate::auth::credentials::{self, Entity, LoginError};
+use crate::auth::credentials::{self, Entity, EntityKind, LoginError};
 use crate::auth::jwt::{self, Access, Claims};
 use crate::http::registry_error::{Code, RegistryError};
 use axum::Json;
@@ -87,8 +87,22 @@ pub async fn issue(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
         Some(e) => {
             context["entity_kind"] = json!(e.kind.as_str());
             context["entity_reference"] = json!(e.reference);
-            context["kind"] = json!("user");
-            context["user"] = json!(e.username);
+            // Quay's legacy keys, which its other pods still read.
+            match e.kind {
+                EntityKind::AccessToken => {
+                    context["kind"] = json!("token");
+                    context["token"] = json!(e.reference);
+                }
+                EntityKind::OAuthToken => {
+                    context["kind"] = json!("oauth");
+                    context["oauth"] = json!(e.reference);
+                    context["user"] = json!(e.username);
+                }
+                _ => {
+                    context["kind"] = json!("user");
+                    context["user"] = json!(e.username);
+                }
+            }
         }
         None => {
             context["entity_kind"] = json!("anonymous");
@@ -101,7 +115,10 @@ pub async fn issue(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
         nbf: now,
         iat: now,
         exp: now + jwt::TOKEN_LIFETIME_S,
-        sub: entity.as_ref().map_or_else(|| ANONYMOUS.to_string(), |e| e.username.clone()),
+        sub: match &entity {
+            Some(e) => e.username.clone(),
+            None => Some(ANONYMOUS.to_string()),
+        },
         access,
         context,
     };
@@ -155,7 +172,8 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
     if found.as_ref().is_some_and(|r| !r.is_image) {
         return Err(RegistryError::new(Code::Unsupported).into_response());
     }
-    let user_id = entity.map(|e| e.user_id);
+    let user_id = entity.and_then(|e| e.user_id);
+    let limit = entity.map(|e| e.limit).unwrap_or_default();
     let mut granted = Vec::new();
     let wants = |a: &str| requested.contains(&a);
 
@@ -163,10 +181,11 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
     // (`quay.repository_create` checks that itself and refuses otherwise).
     if found.is_none()
         && wants("push")
-        && let (Some(e), Some(ns)) = (entity, &ns)
+        && limit.may_create()
+        && let (Some(creator), Some(ns)) = (user_id, &ns)
     {
         let public = !state.config.create_private_repo_on_push;
-        match store.repository_create(ns.id, &repo.name, public, e.user_id).await {
+        match store.repository_create(ns.id, &repo.name, public, creator).await {
             Ok(_) => found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?,
             Err(crate::store::StoreError::Rule { code, message }) => {
                 tracing::info!(%code, %message, "repository not created on push");
@@ -175,7 +194,7 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
         }
     }
     if let Some(r) = &found {
-        let role = store.repository_role(user_id, r.id).await.map_err(err)?;
+        let role = limit.apply(r.id, store.repository_role(user_id, r.id).await.map_err(err)?);
         if wants("push") && entity.is_some() && role >= Some(Role::Write) && r.state == 0 {
             granted.push("push");
         }

@@ -142,7 +142,8 @@ async fn mountable(
         None => {
             let mut readable = Vec::new();
             for id in store.repositories_with_blob(digest).await.map_err(store_err)? {
-                if store.repository_role(caller.user_id, id).await.map_err(store_err)? >= Some(Role::Read) {
+                let own = store.repository_role(caller.user_id, id).await.map_err(store_err)?;
+                if caller.limit.apply(id, own) >= Some(Role::Read) {
                     readable.push(id);
                     break;
                 }
