@@ -35,6 +35,8 @@ enum Step {
     Sleep(u64),
     /// namespace, name, public, creator
     RepoCreate(i64, &'static str, bool, i64),
+    /// organization name, creator (CREATE_NAMESPACE_ON_PUSH)
+    OrgCreate(&'static str, i64),
 }
 
 fn manifest(repo: i64, d: &str, blobs: &[String]) -> tags::NewManifest {
@@ -382,6 +384,27 @@ fn scenario() -> Vec<(Step, &'static str)> {
                    + (SELECT count(*) FROM deletednamespace WHERE namespace_id = 120)"), "0"));
     s.push((count("SELECT count(*) FROM \"user\" WHERE id IN (121, 122, 125) AND enabled = true"), "3"));
     s.push((NsPurge(120), "[]"));
+
+    // --- Organization creation on push: name and creator checks, idempotency, owners team.
+    s.push((OrgCreate("Bad Name", 121), "error QUAY_NAME_INVALID"));
+    s.push((OrgCreate("neworg", 124), "error QUAY_PERMISSION_DENIED"));
+    s.push((OrgCreate("neworg", 120), "error QUAY_PERMISSION_DENIED"));
+    s.push((OrgCreate("neworg", 999), "error QUAY_PERMISSION_DENIED"));
+    s.push((OrgCreate("alice", 122), "error QUAY_NAMESPACE_EXISTS"));
+    s.push((OrgCreate("neworg", 121), "created"));
+    s.push((OrgCreate("neworg", 122), "existing"));
+    s.push((
+        count(
+            "SELECT count(*) FROM \"user\" o JOIN team t ON t.organization_id = o.id AND t.name = 'owners' \
+               JOIN teamrole tr ON tr.id = t.role_id AND tr.name = 'admin' \
+               JOIN teammember m ON m.team_id = t.id AND m.user_id = 121 \
+              WHERE o.username = 'neworg' AND o.organization AND NOT o.robot AND o.enabled \
+                AND o.email = 'alice+neworg@example.com' AND o.removed_tag_expiration_s = 1209600",
+        ),
+        "1",
+    ));
+    s.push((count("SELECT count(*) FROM teammember m JOIN team t ON t.id = m.team_id JOIN \"user\" o ON o.id = t.organization_id WHERE o.username = 'neworg'"), "1"));
+    s.push((count("SELECT count(*) FROM \"user\" WHERE username = 'neworg'"), "1"));
     s
 }
 
@@ -504,6 +527,13 @@ async fn run_postgres(c: &Client, step: &Step) -> String {
             Ok(r) => if r.get::<_, bool>(0) { "created" } else { "existing" }.into(),
             Err(e) => err(e),
         },
+        Step::OrgCreate(name, creator) => {
+            match c.query_one("SELECT created FROM quay.organization_create($1, $2)", &[name, creator]).await
+            {
+                Ok(r) => if r.get::<_, bool>(0) { "created" } else { "existing" }.into(),
+                Err(e) => err(e),
+            }
+        }
     }
 }
 
@@ -562,6 +592,10 @@ fn run_core(ex: &mut dyn Executor, step: Step) -> Result<String, CoreError> {
         }
         Step::RepoCreate(ns, name, public, creator) => {
             let (_, created) = quay_core::repositories::create(ex, ns, name, public, creator)?;
+            if created { "created" } else { "existing" }.into()
+        }
+        Step::OrgCreate(name, creator) => {
+            let (_, created) = quay_core::organizations::create(ex, name, creator, 1_209_600)?;
             if created { "created" } else { "existing" }.into()
         }
     })

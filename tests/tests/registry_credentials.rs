@@ -199,3 +199,54 @@ async fn credentials_sqlite() {
 async fn credentials_postgres() {
     credentials(Backend::Postgres, "creds").await;
 }
+
+/// CREATE_NAMESPACE_ON_PUSH: off (the default), a push into a missing namespace is granted
+/// nothing and creates nothing; on, the namespace becomes an organization owned by the pusher
+/// (e-mail derived from theirs), and the push goes through.
+async fn namespace_on_push(backend: Backend, tag: &str) {
+    let off = Registry::start(backend, &format!("{tag}off"), "").await;
+    off.user("alice").await;
+    let (a, _) = grant(&off, "alice", PASSWORD, "repository:neworg/app:push,pull").await;
+    assert!(a.is_empty(), "{a:?}");
+    assert_eq!(scalar(&off, "SELECT count(*) FROM \"user\" WHERE username = 'neworg'").await, 0);
+
+    let r = Registry::start(backend, tag, "CREATE_NAMESPACE_ON_PUSH: true\n").await;
+    let alice = r.user("alice").await;
+    let (a, _) = grant(&r, "alice", PASSWORD, "repository:neworg/app:push,pull").await;
+    assert_eq!(a, acts(&["push", "pull"]));
+    let owned = scalar(
+        &r,
+        &format!(
+            "SELECT count(*) FROM \"user\" o JOIN team t ON t.organization_id = o.id AND t.name = 'owners'
+               JOIN teammember m ON m.team_id = t.id AND m.user_id = {alice}
+               JOIN repository rp ON rp.namespace_user_id = o.id AND rp.name = 'app'
+              WHERE o.username = 'neworg' AND o.organization AND o.email = 'alice+neworg@example.com'"
+        ),
+    )
+    .await;
+    assert_eq!(owned, 1);
+    let token = r.token(Some("alice"), &["repository:neworg/app:push,pull"]).await;
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let cd = r.push_blob("neworg/app", &token, config).await;
+    let m = common::image_manifest((&cd, config.len()), &[], "");
+    let resp = r.put_manifest("neworg/app", "v1", &token, common::OCI_MANIFEST, &m).await;
+    assert_eq!(resp.status(), 201);
+
+    // bob may not push into alice's new organization, nor create one under a user's name.
+    r.user("bob").await;
+    let (a, _) = grant(&r, "bob", PASSWORD, "repository:neworg/other:push").await;
+    assert!(a.is_empty(), "{a:?}");
+    let (a, _) = grant(&r, "bob", PASSWORD, "repository:alice/x:push").await;
+    assert!(a.is_empty(), "{a:?}");
+    assert_eq!(scalar(&r, "SELECT count(*) FROM repository WHERE name IN ('other', 'x')").await, 0);
+}
+
+#[tokio::test]
+async fn namespace_on_push_sqlite() {
+    namespace_on_push(Backend::Sqlite, "").await;
+}
+
+#[tokio::test]
+async fn namespace_on_push_postgres() {
+    namespace_on_push(Backend::Postgres, "nsop").await;
+}

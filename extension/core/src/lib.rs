@@ -7,6 +7,7 @@ pub mod duration;
 pub mod exec;
 pub mod gc;
 pub mod names;
+pub mod organizations;
 pub mod permissions;
 pub mod queue;
 pub mod repositories;

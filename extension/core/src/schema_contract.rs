@@ -84,6 +84,10 @@ pub const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
     ("role", &["id", "name"]),
     ("repositorypermission", &["id", "team_id", "user_id", "repository_id", "role_id"]),
     ("teamrole", &["id", "name"]),
+    (
+        "oauthaccesstoken",
+        &["id", "uuid", "authorized_user_id", "scope", "expires_at", "token_code", "token_name"],
+    ),
     ("team", &["id", "name", "organization_id", "role_id", "description"]),
     ("teammember", &["id", "user_id", "team_id"]),
     ("mediatype", &["id", "name"]),

@@ -335,6 +335,19 @@ fn repository_create(
     TableIterator::once((id, created))
 }
 
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn organization_create(
+    organization_name: &str,
+    creator_id: i64,
+    removed_tag_expiration_s: default!(i64, 1209600),
+) -> TableIterator<'static, (name!(organization_id, i64), name!(created, bool))> {
+    let (id, created) = with_core(|ex| {
+        quay_core::organizations::create(ex, organization_name, creator_id, removed_tag_expiration_s)
+    });
+    TableIterator::once((id, created))
+}
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn can_create_repository(user_id: i64, namespace_id: i64) -> bool {
@@ -435,6 +448,8 @@ COMMENT ON FUNCTION namespace_purge(bigint) IS
   'Delete a namespace marked for deletion: repositories, teams, robots, applications, quotas, mirrors and every row referencing it. Returns blobs whose stored object may be deleted after commit.';
 COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint) IS
   'The live repository of that name in the namespace, created (private unless public) when missing, with its action-count and search-score rows, admin for the creating user and the organization''s default permissions. Refuses creators without create permission. Returns the id and whether it was created.';
+COMMENT ON FUNCTION organization_create(text, bigint, bigint) IS
+  'The organization of that name, created when no namespace has it: its user row (e-mail derived from the creator''s as Quay does), an owners team with the admin team role, the creator as its member. Refuses invalid names, a user of that name and creators that are not enabled people. Returns the id and whether it was created.';
 COMMENT ON FUNCTION can_create_repository(bigint, bigint) IS
   'Whether a user may create repositories in a namespace: its own, or an organization where it is in an admin or creator team.';
 COMMENT ON FUNCTION repository_role(bigint, bigint) IS

@@ -195,6 +195,25 @@ impl Store {
         Ok(rows.iter().filter_map(|r| int(r, 0)).collect())
     }
 
+    /// The organization `name`, created with `creator_id` as its owner when no namespace has
+    /// that name (`quay.organization_create`). Returns its id and whether it was created.
+    pub async fn organization_create(
+        &self,
+        name: &str,
+        creator_id: i64,
+        removed_tag_expiration_s: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        let owned = name.to_string();
+        self.call(
+            Access::Write,
+            "SELECT organization_id, created FROM quay.organization_create($1, $2, $3)",
+            vec![Value::text(name), Value::Int(creator_id), Value::Int(removed_tag_expiration_s)],
+            move |ex| quay_core::organizations::create(ex, &owned, creator_id, removed_tag_expiration_s),
+            |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1)))),
+        )
+        .await
+    }
+
     /// The live repository, created when missing (`quay.repository_create`).
     pub async fn repository_create(
         &self,

@@ -168,6 +168,7 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
             ))
             .into_response());
     }
+    let mut ns = ns;
     let mut found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?;
     if found.as_ref().is_some_and(|r| !r.is_image) {
         return Err(RegistryError::new(Code::Unsupported).into_response());
@@ -177,6 +178,24 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
     let mut granted = Vec::new();
     let wants = |a: &str| requested.contains(&a);
 
+    // Asking for push in a missing namespace creates it as an organization owned by the caller
+    // when CREATE_NAMESPACE_ON_PUSH is on (people only: not robots or delegate tokens).
+    if ns.is_none()
+        && wants("push")
+        && state.config.create_namespace_on_push
+        && limit.may_create()
+        && let Some(e) = entity.filter(|e| e.kind != EntityKind::Robot)
+        && let Some(creator) = e.user_id
+    {
+        let expiration = i64::try_from(state.config.default_tag_expiration_s()).unwrap_or(1_209_600);
+        match store.organization_create(&repo.namespace, creator, expiration).await {
+            Ok(_) => ns = store.namespace_by_name(&repo.namespace).await.map_err(err)?,
+            Err(crate::store::StoreError::Rule { code, message }) => {
+                tracing::info!(%code, %message, "namespace not created on push");
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
     // Asking for push on a missing repository creates it when the caller may create there
     // (`quay.repository_create` checks that itself and refuses otherwise).
     if found.is_none()
