@@ -26,6 +26,12 @@ struct Args {
     /// Concurrent clients for blob GETs.
     #[arg(long, default_value_t = 4)]
     blob_clients: usize,
+    /// Rounds of throughput measurements (servers alternate; the median round is reported).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// `skopeo copy` pushes per registry (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    pushes: usize,
     /// Our binary (default: $CARGO_TARGET_DIR/release/quay).
     #[arg(long)]
     quay: Option<PathBuf>,
@@ -108,10 +114,16 @@ fn layout(dir: &Path) -> anyhow::Result<(PathBuf, String)> {
     Ok((tgz, ld))
 }
 
-/// Median wall time of three `skopeo copy` pushes into fresh repositories.
-fn push_time(dir: &Path, host: &str, namespace: &str, creds: Option<&str>) -> anyhow::Result<Duration> {
+/// Median wall time of `runs` `skopeo copy` pushes into fresh repositories.
+fn push_time(
+    dir: &Path,
+    host: &str,
+    namespace: &str,
+    creds: Option<&str>,
+    runs: usize,
+) -> anyhow::Result<Duration> {
     let mut times = Vec::new();
-    for i in 0..3 {
+    for i in 0..runs.max(1) {
         let mut cmd = Command::new("skopeo");
         cmd.args(["--insecure-policy", "copy", "--dest-tls-verify=false"]);
         if let Some(c) = creds {
@@ -127,7 +139,12 @@ fn push_time(dir: &Path, host: &str, namespace: &str, creds: Option<&str>) -> an
         times.push(start.elapsed());
     }
     times.sort();
-    Ok(times[1])
+    Ok(times[times.len() / 2])
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Runs `clients` loops of GET `url` for `seconds`; returns (requests/s, MB/s).
@@ -259,9 +276,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let (qhost, dhost) = (format!("127.0.0.1:{qport}"), format!("127.0.0.1:{dport}"));
 
-    eprintln!("pushing with skopeo (3 runs each) ...");
-    let qpush = push_time(&work, &qhost, "bench", Some(&format!("bench:{PASSWORD}")))?;
-    let dpush = push_time(&work, &dhost, "bench", None)?;
+    eprintln!("pushing with skopeo ({} runs each) ...", args.pushes);
+    let qpush = push_time(&work, &qhost, "bench", Some(&format!("bench:{PASSWORD}")), args.pushes)?;
+    let dpush = push_time(&work, &dhost, "bench", None, args.pushes)?;
 
     let http = reqwest::Client::new();
     let token: serde_json::Value = http
@@ -273,34 +290,38 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let token = token["token"].as_str().context("no token")?.to_string();
 
-    eprintln!("manifest GET by tag, {} clients, {} s each ...", args.clients, args.seconds);
-    let (q_man, _) = hammer(
-        format!("http://{qhost}/v2/bench/push0/manifests/v1"),
-        Some(token.clone()),
-        args.clients,
-        args.seconds,
-    )
-    .await?;
-    let (d_man, _) =
-        hammer(format!("http://{dhost}/v2/bench/push0/manifests/v1"), None, args.clients, args.seconds)
-            .await?;
-    eprintln!("{BLOB_MB} MB blob GET, {} clients ...", args.blob_clients);
-    let (_, q_blob) = hammer(
-        format!("http://{qhost}/v2/bench/push0/blobs/{layer_digest}"),
-        Some(token),
-        args.blob_clients,
-        args.seconds,
-    )
-    .await?;
-    let (_, d_blob) = hammer(
-        format!("http://{dhost}/v2/bench/push0/blobs/{layer_digest}"),
-        None,
-        args.blob_clients,
-        args.seconds,
-    )
-    .await?;
-    let (_, n_blob) =
-        hammer(format!("http://127.0.0.1:{nport}/blob"), None, args.blob_clients, args.seconds).await?;
+    // Throughput is measured in rounds that alternate the servers, and the median round is
+    // reported: one long run per server lets a noisy moment on this shared machine decide.
+    let man = |host: &str| format!("http://{host}/v2/bench/push0/manifests/v1");
+    let blob = |host: &str| format!("http://{host}/v2/bench/push0/blobs/{layer_digest}");
+    let nginx = format!("http://127.0.0.1:{nport}/blob");
+    let (mut q_man, mut d_man) = (Vec::new(), Vec::new());
+    let (mut q_blob, mut d_blob, mut n_blob) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=args.rounds {
+        eprintln!(
+            "round {round}/{}: manifest GET by tag ({} clients), {BLOB_MB} MB blob GET ({} clients), {} s each ...",
+            args.rounds, args.clients, args.blob_clients, args.seconds
+        );
+        q_man.push(hammer(man(&qhost), Some(token.clone()), args.clients, args.seconds).await?.0);
+        d_man.push(hammer(man(&dhost), None, args.clients, args.seconds).await?.0);
+        q_blob.push(hammer(blob(&qhost), Some(token.clone()), args.blob_clients, args.seconds).await?.1);
+        d_blob.push(hammer(blob(&dhost), None, args.blob_clients, args.seconds).await?.1);
+        n_blob.push(hammer(nginx.clone(), None, args.blob_clients, args.seconds).await?.1);
+    }
+    for (name, v) in [("quay manifest", &q_man), ("dist manifest", &d_man)] {
+        eprintln!(
+            "{name} req/s per round: {}",
+            v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    for (name, v) in [("quay blob", &q_blob), ("dist blob", &d_blob), ("nginx blob", &n_blob)] {
+        eprintln!(
+            "{name} MB/s per round: {}",
+            v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let (q_man, d_man) = (median(q_man), median(d_man));
+    let (q_blob, d_blob, n_blob) = (median(q_blob), median(d_blob), median(n_blob));
 
     println!(
         "| measure | quay-rs | distribution 2.8 | nginx (static) | quay-rs / distribution | quay-rs / nginx |"
@@ -313,7 +334,8 @@ async fn main() -> anyhow::Result<()> {
         100.0 * q_blob / n_blob
     );
     println!(
-        "| skopeo copy push, median of 3 (s) | {:.2} | {:.2} | - | {:.2}x time | - |",
+        "| skopeo copy push, median of {} (s) | {:.3} | {:.3} | - | {:.2}x time | - |",
+        args.pushes,
         qpush.as_secs_f64(),
         dpush.as_secs_f64(),
         qpush.as_secs_f64() / dpush.as_secs_f64()
