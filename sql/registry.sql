@@ -68,6 +68,14 @@ SELECT $1, $2, 0, $3, l.id, '{}', 0, NULL, {now}
   FROM imagestoragelocation l WHERE l.name = $4
 RETURNING id
 
+-- name: uploads_stale
+-- At most $1 uploads created before now + $2 seconds ($2 negative: the cleanup worker's age
+-- limit), oldest first.
+SELECT id, uuid FROM blobupload WHERE created <= {now_plus:$2} ORDER BY created, id LIMIT $1
+
+-- name: upload_delete_by_id
+DELETE FROM blobupload WHERE id = $1 RETURNING id
+
 -- name: upload_get
 SELECT id, byte_count, sha_state, chunk_count
   FROM blobupload WHERE repository_id = $1 AND uuid = $2

@@ -236,7 +236,7 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
             bail!("unknown queue {q:?}: this worker runs {}", crate::worker::QUEUES.join(", "));
         }
     }
-    let mut cfg = crate::worker::WorkerConfig::default();
+    let mut cfg = crate::worker::WorkerConfig::from_config(&inst.config);
     if !args.queues.is_empty() {
         cfg.queues = args.queues.clone();
     }
@@ -294,7 +294,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
     let worker = (inst.config.mode() == Mode::Mirror).then(|| {
         let (store, storage) = (store.clone(), storage.clone());
-        tokio::spawn(crate::worker::run(store, storage, crate::worker::WorkerConfig::default(), worker_stop))
+        let cfg = crate::worker::WorkerConfig::from_config(&inst.config);
+        tokio::spawn(crate::worker::run(store, storage, cfg, worker_stop))
     });
     let state = AppState::new(inst.config, store, storage, inst.data_dir.as_deref()).await?;
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));

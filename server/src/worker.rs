@@ -34,6 +34,10 @@ pub struct WorkerConfig {
     pub poll: Duration,
     /// Routine GC interval (Quay's GARBAGE_COLLECTION_FREQUENCY); `None` disables it.
     pub gc_every: Option<Duration>,
+    /// Stale-upload cleanup interval (`BLOBUPLOAD_CLEANUP_FREQUENCY`); `None` disables it.
+    pub upload_cleanup_every: Option<Duration>,
+    /// Age after which an unfinished upload is removed (`BLOBUPLOAD_DELETION_DATE_THRESHOLD`).
+    pub upload_max_age: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -42,6 +46,20 @@ impl Default for WorkerConfig {
             queues: QUEUES.iter().map(|q| q.to_string()).collect(),
             poll: Duration::from_secs(30),
             gc_every: Some(Duration::from_secs(30)),
+            upload_cleanup_every: Some(Duration::from_secs(3600)),
+            upload_max_age: Duration::from_secs(2 * 86_400),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The defaults, with the upload cleanup from the config.
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        WorkerConfig {
+            upload_cleanup_every: (c.blobupload_cleanup_frequency > 0)
+                .then(|| Duration::from_secs(c.blobupload_cleanup_frequency)),
+            upload_max_age: Duration::from_secs(c.blobupload_deletion_date_threshold.saturating_mul(86_400)),
+            ..WorkerConfig::default()
         }
     }
 }
@@ -105,8 +123,11 @@ impl Wakeups {
 /// Runs the loop until `shutdown` becomes true.
 pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
     let mut wake = Wakeups::new(&store);
-    let mut gc_tick = tokio::time::interval(cfg.gc_every.unwrap_or(Duration::from_secs(3600 * 24 * 365)));
+    let never = Duration::from_secs(3600 * 24 * 365);
+    let mut gc_tick = tokio::time::interval(cfg.gc_every.unwrap_or(never));
     gc_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut upload_tick = tokio::time::interval(cfg.upload_cleanup_every.unwrap_or(never));
+    upload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(queues = ?cfg.queues, backend = store.backend(), "worker started");
     while !*shutdown.borrow() {
         wake.ensure(&store, &mut shutdown).await;
@@ -136,6 +157,9 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
             _ = wake.wait() => {}
             _ = tokio::time::sleep(cfg.poll) => {}
             _ = gc_tick.tick(), if cfg.gc_every.is_some() => routine_gc(&store, &storage).await,
+            _ = upload_tick.tick(), if cfg.upload_cleanup_every.is_some() => {
+                clean_stale_uploads(&store, &storage, cfg.upload_max_age).await;
+            }
             _ = shutdown.changed() => {}
         }
     }
@@ -205,6 +229,43 @@ async fn routine_gc(store: &Store, storage: &BlobStorage) {
             Err(e) => tracing::warn!(error = %e, repository = repo, "repository GC failed"),
         }
     }
+}
+
+/// Removes uploads older than `max_age` (Quay's blob upload cleanup worker): storage objects
+/// first (a failure is logged and the row removed anyway, as Quay does: the objects are under
+/// `uploads/`, never content), then the row. Safe on several pods at once: both deletes are
+/// idempotent. Returns how many uploads were removed.
+pub async fn clean_stale_uploads(store: &Store, storage: &BlobStorage, max_age: Duration) -> usize {
+    let max_age_s = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX / 2);
+    let mut removed = 0;
+    loop {
+        let batch = match store.stale_uploads(max_age_s, 100).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "stale upload query failed");
+                return removed;
+            }
+        };
+        if batch.is_empty() {
+            break;
+        }
+        for (id, uuid) in &batch {
+            if let Err(e) = storage.upload_cancel(uuid).await {
+                tracing::warn!(error = %e, %uuid, "could not remove a stale upload's objects");
+            }
+            match store.upload_delete_by_id(*id).await {
+                Ok(_) => removed += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, %uuid, "could not remove a stale upload row");
+                    return removed;
+                }
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(uploads = removed, "stale uploads removed");
+    }
+    removed
 }
 
 /// A watch channel that turns true on SIGTERM/SIGINT.

@@ -508,3 +508,86 @@ async fn registry_protocol_sqlite() {
 async fn registry_protocol_postgres() {
     scenario(Backend::Postgres, "reg").await;
 }
+
+/// Unfinished uploads older than `BLOBUPLOAD_DELETION_DATE_THRESHOLD` lose their row and their
+/// `uploads/<uuid>` object; younger ones are untouched and still finish.
+async fn stale_uploads(backend: Backend, tag: &str) {
+    let r = Registry::start(backend, tag, "").await;
+    r.user("alice").await;
+    let t = r.token(Some("alice"), &["repository:alice/app:push,pull"]).await;
+    let old = r.upload_started("alice/app", &t, b"old bytes").await;
+    let fresh = r.upload_started("alice/app", &t, b"abc").await;
+    common::exec(&r, &format!("UPDATE blobupload SET created = '2020-01-01 00:00:00' WHERE uuid = '{old}'"))
+        .await;
+    let uploads = r.dir.path().join("storage/uploads");
+    assert!(uploads.join(&old).exists());
+
+    let two_days = std::time::Duration::from_secs(2 * 86_400);
+    assert_eq!(quay_server::worker::clean_stale_uploads(&r.store, &r.storage, two_days).await, 1);
+    assert!(!uploads.join(&old).exists(), "the stale upload's object is removed");
+    assert!(uploads.join(&fresh).exists());
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM blobupload").await, 1);
+    let resp = r
+        .req(Method::PATCH, &format!("/v2/alice/app/blobs/uploads/{old}"), Some(&t))
+        .body("more")
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(resp.status(), 404);
+    assert_eq!(error_code(resp).await, "BLOB_UPLOAD_UNKNOWN");
+    let resp = r
+        .req(Method::PUT, &format!("/v2/alice/app/blobs/uploads/{fresh}?digest={}", digest(b"abc")), Some(&t))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(resp.status(), 201, "a young upload still finishes");
+    assert_eq!(quay_server::worker::clean_stale_uploads(&r.store, &r.storage, two_days).await, 0);
+}
+
+#[tokio::test]
+async fn stale_uploads_sqlite() {
+    stale_uploads(Backend::Sqlite, "").await;
+}
+
+#[tokio::test]
+async fn stale_uploads_postgres() {
+    stale_uploads(Backend::Postgres, "stale").await;
+}
+
+/// `REGISTRY_STATE: readonly`: pulls work; every write route answers 405 DENIED with
+/// `is_readonly`, and a push token request creates nothing.
+async fn read_only(backend: Backend, tag: &str) {
+    let r = Registry::start(backend, tag, "REGISTRY_STATE: readonly\n").await;
+    let alice = r.user("alice").await;
+    let t = r.token(Some("alice"), &["repository:alice/new:push,pull"]).await;
+    assert_eq!(claims(&t)["access"][0]["actions"], serde_json::json!([]));
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM repository").await, 0);
+    r.store.repository_create(alice, "app", false, alice).await.expect("repository");
+    let t = r.token(Some("alice"), &["repository:alice/app:push,pull"]).await;
+    assert_eq!(
+        r.req(Method::GET, "/v2/alice/app/tags/list", Some(&t)).send().await.expect("get").status(),
+        200
+    );
+    for (m, path) in [
+        (Method::POST, "/v2/alice/app/blobs/uploads/"),
+        (Method::PATCH, "/v2/alice/app/blobs/uploads/some-uuid"),
+        (Method::PUT, "/v2/alice/app/manifests/v1"),
+        (Method::DELETE, "/v2/alice/app/manifests/v1"),
+    ] {
+        let resp = r.req(m.clone(), path, Some(&t)).send().await.expect("write");
+        assert_eq!(resp.status(), 405, "{m} {path}");
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["errors"][0]["code"], "DENIED");
+        assert_eq!(body["errors"][0]["is_readonly"], true);
+    }
+}
+
+#[tokio::test]
+async fn read_only_sqlite() {
+    read_only(Backend::Sqlite, "").await;
+}
+
+#[tokio::test]
+async fn read_only_postgres() {
+    read_only(Backend::Postgres, "readonly").await;
+}

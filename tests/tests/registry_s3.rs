@@ -120,6 +120,17 @@ async fn s3_uploads_downloads_and_skopeo() {
         .expect("range");
     assert_eq!(ranged.bytes().await.expect("b").as_ref(), &big[10..20]);
 
+    // An abandoned upload's chunk objects go with the stale-upload cleanup.
+    let abandoned = r.upload_started("alice/s3", &t, b"left behind").await;
+    common::exec(
+        &r,
+        &format!("UPDATE blobupload SET created = '2020-01-01 00:00:00' WHERE uuid = '{abandoned}'"),
+    )
+    .await;
+    assert!(keys(&m, "quay").await.iter().any(|k| k.contains(&format!("/uploads/{abandoned}/"))));
+    let two_days = std::time::Duration::from_secs(2 * 86_400);
+    assert_eq!(quay_server::worker::clean_stale_uploads(&r.store, &r.storage, two_days).await, 1);
+
     // Objects: Quay's layout under storage_path, no upload chunks left, nothing for the mismatch.
     let all = keys(&m, "quay").await;
     for bytes in [&big, &large, &small] {

@@ -163,6 +163,10 @@ config_keys! {
     "MAXIMUM_MANIFEST_SIZE" => maximum_manifest_size: String = "4MiB".into();
     "V2_PAGINATION_SIZE" => v2_pagination_size: u32 = 50;
     "DISABLE_PUSHES" => disable_pushes: bool = false;
+    /// Days after which an unfinished upload is removed (row and storage objects).
+    "BLOBUPLOAD_DELETION_DATE_THRESHOLD" => blobupload_deletion_date_threshold: u64 = 2;
+    /// Seconds between runs of the stale-upload cleanup.
+    "BLOBUPLOAD_CLEANUP_FREQUENCY" => blobupload_cleanup_frequency: u64 = 3600;
     "ACCOUNT_RECOVERY_MODE" => account_recovery_mode: bool = false;
     "CREATE_PRIVATE_REPO_ON_PUSH" => create_private_repo_on_push: bool = true;
     "CREATE_NAMESPACE_ON_PUSH" => create_namespace_on_push: bool = false;
@@ -487,6 +491,11 @@ impl Config {
     /// `MAXIMUM_MANIFEST_SIZE` in bytes (4 MiB when unparsable).
     pub fn maximum_manifest_bytes(&self) -> u64 {
         parse_bytes(&self.maximum_manifest_size).unwrap_or(4 << 20)
+    }
+
+    /// `REGISTRY_STATE: readonly`: pulls only, every write refused.
+    pub fn read_only(&self) -> bool {
+        self.registry_state == "readonly"
     }
 
     pub fn default_tag_expiration_s(&self) -> u64 {

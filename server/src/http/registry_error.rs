@@ -82,11 +82,20 @@ pub struct RegistryError {
     pub message: Option<String>,
     pub detail: serde_json::Value,
     pub headers: HeaderMap,
+    /// Quay's `is_readonly: true` in the error object (read-only mode).
+    pub readonly: bool,
 }
 
 impl RegistryError {
     pub fn new(code: Code) -> Self {
-        RegistryError { code, status: None, message: None, detail: json!({}), headers: HeaderMap::new() }
+        RegistryError {
+            code,
+            status: None,
+            message: None,
+            detail: json!({}),
+            headers: HeaderMap::new(),
+            readonly: false,
+        }
     }
     /// With a message in `detail` (`{"message": …}`, as Quay).
     pub fn detail(code: Code, message: impl Into<String>) -> Self {
@@ -101,6 +110,14 @@ impl RegistryError {
     pub fn status(mut self, s: StatusCode) -> Self {
         self.status = Some(s);
         self
+    }
+    /// Quay's answer to a write while `REGISTRY_STATE: readonly`: 405 DENIED, `is_readonly`.
+    pub fn read_only() -> Self {
+        let mut e = Self::new(Code::Denied)
+            .status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
+            .message("System is currently read-only. Pulls will succeed but all write operations are currently suspended.");
+        e.readonly = true;
+        e
     }
     pub fn with_header(mut self, name: &'static str, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
@@ -117,7 +134,11 @@ impl std::fmt::Debug for RegistryError {
 impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
         let (status, code, default) = self.code.parts();
-        let body = json!({"errors": [{"code": code, "message": self.message.as_deref().unwrap_or(default), "detail": self.detail}]});
+        let mut error = json!({"code": code, "message": self.message.as_deref().unwrap_or(default), "detail": self.detail});
+        if self.readonly {
+            error["is_readonly"] = json!(true);
+        }
+        let body = json!({ "errors": [error] });
         let mut resp = (self.status.unwrap_or(status), Json(body)).into_response();
         resp.headers_mut().extend(self.headers);
         resp

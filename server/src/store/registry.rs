@@ -462,6 +462,17 @@ impl Store {
         Ok(!rows.is_empty())
     }
 
+    /// At most `limit` uploads older than `max_age_s` seconds: `(id, uuid)`, oldest first.
+    pub async fn stale_uploads(&self, max_age_s: i64, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = self.rows(sql("uploads_stale"), vec![Value::Int(limit), Value::Int(-max_age_s)]).await?;
+        Ok(rows.iter().filter_map(|r| Some((int(r, 0)?, text(r, 1)?))).collect())
+    }
+
+    /// Removes an upload row by id; `false` when it was already gone.
+    pub async fn upload_delete_by_id(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(!self.write_rows(sql("upload_delete_by_id"), vec![Value::Int(id)]).await?.is_empty())
+    }
+
     /// Adds missing `imagestoragelocation` rows for the configured locations (Quay does this at boot).
     pub async fn ensure_storage_locations(&self, names: &[String]) -> Result<(), StoreError> {
         for n in names {

@@ -25,6 +25,7 @@ pub struct Registry {
     pub http: reqwest::Client,
     pub db: Option<TestDb>,
     pub backend: Backend,
+    pub storage: BlobStorage,
 }
 
 pub const PASSWORD: &str = "password123";
@@ -72,14 +73,15 @@ impl Registry {
             store.migrate().await.expect("migrate");
         }
         let storage = BlobStorage::from_config(&config).await.expect("storage");
-        let state = AppState::new(config, store.clone(), storage, Some(dir.path())).await.expect("state");
+        let state =
+            AppState::new(config, store.clone(), storage.clone(), Some(dir.path())).await.expect("state");
         let app = router(state);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         let http =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend }
+        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend, storage }
     }
 
     /// A database user with [`PASSWORD`] (bcrypt cost 4 to keep tests fast).
@@ -93,6 +95,25 @@ impl Registry {
         };
         assert!(self.store.insert_user(&new).await.expect("insert user"));
         self.store.user_credentials(name).await.expect("creds").expect("user").id
+    }
+
+    /// Starts an upload in `repo` and sends `first` as its first chunk; returns its uuid.
+    pub async fn upload_started(&self, repo: &str, token: &str, first: &[u8]) -> String {
+        let resp = self
+            .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"), Some(token))
+            .send()
+            .await
+            .expect("POST upload");
+        assert_eq!(resp.status(), 202);
+        let uuid = resp.headers()["docker-upload-uuid"].to_str().expect("uuid").to_string();
+        let resp = self
+            .req(reqwest::Method::PATCH, &format!("/v2/{repo}/blobs/uploads/{uuid}"), Some(token))
+            .body(first.to_vec())
+            .send()
+            .await
+            .expect("PATCH");
+        assert_eq!(resp.status(), 202);
+        uuid
     }
 
     /// A bearer token from `/v2/auth` (Basic credentials when `user` is given).

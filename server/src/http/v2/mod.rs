@@ -108,6 +108,9 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         return RegistryError::new(Code::NameInvalid).into_response();
     };
     let method = req.method().clone();
+    if state.config.read_only() && method != Method::GET && method != Method::HEAD {
+        return RegistryError::read_only().into_response();
+    }
     let result = match (r, method) {
         (Route::Manifest(_, reference), m) if m == Method::GET || m == Method::HEAD => {
             manifests::get(&state, &repo, reference, req, m == Method::HEAD).await

@@ -180,8 +180,10 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
 
     // Asking for push in a missing namespace creates it as an organization owned by the caller
     // when CREATE_NAMESPACE_ON_PUSH is on (people only: not robots or delegate tokens).
+    let read_only = state.config.read_only();
     if ns.is_none()
         && wants("push")
+        && !read_only
         && state.config.create_namespace_on_push
         && limit.may_create()
         && let Some(e) = entity.filter(|e| e.kind != EntityKind::Robot)
@@ -200,6 +202,7 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
     // (`quay.repository_create` checks that itself and refuses otherwise).
     if found.is_none()
         && wants("push")
+        && !read_only
         && limit.may_create()
         && let (Some(creator), Some(ns)) = (user_id, &ns)
     {
