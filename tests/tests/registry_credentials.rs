@@ -250,3 +250,45 @@ async fn namespace_on_push_sqlite() {
 async fn namespace_on_push_postgres() {
     namespace_on_push(Backend::Postgres, "nsop").await;
 }
+
+/// Superusers (quay-data-model.md §6.4): `SUPER_USERS` get admin everywhere only with
+/// `FEATURE_SUPERUSERS_FULL_ACCESS`; `GLOBAL_READONLY_SUPER_USERS` may pull and list everything,
+/// never push (not even to their own repositories).
+async fn superusers(backend: Backend, tag: &str) {
+    let yaml =
+        "SUPER_USERS: [root]\nFEATURE_SUPERUSERS_FULL_ACCESS: true\nGLOBAL_READONLY_SUPER_USERS: [auditor]\n";
+    let r = Registry::start(backend, tag, yaml).await;
+    for u in ["root", "auditor", "bob", "carol"] {
+        r.user(u).await;
+    }
+    r.token(Some("bob"), &["repository:bob/private:push"]).await;
+    let all = "repository:bob/private:push,pull,*";
+    assert_eq!(grant(&r, "root", PASSWORD, all).await.0, acts(&["push", "pull", "*"]));
+    assert_eq!(grant(&r, "auditor", PASSWORD, all).await.0, acts(&["pull"]));
+    assert!(grant(&r, "carol", PASSWORD, all).await.0.is_empty());
+    let (a, _) = grant(&r, "auditor", PASSWORD, "repository:auditor/own:push,pull").await;
+    assert!(a.is_empty(), "a global read-only superuser never pushes, nor creates: {a:?}");
+    assert_eq!(scalar(&r, "SELECT count(*) FROM repository WHERE name = 'own'").await, 0);
+    let t = r.token(Some("auditor"), &["repository:bob/private:pull"]).await;
+    let cat = r.get_json("/v2/_catalog", Some(&t)).await;
+    assert!(cat["repositories"].as_array().expect("list").iter().any(|n| n == "bob/private"), "{cat}");
+    let t = r.token(Some("carol"), &[]).await;
+    let cat = r.get_json("/v2/_catalog", Some(&t)).await;
+    assert_eq!(cat["repositories"], serde_json::json!([]));
+
+    let plain = Registry::start(backend, &format!("{tag}plain"), "SUPER_USERS: [root]\n").await;
+    plain.user("root").await;
+    plain.user("bob").await;
+    plain.token(Some("bob"), &["repository:bob/private:push"]).await;
+    assert!(grant(&plain, "root", PASSWORD, all).await.0.is_empty(), "no full access by default");
+}
+
+#[tokio::test]
+async fn superusers_sqlite() {
+    superusers(Backend::Sqlite, "").await;
+}
+
+#[tokio::test]
+async fn superusers_postgres() {
+    superusers(Backend::Postgres, "su").await;
+}

@@ -224,10 +224,41 @@ pub async fn authorize(
 }
 
 async fn role(state: &AppState, caller: &Caller, repo: &RepoRef) -> Result<Option<Role>, Response> {
-    let own = state
-        .store
-        .repository_role(caller.user_id, repo.id)
+    let username = caller.token.as_ref().and_then(|t| t.sub.as_deref());
+    effective_role(state, caller.user_id, username, caller.limit, repo.id)
         .await
-        .map_err(|e| RegistryError::from(e).into_response())?;
-    Ok(caller.limit.apply(repo.id, own))
+        .map_err(|e| RegistryError::from(e).into_response())
+}
+
+/// What the configuration grants on every repository (quay-data-model.md §6.4), for credentials
+/// without a limit (passwords, robots, app tokens): `GLOBAL_READONLY_SUPER_USERS` read (and never
+/// more, even on their own repositories), `SUPER_USERS` admin when
+/// `FEATURE_SUPERUSERS_FULL_ACCESS` is on.
+pub fn configured_role(state: &AppState, username: Option<&str>, limit: Limit) -> Option<Role> {
+    let user = username.filter(|_| limit == Limit::Unlimited)?;
+    let c = &state.config;
+    if c.global_readonly_super_users.iter().any(|s| s == user) {
+        Some(Role::Read)
+    } else if c.feature_superusers_full_access.0 && c.super_users.iter().any(|s| s == user) {
+        Some(Role::Admin)
+    } else {
+        None
+    }
+}
+
+/// The caller's role on a repository: `quay.repository_role`, then the credential's limit, then
+/// what the configuration grants. Every grant (token issue, each request, mounts) comes from here.
+pub async fn effective_role(
+    state: &AppState,
+    user_id: Option<i64>,
+    username: Option<&str>,
+    limit: Limit,
+    repository_id: i64,
+) -> Result<Option<Role>, StoreError> {
+    let own = limit.apply(repository_id, state.store.repository_role(user_id, repository_id).await?);
+    Ok(match configured_role(state, username, limit) {
+        Some(Role::Read) => Some(Role::Read),
+        Some(r) => own.max(Some(r)),
+        None => own,
+    })
 }

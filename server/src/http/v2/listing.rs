@@ -75,7 +75,18 @@ async fn catalog_page(state: &AppState, headers: &HeaderMap, query: Option<&str>
     let public_catalog = state.config.feature_public_catalog.0;
     // A delegate token sees its repository; an OAuth token without a repository scope, only
     // what anyone may see.
+    let username = caller.token.as_ref().and_then(|t| t.sub.as_deref());
+    let everything = access::configured_role(state, username, caller.limit).is_some();
     let ids = match caller.limit {
+        // Superusers with full access and global read-only superusers list every repository.
+        _ if everything => state
+            .store
+            .repository_names(0, i64::MAX)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
         Limit::Repository { id, role: Some(_) } => vec![id],
         Limit::Repository { .. } => Vec::new(),
         Limit::Scopes { max: None, .. } if public_catalog => {

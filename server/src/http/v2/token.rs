@@ -2,7 +2,7 @@
 //! credentials (or none), one `scope` per repository; the token grants what the caller may do,
 //! creating a missing repository for a caller who asks for `push` and may create in the namespace.
 
-use super::access::ANONYMOUS;
+use super::access::{self, ANONYMOUS};
 use super::{AppState, RepoName, challenge};
 use crate::auth::credentials::{self, Entity, EntityKind, LoginError};
 use crate::auth::jwt::{self, Access, Claims};
@@ -175,6 +175,10 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
     }
     let user_id = entity.and_then(|e| e.user_id);
     let limit = entity.map(|e| e.limit).unwrap_or_default();
+    let username = entity.and_then(|e| e.username.as_deref());
+    // Global read-only superusers never write, so nothing is created for them either.
+    let may_create =
+        limit.may_create() && access::configured_role(state, username, limit) != Some(Role::Read);
     let mut granted = Vec::new();
     let wants = |a: &str| requested.contains(&a);
 
@@ -185,7 +189,7 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
         && wants("push")
         && !read_only
         && state.config.create_namespace_on_push
-        && limit.may_create()
+        && may_create
         && let Some(e) = entity.filter(|e| e.kind != EntityKind::Robot)
         && let Some(creator) = e.user_id
     {
@@ -203,7 +207,7 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
     if found.is_none()
         && wants("push")
         && !read_only
-        && limit.may_create()
+        && may_create
         && let (Some(creator), Some(ns)) = (user_id, &ns)
     {
         let public = !state.config.create_private_repo_on_push;
@@ -216,7 +220,7 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
         }
     }
     if let Some(r) = &found {
-        let role = limit.apply(r.id, store.repository_role(user_id, r.id).await.map_err(err)?);
+        let role = access::effective_role(state, user_id, username, limit, r.id).await.map_err(err)?;
         if wants("push") && entity.is_some() && role >= Some(Role::Write) && r.state == 0 {
             granted.push("push");
         }
