@@ -591,3 +591,81 @@ async fn read_only_sqlite() {
 async fn read_only_postgres() {
     read_only(Backend::Postgres, "readonly").await;
 }
+
+/// Hostile input on every route: malformed names, digests, references, headers and numbers never
+/// get a 5xx or a dropped connection, nothing is stored, and the server keeps answering.
+async fn hostile_input(backend: Backend, tag: &str) {
+    let r = Registry::start(backend, tag, "").await;
+    r.user("alice").await;
+    let t = r.token(Some("alice"), &["repository:alice/app:push,pull"]).await;
+    let uuid = r.upload_started("alice/app", &t, b"x").await;
+    let long = "a".repeat(10_000);
+    let paths = [
+        "/v2/alice/app/manifests/".to_string(),
+        "/v2/alice/app/manifests/sha256:zz".to_string(),
+        "/v2/alice/app/manifests/sha256:".to_string(),
+        format!("/v2/alice/app/manifests/{long}"),
+        "/v2/alice/app/manifests/%00".to_string(),
+        "/v2/alice/app/manifests/..%2F..%2Fetc".to_string(),
+        "/v2/alice/app/blobs/sha256:../../x".to_string(),
+        format!("/v2/alice/app/blobs/sha256:{}", "0".repeat(63)),
+        "/v2/alice/app/blobs/md5:abc".to_string(),
+        format!("/v2/{long}/app/tags/list"),
+        "/v2/ALICE/App/tags/list".to_string(),
+        "/v2/alice/app/tags/list?n=-1&last=%FF".to_string(),
+        "/v2/alice/app/tags/list?n=99999999999999999999".to_string(),
+        "/v2/_catalog?n=abc".to_string(),
+        "/v2/alice/app/referrers/notadigest".to_string(),
+        "/v2/alice/app/blobs/uploads/not-a-uuid".to_string(),
+        "/v2/%E2%82%AC/app/manifests/latest".to_string(),
+        "/v2/alice//app/manifests/latest".to_string(),
+    ];
+    let methods = [Method::GET, Method::HEAD, Method::PUT, Method::PATCH, Method::DELETE, Method::POST];
+    for p in &paths {
+        for m in &methods {
+            let resp = r.req(m.clone(), p, Some(&t)).body("{").send().await.expect("answered");
+            let s = resp.status().as_u16();
+            assert!(s < 500 && s != 201, "{m} {p} → {s}");
+        }
+    }
+    let up = format!("/v2/alice/app/blobs/uploads/{uuid}");
+    let headers: [(&str, String); 7] = [
+        ("content-range", "18446744073709551615-0".into()),
+        ("content-range", "1-18446744073709551615".into()),
+        ("content-range", format!("bytes {long}")),
+        ("content-length", "abc".into()),
+        ("authorization", "Bearer a.b.c".into()),
+        ("authorization", "Basic !!!".into()),
+        ("range", "bytes=18446744073709551615-".into()),
+    ];
+    for (name, value) in &headers {
+        for m in [Method::PATCH, Method::PUT, Method::GET] {
+            let resp = r.req(m.clone(), &up, Some(&t)).header(*name, value.as_str()).body("abc").send().await;
+            if let Ok(resp) = resp {
+                let s = resp.status().as_u16();
+                assert!((200..500).contains(&s) && s != 201, "{m} {name}: {value:.40} → {s}");
+            }
+        }
+    }
+    let resp = r
+        .req(Method::GET, "/v2/auth?scope=repository:%FF:pull&scope=::::&service=x", None)
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .await
+        .expect("auth");
+    assert!((400..500).contains(&resp.status().as_u16()), "{}", resp.status());
+    // Nothing stored, and still serving.
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM manifest").await, 0);
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM imagestorage").await, 0);
+    assert_eq!(r.req(Method::GET, "/v2/", Some(&t)).send().await.expect("base").status(), 200);
+}
+
+#[tokio::test]
+async fn hostile_input_sqlite() {
+    hostile_input(Backend::Sqlite, "").await;
+}
+
+#[tokio::test]
+async fn hostile_input_postgres() {
+    hostile_input(Backend::Postgres, "hostile").await;
+}
