@@ -2,10 +2,10 @@
 //! against PostgreSQL through the extension's SQL functions and against SQLite through the core.
 //! Every step states the outcome Quay's rules give; both backends must produce exactly it.
 
+mod common;
+
 use quay_core::exec::{CoreError, Dialect, Executor, Value};
 use quay_core::{blobs, gc, permissions, tags};
-use quay_server::config::Database;
-use quay_server::store::Store;
 use quay_server::store::sqlite::SqliteStore;
 use quay_tests::TestDb;
 use quay_tests::fixtures::{self, digest};
@@ -615,12 +615,7 @@ async fn tags_gc_and_permissions_give_quays_outcomes_on_postgres_and_sqlite() {
     let db = TestDb::with_extension("invariants").await.expect("db");
     let c = db.client().await.expect("c");
     let dir = tempfile::tempdir().expect("tmp");
-    let Store::Sqlite(sqlite) =
-        Store::open(&Database::Sqlite(dir.path().join("quay.db"))).await.expect("sqlite")
-    else {
-        unreachable!()
-    };
-    Store::Sqlite(sqlite.clone()).migrate().await.expect("migrate sqlite");
+    let sqlite = common::migrated_sqlite(dir.path()).await;
 
     let mut failures = Vec::new();
     for (i, (step, expected)) in scenario().into_iter().enumerate() {

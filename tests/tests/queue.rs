@@ -1,9 +1,9 @@
 //! The queue functions: concurrency proof on PostgreSQL (through the extension's SQL functions)
 //! and one scenario list run on PostgreSQL and on SQLite (through the core), with identical results.
 
+mod common;
+
 use quay_core::exec::CoreError;
-use quay_server::config::Database;
-use quay_server::store::Store;
 use quay_tests::TestDb;
 use std::collections::HashSet;
 use tokio_postgres::Client;
@@ -268,12 +268,7 @@ async fn queue_scenario_gives_identical_results_on_postgres_and_sqlite() {
     let db = quay_db("parity").await;
     let c = db.client().await.expect("c");
     let dir = tempfile::tempdir().expect("tmp");
-    let Store::Sqlite(sqlite) =
-        Store::open(&Database::Sqlite(dir.path().join("quay.db"))).await.expect("sqlite")
-    else {
-        unreachable!()
-    };
-    quay_server::store::Store::Sqlite(sqlite.clone()).migrate().await.expect("migrate sqlite");
+    let sqlite = common::migrated_sqlite(dir.path()).await;
 
     let mut pg_out = Vec::new();
     let mut lite_out = Vec::new();

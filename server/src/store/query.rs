@@ -118,7 +118,7 @@ impl Store {
     ) -> Result<R, StoreError> {
         match (self, access) {
             (Store::Postgres(_), _) => {
-                let rows = self.rows(pg_sql, params).await?;
+                let rows = self.statement(access, pg_sql, params).await?;
                 from_rows(rows)
                     .ok_or_else(|| StoreError::Other(anyhow::anyhow!("{pg_sql}: unexpected result")))
             }

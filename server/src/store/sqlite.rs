@@ -79,15 +79,16 @@ impl SqliteStore {
         Ok(store)
     }
 
+    fn unreachable(&self, reason: String) -> StoreError {
+        StoreError::Unreachable { uri: format!("sqlite:///{}", self.path.display()), reason }
+    }
+
     /// Runs `f` on a pooled connection in the blocking pool.
     async fn with<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> anyhow::Result<R> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let conn = self.pool.get().await.map_err(|e| StoreError::Unreachable {
-            uri: format!("sqlite:///{}", self.path.display()),
-            reason: e.to_string(),
-        })?;
+        let conn = self.pool.get().await.map_err(|e| self.unreachable(e.to_string()))?;
         conn.interact(f)
             .await
             .map_err(|e| anyhow::anyhow!("sqlite task failed: {e}"))?
@@ -291,18 +292,15 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> R,
     ) -> Result<R, StoreError> {
-        let unreachable = |reason: String| StoreError::Unreachable {
-            uri: format!("sqlite:///{}", self.path.display()),
-            reason,
-        };
         let readers = match self.readers.get() {
             Some(r) => r,
             None => {
-                let opened = Readers::open(&self.path).map_err(|e| unreachable(e.to_string()))?;
+                let opened = Readers::open(&self.path).map_err(|e| self.unreachable(e.to_string()))?;
                 self.readers.get_or_init(|| opened)
             }
         };
-        let mut conn = readers.take().ok_or_else(|| unreachable("a reader connection is poisoned".into()))?;
+        let mut conn =
+            readers.take().ok_or_else(|| self.unreachable("a reader connection is poisoned".into()))?;
         Ok(f(&mut SqliteExecutor { conn: &mut conn }))
     }
 

@@ -247,6 +247,14 @@ pub async fn error_code(resp: reqwest::Response) -> String {
     v["errors"][0]["code"].as_str().unwrap_or("").to_string()
 }
 
+/// A migrated mirror-mode store in `dir` (for parity suites that drive the core directly).
+pub async fn migrated_sqlite(dir: &std::path::Path) -> quay_server::store::sqlite::SqliteStore {
+    let db = quay_server::config::Database::Sqlite(dir.join("quay.db"));
+    let Store::Sqlite(sqlite) = Store::open(&db).await.expect("sqlite") else { unreachable!() };
+    Store::Sqlite(sqlite.clone()).migrate().await.expect("migrate sqlite");
+    sqlite
+}
+
 /// The claims of a JWT (not verified).
 pub fn claims(token: &str) -> Value {
     use base64::Engine as _;

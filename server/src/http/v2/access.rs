@@ -47,6 +47,13 @@ pub struct Caller {
     pub limit: Limit,
 }
 
+impl Caller {
+    /// The token's `sub` (a username, `(anonymous)`, or none for a delegate token).
+    pub fn username(&self) -> Option<&str> {
+        self.token.as_ref().and_then(|t| t.sub.as_deref())
+    }
+}
+
 /// 401 with Quay's generic body, the challenge and the API version.
 pub fn unauthorized_generic(state: &AppState, message: &str) -> Response {
     let mut resp = (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": message}))).into_response();
@@ -224,8 +231,7 @@ pub async fn authorize(
 }
 
 async fn role(state: &AppState, caller: &Caller, repo: &RepoRef) -> Result<Option<Role>, Response> {
-    let username = caller.token.as_ref().and_then(|t| t.sub.as_deref());
-    effective_role(state, caller.user_id, username, caller.limit, repo.id)
+    effective_role(state, caller.user_id, caller.username(), caller.limit, repo.id)
         .await
         .map_err(|e| RegistryError::from(e).into_response())
 }
@@ -255,7 +261,12 @@ pub async fn effective_role(
     limit: Limit,
     repository_id: i64,
 ) -> Result<Option<Role>, StoreError> {
-    let own = limit.apply(repository_id, state.store.repository_role(user_id, repository_id).await?);
+    // A delegate token's role does not depend on anyone's grants: no query for it.
+    let user_role = match limit {
+        Limit::Repository { .. } => None,
+        _ => state.store.repository_role(user_id, repository_id).await?,
+    };
+    let own = limit.apply(repository_id, user_role);
     Ok(match configured_role(state, username, limit) {
         Some(Role::Read) => Some(Role::Read),
         Some(r) => own.max(Some(r)),

@@ -75,8 +75,7 @@ async fn catalog_page(state: &AppState, headers: &HeaderMap, query: Option<&str>
     let public_catalog = state.config.feature_public_catalog.0;
     // A delegate token sees its repository; an OAuth token without a repository scope, only
     // what anyone may see.
-    let username = caller.token.as_ref().and_then(|t| t.sub.as_deref());
-    let everything = access::configured_role(state, username, caller.limit).is_some();
+    let everything = access::configured_role(state, caller.username(), caller.limit).is_some();
     let ids = match caller.limit {
         // Superusers with full access and global read-only superusers list every repository.
         _ if everything => state

@@ -142,10 +142,10 @@ async fn mountable(
         None => {
             let mut readable = Vec::new();
             for id in store.repositories_with_blob(digest).await.map_err(store_err)? {
-                let username = caller.token.as_ref().and_then(|t| t.sub.as_deref());
-                let role = super::access::effective_role(state, caller.user_id, username, caller.limit, id)
-                    .await
-                    .map_err(store_err)?;
+                let role =
+                    super::access::effective_role(state, caller.user_id, caller.username(), caller.limit, id)
+                        .await
+                        .map_err(store_err)?;
                 if role >= Some(Role::Read) {
                     readable.push(id);
                     break;
