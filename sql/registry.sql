@@ -21,9 +21,17 @@ SELECT r.id, ns.username, r.name
  WHERE r.id >= $1 AND r.id <= $2 AND r.state <> 3
 
 -- name: manifest_by_digest
+-- A manifest something keeps alive (as Quay's manifest lookup): an alive tag of any kind (hidden
+-- and temporary ones too), or an alive tag on an index that lists it. A manifest only dead tags
+-- point at is gone for readers, though its row stays until GC.
 SELECT m.id, m.digest, mt.name, m.manifest_bytes
   FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
  WHERE m.repository_id = $1 AND m.digest = $2
+   AND (EXISTS (SELECT 1 FROM tag t
+                 WHERE t.manifest_id = m.id AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms}))
+        OR EXISTS (SELECT 1 FROM manifestchild c JOIN tag t ON t.manifest_id = c.manifest_id
+                    WHERE c.child_manifest_id = m.id
+                      AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})))
 
 -- name: manifest_by_tag
 -- The manifest of the alive, visible tag $2.
@@ -44,13 +52,6 @@ SELECT DISTINCT t.name
    AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
  ORDER BY t.name
  LIMIT $3
-
--- name: tags_of_manifest
-SELECT DISTINCT t.name
-  FROM tag t
- WHERE t.repository_id = $1 AND t.manifest_id = $2 AND NOT t.hidden
-   AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
- ORDER BY t.name
 
 -- name: referrers
 -- Manifests of the repository whose subject is $2 and that something keeps alive.
@@ -77,14 +78,26 @@ SELECT id, uuid FROM blobupload WHERE created <= {now_plus:$2} ORDER BY created,
 DELETE FROM blobupload WHERE id = $1 RETURNING id
 
 -- name: upload_get
-SELECT id, byte_count, sha_state, chunk_count
+SELECT id, byte_count, sha_state, chunk_count, storage_metadata
   FROM blobupload WHERE repository_id = $1 AND uuid = $2
 
 -- name: upload_advance
--- Records received bytes only if nobody else advanced the upload meanwhile.
-UPDATE blobupload SET byte_count = $3, sha_state = $4, chunk_count = chunk_count + 1
- WHERE id = $1 AND byte_count = $2
+-- Records one more piece (its bytes, the hash state after it, the piece list) only if nobody
+-- recorded another since the caller read the upload at ($2 bytes, $5 pieces): compare-and-swap.
+UPDATE blobupload SET byte_count = $3, sha_state = $4, chunk_count = chunk_count + 1, storage_metadata = $6
+ WHERE id = $1 AND byte_count = $2 AND chunk_count = $5
 RETURNING id
+
+-- name: upload_claim
+-- Ends an upload as the caller last saw it ($2 bytes, $3 pieces): exactly one finisher wins.
+DELETE FROM blobupload WHERE id = $1 AND byte_count = $2 AND chunk_count = $3 RETURNING id
+
+-- name: checksum_stored
+-- Whether any storage row names the content object of checksum $1.
+SELECT id FROM imagestorage WHERE content_checksum = $1 LIMIT 1
+
+-- name: upload_exists
+SELECT id FROM blobupload WHERE uuid = $1
 
 -- name: upload_delete
 DELETE FROM blobupload WHERE repository_id = $1 AND uuid = $2 RETURNING id

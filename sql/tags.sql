@@ -95,3 +95,11 @@ SELECT id FROM tag
  WHERE repository_id = $1 AND name = $2 AND manifest_id = $3 AND hidden = false
    AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4)
  LIMIT 1
+
+-- name: alive_tags_of_manifest
+-- Every alive generation on manifest $2 (hidden and temporary ones too) at $3 (epoch ms), locked.
+SELECT id, name, hidden, immutable FROM tag
+ WHERE repository_id = $1 AND manifest_id = $2
+   AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $3)
+ ORDER BY id
+ {for_update}

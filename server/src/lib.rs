@@ -1,9 +1,11 @@
 //! The `quay` server: HTTP tier, store backends, blob storage and commands.
 //!
-//! Layout (who may depend on whom: `cli` → `http` → `store`/`storage`/`auth` → `quay_core`):
+//! Layout (who may depend on whom: `cli` → `http`/`worker` → `ops` → `store`/`storage`/`auth` →
+//! `quay_core`):
 //! - [`config`]: Quay's config.yaml, validation, mode presets, secret redaction.
 //! - [`cli`]: the `quay` subcommands.
 //! - [`http`]: routers (`/v2`, `/health`); handlers never build SQL.
+//! - [`ops`]: operations spanning store and storage (blob objects and their rows).
 //! - [`store`]: metadata on PostgreSQL (+ the `quay` extension) or SQLite (mirror mode).
 //! - [`storage`]: blob storage with Quay's path layout.
 //! - [`auth`], [`users`]: credentials and accounts.
@@ -13,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod ops;
 pub mod registry;
 pub mod storage;
 pub mod store;

@@ -36,8 +36,11 @@ pub struct WorkerConfig {
     pub gc_every: Option<Duration>,
     /// Stale-upload cleanup interval (`BLOBUPLOAD_CLEANUP_FREQUENCY`); `None` disables it.
     pub upload_cleanup_every: Option<Duration>,
-    /// Age after which an unfinished upload is removed (`BLOBUPLOAD_DELETION_DATE_THRESHOLD`).
+    /// Age after which an unfinished upload is removed (`BLOBUPLOAD_DELETION_DATE_THRESHOLD`);
+    /// also the age after which the storage sweep removes objects no row names.
     pub upload_max_age: Duration,
+    /// Storage sweep interval (`ops::blobs::sweep`: objects crashes left behind); `None` disables it.
+    pub storage_sweep_every: Option<Duration>,
 }
 
 impl Default for WorkerConfig {
@@ -48,6 +51,7 @@ impl Default for WorkerConfig {
             gc_every: Some(Duration::from_secs(30)),
             upload_cleanup_every: Some(Duration::from_secs(3600)),
             upload_max_age: Duration::from_secs(2 * 86_400),
+            storage_sweep_every: Some(Duration::from_secs(86_400)),
         }
     }
 }
@@ -128,6 +132,8 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
     gc_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut upload_tick = tokio::time::interval(cfg.upload_cleanup_every.unwrap_or(never));
     upload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sweep_tick = tokio::time::interval(cfg.storage_sweep_every.unwrap_or(never));
+    sweep_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(queues = ?cfg.queues, backend = store.backend(), "worker started");
     while !*shutdown.borrow() {
         wake.ensure(&store, &mut shutdown).await;
@@ -160,6 +166,11 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
             _ = upload_tick.tick(), if cfg.upload_cleanup_every.is_some() => {
                 clean_stale_uploads(&store, &storage, cfg.upload_max_age).await;
             }
+            _ = sweep_tick.tick(), if cfg.storage_sweep_every.is_some() => {
+                if let Err(e) = crate::ops::blobs::sweep(&store, &storage, cfg.upload_max_age).await {
+                    tracing::warn!(error = %e, "storage sweep failed");
+                }
+            }
             _ = shutdown.changed() => {}
         }
     }
@@ -186,7 +197,7 @@ async fn run_job(store: &Store, storage: &BlobStorage, item: &QueueItem) {
     match store.cascade(cascade, id).await {
         Ok(freed) => {
             let blobs = freed.len();
-            delete_objects(storage, freed).await;
+            delete_objects(store, storage, freed).await;
             if let Err(e) = store.queue_complete(item.id).await {
                 tracing::warn!(error = %e, item = item.id, "could not complete job (it will be retried)");
             }
@@ -201,13 +212,10 @@ async fn run_job(store: &Store, storage: &BlobStorage, item: &QueueItem) {
     }
 }
 
-/// Deletes freed objects after their rows are gone (a failure leaks an object, never a row).
-async fn delete_objects(storage: &BlobStorage, freed: Vec<FreedBlob>) {
-    for b in freed {
-        if let Err(e) = storage.delete_blob(&b.content_checksum).await {
-            tracing::warn!(error = %e, digest = %b.content_checksum, "could not delete a freed blob object");
-        }
-    }
+/// Deletes freed objects after their rows are gone, each under its digest lock and only if no
+/// row names it again (a failure leaks an object for the sweep, never a row).
+async fn delete_objects(store: &Store, storage: &BlobStorage, freed: Vec<FreedBlob>) {
+    crate::ops::blobs::delete_freed(store, storage, freed).await;
 }
 
 async fn routine_gc(store: &Store, storage: &BlobStorage) {
@@ -224,7 +232,7 @@ async fn routine_gc(store: &Store, storage: &BlobStorage) {
                 if !freed.is_empty() {
                     tracing::info!(repository = repo, blobs = freed.len(), "repository garbage collected");
                 }
-                delete_objects(storage, freed).await;
+                delete_objects(store, storage, freed).await;
             }
             Err(e) => tracing::warn!(error = %e, repository = repo, "repository GC failed"),
         }

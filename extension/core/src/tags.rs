@@ -396,19 +396,61 @@ pub fn tag_delete(ex: &mut dyn Executor, repository_id: i64, name: &str) -> Core
     Ok(true)
 }
 
+/// The id of manifest `digest` in the repository, else `QUAY_MANIFEST_UNKNOWN`.
+fn manifest_id(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResult<i64> {
+    q_int(ex, "manifest_by_digest", &[Value::Int(repository_id), Value::text(digest)])?.ok_or_else(|| {
+        invalid("QUAY_MANIFEST_UNKNOWN", format!("manifest {digest} is not in repository {repository_id}"))
+    })
+}
+
+/// Deletes the manifest `digest` for every reader: ends every alive tag on it at once, visible,
+/// hidden and temporary alike (visible ones recoverable inside the time-machine window, as
+/// [`tag_delete`]), so it is no longer served by tag or by digest; GC removes it later. Refuses
+/// (changing nothing) when one of those tags is immutable. Returns how many tags it ended;
+/// `QUAY_MANIFEST_UNKNOWN` when the repository has no such manifest.
+pub fn manifest_delete(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResult<i64> {
+    check_digest("manifest digest", digest)?;
+    require_live_repository(ex, repository_id)?;
+    let manifest = manifest_id(ex, repository_id, digest)?;
+    lock(ex, &retarget_lock_key(repository_id))?;
+    let now = now_ms(ex)?;
+    let rows =
+        q(ex, "alive_tags_of_manifest", &[Value::Int(repository_id), Value::Int(manifest), Value::Int(now)])?;
+    let tags: Vec<(i64, String, bool, bool)> = rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.first()?.as_i64()?,
+                r.get(1)?.as_text()?.to_string(),
+                r.get(2)?.as_bool()?,
+                r.get(3)?.as_bool()?,
+            ))
+        })
+        .collect();
+    if let Some((_, name, _, _)) = tags.iter().find(|t| t.3) {
+        return Err(invalid("QUAY_TAG_IMMUTABLE", format!("tag {name:?} on {digest} is immutable")));
+    }
+    for (id, name, hidden, _) in &tags {
+        let at = name_clock(ex, repository_id, name)?;
+        if *hidden {
+            q(ex, "delete_tag_notifications", &[Value::Int(*id)])?;
+            q(ex, "end_tag", &[Value::Int(*id), Value::Int(at)])?;
+        } else {
+            let tag = AliveTag { id: *id, manifest_id: manifest, immutable: false };
+            q(ex, "delete_tag_pull_statistics", &[Value::Int(repository_id), Value::text(name)])?;
+            end_generation(ex, repository_id, name, &tag, at, None)?;
+        }
+    }
+    Ok(i64::try_from(tags.len()).unwrap_or(i64::MAX))
+}
+
 /// Points `name` back at the manifest `digest` it had inside the time-machine window
 /// (a new generation with `reversion = true`). Returns the new tag id.
 pub fn tag_restore(ex: &mut dyn Executor, repository_id: i64, name: &str, digest: &str) -> CoreResult<i64> {
     check_tag_name(name)?;
     check_digest("manifest digest", digest)?;
     require_live_repository(ex, repository_id)?;
-    let manifest = q_int(ex, "manifest_by_digest", &[Value::Int(repository_id), Value::text(digest)])?
-        .ok_or_else(|| {
-            invalid(
-                "QUAY_MANIFEST_UNKNOWN",
-                format!("manifest {digest} is not in repository {repository_id}"),
-            )
-        })?;
+    let manifest = manifest_id(ex, repository_id, digest)?;
     let window_s = q_int(ex, "namespace_window", &[Value::Int(repository_id)])?.unwrap_or(0);
     let now = now_ms(ex)?;
     let restorable = q_int(

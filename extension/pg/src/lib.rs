@@ -265,6 +265,13 @@ fn tag_delete(repository_id: i64, tag_name: &str) -> bool {
     with_core(|ex| quay_core::tags::tag_delete(ex, repository_id, tag_name))
 }
 
+/// Ends every alive tag (hidden ones too) on the manifest: deleted for every reader.
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn manifest_delete(repository_id: i64, manifest_digest: &str) -> i64 {
+    with_core(|ex| quay_core::tags::manifest_delete(ex, repository_id, manifest_digest))
+}
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn tag_restore(repository_id: i64, tag_name: &str, manifest_digest: &str) -> i64 {

@@ -29,6 +29,8 @@ pub enum Code {
     TooLarge,
     /// A server-side failure (500); details go to the log only.
     Internal,
+    /// The database cannot be reached (503 with `Retry-After`): distribution's `UNAVAILABLE`.
+    Unavailable,
 }
 
 impl Code {
@@ -69,6 +71,7 @@ impl Code {
                 (S::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", "requested range is not satisfiable")
             }
             Code::Internal => (S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error; see the server log"),
+            Code::Unavailable => (S::SERVICE_UNAVAILABLE, "UNAVAILABLE", "service unavailable; retry later"),
             Code::TooLarge => {
                 (S::PAYLOAD_TOO_LARGE, "SIZE_INVALID", "content exceeds the configured maximum size")
             }
@@ -145,8 +148,16 @@ impl IntoResponse for RegistryError {
     }
 }
 
+/// Seconds a client is asked to wait while the database is unreachable.
+pub const RETRY_AFTER_S: u32 = 5;
+
 impl From<crate::store::StoreError> for RegistryError {
     fn from(e: crate::store::StoreError) -> Self {
+        if matches!(e, crate::store::StoreError::Unreachable { .. }) {
+            tracing::warn!(error = %e, "database unreachable");
+            return RegistryError::new(Code::Unavailable)
+                .with_header("retry-after", HeaderValue::from(RETRY_AFTER_S));
+        }
         tracing::error!(error = %e, "store error");
         RegistryError::new(Code::Internal)
     }

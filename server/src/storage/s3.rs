@@ -1,14 +1,14 @@
 //! S3-compatible storage (Quay's `S3Storage`): objects at `<storage_path>/<content path>` in the
 //! bucket, so an existing Quay bucket is read as is.
 //!
-//! Uploads: each chunk a client sends becomes an object `<storage_path>/uploads/<uuid>/<offset>`
-//! (20-digit offset, written with a multipart upload when it exceeds one part). Finishing copies
-//! the chunks into the content object server-side (`UploadPartCopy`) when every chunk but the
-//! last is at least S3's 5 MiB part minimum, else streams them through; then deletes the chunks.
-//! The content object appears only after the digest verified. Downloads can be redirected to
+//! Uploads: each request's bytes become a piece object `<storage_path>/uploads/<uuid>/<piece>`
+//! (see `storage::piece_name`; a multipart upload when it exceeds one part). Finishing copies
+//! the recorded pieces into the content object server-side (`UploadPartCopy`) when every piece
+//! but the last is at least S3's 5 MiB part minimum, else streams them through; then deletes
+//! the pieces. The content object appears only after the digest verified, and only once. Downloads can be redirected to
 //! presigned GET URLs (Quay's behaviour) or streamed.
 
-use super::{ByteStream, WriteError, content_path};
+use super::{ByteStream, PieceSpan, Placed, WriteError, content_path};
 use crate::registry::hasher::Hasher;
 use anyhow::{Context as _, bail};
 use aws_sdk_s3::Client;
@@ -17,7 +17,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream as S3Body;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures_util::StreamExt as _;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// An SDK error with its whole cause chain (the SDK's own Display says only "service error").
 fn sdk<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
@@ -135,13 +135,18 @@ impl S3Storage {
     pub async fn upload_write(
         &self,
         uuid: &str,
+        piece: &str,
         offset: u64,
         body: ByteStream,
         hasher: &mut Hasher,
         max_total: u64,
     ) -> Result<u64, WriteError> {
-        let key = format!("{}{offset:020}", self.chunk_prefix(uuid));
-        self.write_object(&key, body, hasher, offset, max_total).await
+        let key = format!("{}{piece}", self.chunk_prefix(uuid));
+        let written = self.write_object(&key, body, hasher, offset, max_total).await;
+        if written.is_err() {
+            let _ = self.client.delete_object().bucket(&self.bucket).key(&key).send().await;
+        }
+        written
     }
 
     /// Streams `body` into object `key` (one PUT, or a multipart upload past one part), hashing
@@ -232,6 +237,11 @@ impl S3Storage {
 
     /// Every object under `prefix` (all pages): key and size.
     async fn list(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
+        Ok(self.list_with_times(prefix).await?.into_iter().map(|(k, s, _)| (k, s)).collect())
+    }
+
+    /// Every object under `prefix` (all pages): key, size and last modification.
+    async fn list_with_times(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64, SystemTime)>> {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -246,7 +256,11 @@ impl S3Storage {
                 .map_err(sdk)?;
             for o in out.contents() {
                 if let Some(k) = o.key() {
-                    found.push((k.to_string(), u64::try_from(o.size().unwrap_or(0)).unwrap_or(0)));
+                    let modified = o
+                        .last_modified()
+                        .and_then(|t| SystemTime::try_from(*t).ok())
+                        .unwrap_or_else(SystemTime::now);
+                    found.push((k.to_string(), u64::try_from(o.size().unwrap_or(0)).unwrap_or(0), modified));
                 }
             }
             match out.next_continuation_token() {
@@ -256,65 +270,38 @@ impl S3Storage {
         }
     }
 
-    /// The upload's chunk objects that form bytes `0..size` in order: (key, offset, length).
-    async fn chunks(&self, uuid: &str, size: Option<u64>) -> anyhow::Result<Vec<(String, u64, u64)>> {
-        let prefix = self.chunk_prefix(uuid);
-        let mut found: Vec<(u64, String, u64)> = self
-            .list(&prefix)
-            .await?
-            .into_iter()
-            .filter_map(|(k, size)| Some((k[prefix.len()..].parse::<u64>().ok()?, k, size)))
-            .collect();
-        found.sort();
-        // Keep the contiguous run from 0 (a chunk a failed request left behind is skipped).
-        let mut run = Vec::new();
-        let mut at = 0u64;
-        for (off, key, len) in found {
-            if off == at && size.is_none_or(|s| at < s || (s == 0 && run.is_empty())) {
-                run.push((key, off, len));
-                at += len;
-            }
-        }
-        if let Some(s) = size
-            && at != s
-        {
-            bail!("upload {uuid}: chunks cover {at} bytes, expected {s}");
-        }
-        Ok(run)
-    }
-
-    /// All bytes of an upload so far, streamed.
-    pub async fn upload_read(&self, uuid: &str, len: u64) -> anyhow::Result<ByteStream> {
-        let chunks = self.chunks(uuid, Some(len)).await?;
-        let me = self.clone();
-        let stream = futures_util::stream::iter(chunks)
-            .then(move |(key, _, _)| {
-                let me = me.clone();
-                async move { me.read_key(&key, 0, 0).await.map_err(std::io::Error::other) }
-            })
-            .map(|r| match r {
-                Ok(s) => s,
-                Err(e) => Box::pin(futures_util::stream::once(async move { Err(e) })) as ByteStream,
-            })
-            .flatten();
-        Ok(Box::pin(stream))
-    }
-
-    /// Assembles the verified upload (`size` bytes) into the content object and removes its chunks.
-    pub async fn upload_commit(
+    /// Assembles the verified upload's pieces (`size` bytes) into the content object, unless it
+    /// already exists (write-once; the caller holds the digest lock), then removes the pieces.
+    /// One piece is copied server-side (`CopyObject`); several with every piece but the last at
+    /// least S3's 5 MiB part minimum are joined server-side (`UploadPartCopy`); smaller ones are
+    /// streamed through. A single PUT or a completed multipart upload appears atomically.
+    pub(crate) async fn upload_place(
         &self,
         uuid: &str,
+        pieces: &[PieceSpan],
         algorithm: &str,
         hex: &str,
         size: u64,
-    ) -> anyhow::Result<()> {
-        let target = self.key(&content_path(algorithm, hex));
-        let chunks = self.chunks(uuid, Some(size)).await?;
-        let copyable = chunks.len() > 1
-            && chunks[..chunks.len() - 1].iter().all(|(_, _, len)| *len >= MIN_PART)
-            && chunks.iter().all(|(_, _, len)| *len <= (5u64 << 30));
-        if chunks.len() == 1 && size <= (5u64 << 30) {
-            let source = format!("{}/{}", self.bucket, chunks[0].0);
+    ) -> anyhow::Result<Placed> {
+        let rel = content_path(algorithm, hex);
+        if self.size(&rel).await?.is_some() {
+            self.upload_cancel(uuid).await?;
+            return Ok(Placed::AlreadyStored);
+        }
+        let target = self.key(&rel);
+        let prefix = self.chunk_prefix(uuid);
+        let keys: Vec<String> = pieces.iter().map(|p| format!("{prefix}{}", p.name)).collect();
+        for (key, p) in keys.iter().zip(pieces) {
+            let have = self.size_key(key).await?.with_context(|| format!("upload piece {key} is missing"))?;
+            if have != p.len {
+                bail!("upload piece {key} holds {have} bytes, {} were recorded", p.len);
+            }
+        }
+        let copyable = pieces.len() > 1
+            && pieces[..pieces.len() - 1].iter().all(|p| p.len >= MIN_PART)
+            && pieces.iter().all(|p| p.len <= (5u64 << 30));
+        if pieces.len() == 1 && size <= (5u64 << 30) {
+            let source = format!("{}/{}", self.bucket, keys[0]);
             self.client
                 .copy_object()
                 .bucket(&self.bucket)
@@ -334,7 +321,7 @@ impl S3Storage {
                 .map_err(sdk)?;
             let id = out.upload_id().context("no upload id")?.to_string();
             let mut parts = Vec::new();
-            for (i, (key, _, _)) in chunks.iter().enumerate() {
+            for (i, key) in keys.iter().enumerate() {
                 let n = i32::try_from(i + 1)?;
                 let out = self
                     .client
@@ -351,18 +338,68 @@ impl S3Storage {
             }
             self.complete(&target, &id, parts).await?;
         } else {
-            // Small chunks: stream them through into a fresh object.
             let mut hasher = Hasher::new(crate::registry::hasher::Algorithm::Sha256);
-            let body = self.upload_read(uuid, size).await?;
-            // A single PUT or a completed multipart upload appears atomically.
-            self.write_object(&target, body, &mut hasher, 0, u64::MAX)
+            let me = self.clone();
+            let body = futures_util::stream::iter(keys)
+                .then(move |key| {
+                    let me = me.clone();
+                    async move { me.read_key(&key, 0, 0).await.map_err(std::io::Error::other) }
+                })
+                .map(|r| match r {
+                    Ok(s) => s,
+                    Err(e) => Box::pin(futures_util::stream::once(async move { Err(e) })) as ByteStream,
+                })
+                .flatten();
+            let written = self
+                .write_object(&target, Box::pin(body), &mut hasher, 0, u64::MAX)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if written != size {
+                let _ = self.delete(&rel).await;
+                bail!("assembled upload holds {written} bytes, not {size}");
+            }
         }
-        self.upload_cancel(uuid).await
+        self.upload_cancel(uuid).await?;
+        Ok(Placed::Stored)
     }
 
-    /// Removes every chunk object of an upload.
+    async fn size_key(&self, key: &str) -> anyhow::Result<Option<u64>> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(h) => Ok(Some(u64::try_from(h.content_length().unwrap_or(0)).unwrap_or(0))),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e).context("HeadObject")),
+        }
+    }
+
+    /// Upload uuids with objects under `uploads/`, each with its newest object's time.
+    pub async fn list_uploads(&self) -> anyhow::Result<Vec<(String, SystemTime)>> {
+        let prefix = self.key("uploads/");
+        let mut newest: std::collections::BTreeMap<String, SystemTime> = Default::default();
+        for (key, _, modified) in self.list_with_times(&prefix).await? {
+            let Some(uuid) = key[prefix.len()..].split('/').next().filter(|u| !u.is_empty()) else {
+                continue;
+            };
+            let t = newest.entry(uuid.to_string()).or_insert(modified);
+            *t = (*t).max(modified);
+        }
+        Ok(newest.into_iter().collect())
+    }
+
+    pub async fn list_content(&self) -> anyhow::Result<Vec<(String, SystemTime)>> {
+        let mut found = Vec::new();
+        for algorithm in ["sha256/", "sha512/"] {
+            let prefix = self.key(algorithm);
+            let strip = self.key("").len();
+            for (key, _, modified) in self.list_with_times(&prefix).await? {
+                if let Some(d) = super::digest_of_content_path(&key[strip..]) {
+                    found.push((d, modified));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Removes every piece object of an upload.
     pub async fn upload_cancel(&self, uuid: &str) -> anyhow::Result<()> {
         for (key, _) in self.list(&self.chunk_prefix(uuid)).await? {
             self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(sdk)?;

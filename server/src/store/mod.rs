@@ -4,6 +4,7 @@
 //! pool and SQL. Dependency direction: `http`/`cli` → `store` → `quay_core`.
 
 pub mod jobs;
+pub mod locks;
 pub mod postgres;
 mod query;
 pub mod registry;

@@ -25,7 +25,23 @@ pub(crate) fn pg_err(e: tokio_postgres::Error) -> StoreError {
     {
         return StoreError::Rule { code: code.to_string(), message: db.message().to_string() };
     }
+    if connection_lost(&e) {
+        return StoreError::Unreachable { uri: "postgresql".into(), reason: pg_error_text(&e) };
+    }
     StoreError::Other(anyhow::anyhow!(pg_error_text(&e)))
+}
+
+/// A failure of the connection rather than of the statement: the socket closed or failed, or the
+/// server is shutting down or refusing connections (SQLSTATE class 08, 57P01–57P03).
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
 }
 
 fn pg_type(v: &Value) -> Type {
@@ -61,6 +77,23 @@ fn pg_value(row: &tokio_postgres::Row, i: usize) -> Result<Value, tokio_postgres
     })
 }
 
+/// Runs one rendered statement on a PostgreSQL connection (typed, cached prepare).
+pub(crate) async fn pg_statement(
+    c: &deadpool_postgres::ClientWrapper,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<Row>, StoreError> {
+    let types: Vec<Type> = params.iter().map(pg_type).collect();
+    let st = c.prepare_typed_cached(sql, &types).await.map_err(pg_err)?;
+    let boxed: Vec<Box<dyn ToSql + Sync + Send>> = params.iter().map(pg_param).collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+    let rows = c.query(&st, &refs).await.map_err(pg_err)?;
+    rows.iter()
+        .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Row, _>>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pg_err)
+}
+
 impl Store {
     pub(crate) fn dialect(&self) -> Dialect {
         match self {
@@ -81,22 +114,15 @@ impl Store {
         self.statement(Access::Write, sql, params).await
     }
 
-    async fn statement(&self, access: Access, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+    pub(crate) async fn statement(
+        &self,
+        access: Access,
+        sql: &str,
+        params: Vec<Value>,
+    ) -> Result<Vec<Row>, StoreError> {
         let sql = self.dialect().render_cached(sql);
         match self {
-            Store::Postgres(s) => {
-                let c = s.client().await?;
-                let types: Vec<Type> = params.iter().map(pg_type).collect();
-                let st = c.prepare_typed_cached(&sql, &types).await.map_err(pg_err)?;
-                let boxed: Vec<Box<dyn ToSql + Sync + Send>> = params.iter().map(pg_param).collect();
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
-                let rows = c.query(&st, &refs).await.map_err(pg_err)?;
-                rows.iter()
-                    .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Row, _>>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(pg_err)
-            }
+            Store::Postgres(s) => pg_statement(&*s.client().await?, &sql, &params).await,
             Store::Sqlite(s) => match access {
                 Access::Read => s.read_now(|ex| ex.query(&sql, &params)).await?,
                 Access::Scan | Access::Write => s.read(move |ex| ex.query(&sql, &params)).await?,

@@ -2,6 +2,7 @@
 //! statements of `sql/registry.sql`; every rule-bearing write is a core function (SQLite) or the
 //! matching `quay.*` function (PostgreSQL).
 
+use super::locks::DigestLock;
 use super::query::{Access, boolean, int, text};
 use super::{Store, StoreError};
 use quay_core::blobs::RepoBlob;
@@ -46,6 +47,20 @@ pub struct Upload {
     pub byte_count: i64,
     pub sha_state: Option<String>,
     pub chunk_count: i64,
+    /// The storage pieces recorded so far, in order (`storage_metadata` `{"pieces": [...]}`).
+    pub pieces: Vec<String>,
+}
+
+/// `storage_metadata` of an upload with these pieces.
+fn pieces_metadata(pieces: &[String]) -> String {
+    serde_json::json!({ "pieces": pieces }).to_string()
+}
+
+fn pieces_of(metadata: Option<&str>) -> Vec<String> {
+    metadata
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+        .and_then(|v| v.get("pieces")?.as_array()?.iter().map(|p| p.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +229,18 @@ impl Store {
         .await
     }
 
+    /// Whether the user may create repositories in the namespace (`quay.can_create_repository`).
+    pub async fn can_create_repository(&self, user_id: i64, namespace_id: i64) -> Result<bool, StoreError> {
+        self.call(
+            Access::Read,
+            "SELECT quay.can_create_repository($1, $2)",
+            vec![Value::Int(user_id), Value::Int(namespace_id)],
+            move |ex| quay_core::repositories::can_create(ex, user_id, namespace_id),
+            |rows| first(rows, |r| r.first().and_then(Value::as_bool)),
+        )
+        .await
+    }
+
     /// The live repository, created when missing (`quay.repository_create`).
     pub async fn repository_create(
         &self,
@@ -267,17 +294,6 @@ impl Store {
         Ok(rows.iter().filter_map(|r| text(r, 0)).collect())
     }
 
-    pub async fn tags_of_manifest(
-        &self,
-        repository_id: i64,
-        manifest_id: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let rows = self
-            .rows(sql("tags_of_manifest"), vec![Value::Int(repository_id), Value::Int(manifest_id)])
-            .await?;
-        Ok(rows.iter().filter_map(|r| text(r, 0)).collect())
-    }
-
     pub async fn referrers(&self, repository_id: i64, subject: &str) -> Result<Vec<Referrer>, StoreError> {
         let rows = self.rows(sql("referrers"), vec![Value::Int(repository_id), Value::text(subject)]).await?;
         Ok(rows
@@ -307,17 +323,23 @@ impl Store {
         .await
     }
 
-    /// Records a manifest and, when `tag` is given, points the tag at it, in one transaction
-    /// (a refused tag leaves no manifest behind). Returns the manifest id.
-    pub async fn manifest_put_tagged(&self, m: NewManifest, tag: Option<&str>) -> Result<i64, StoreError> {
-        let Some(tag) = tag else { return self.manifest_put(m).await };
+    /// Records a manifest and points each of `tags` at it, in one transaction (a refused tag
+    /// leaves no manifest and no other tag behind). Returns the manifest id.
+    pub async fn manifest_put_tagged(&self, m: NewManifest, tags: &[String]) -> Result<i64, StoreError> {
+        if tags.is_empty() {
+            return self.manifest_put(m).await;
+        }
         match self {
             Store::Postgres(_) => {
                 let mut params = manifest_params(&m);
-                params.push(Value::text(tag));
+                // Tag names hold no quotes, commas or braces: a plain text[] literal.
+                params.push(Value::text(format!("{{{}}}", tags.join(","))));
                 let rows = self
                     .write_rows(
-                        &format!("SELECT m, quay.tag_set($1, $13, m) FROM {MANIFEST_PUT} AS m"),
+                        &format!(
+                            "SELECT m, (SELECT count(quay.tag_set($1, t, m)) FROM unnest($13::text[]) AS t) \
+                             FROM {MANIFEST_PUT} AS m"
+                        ),
                         params,
                     )
                     .await?;
@@ -325,10 +347,12 @@ impl Store {
                     .ok_or_else(|| StoreError::Other(anyhow::anyhow!("manifest_put returned nothing")))
             }
             Store::Sqlite(s) => {
-                let tag = tag.to_string();
+                let tags = tags.to_vec();
                 s.with_core(move |ex| {
                     let id = quay_core::tags::manifest_put(ex, &m)?;
-                    quay_core::tags::tag_set(ex, m.repository_id, &tag, id, None)?;
+                    for tag in &tags {
+                        quay_core::tags::tag_set(ex, m.repository_id, tag, id, None)?;
+                    }
                     Ok(id)
                 })
                 .await?
@@ -344,6 +368,19 @@ impl Store {
             "SELECT quay.tag_set($1, $2, $3)",
             vec![Value::Int(repository_id), Value::text(tag), Value::Int(manifest_id)],
             move |ex| quay_core::tags::tag_set(ex, repository_id, &owned, manifest_id, None),
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
+    }
+
+    /// Ends every alive tag on manifest `digest` (`quay.manifest_delete`); how many it ended.
+    pub async fn manifest_delete(&self, repository_id: i64, digest: &str) -> Result<i64, StoreError> {
+        let owned = digest.to_string();
+        self.call(
+            Access::Write,
+            "SELECT quay.manifest_delete($1, $2)",
+            vec![Value::Int(repository_id), Value::text(digest)],
+            move |ex| quay_core::tags::manifest_delete(ex, repository_id, &owned),
             |rows| first(rows, |r| int(r, 0)),
         )
         .await
@@ -377,30 +414,45 @@ impl Store {
         .await
     }
 
-    /// Records a stored blob and links it to the repository (`quay.blob_commit`).
+    /// Records a stored blob and links it to the repository (`quay.blob_commit`), holding the
+    /// digest lock under which the caller placed or found its object.
     pub async fn blob_commit(
         &self,
+        lock: &DigestLock,
         repository_id: i64,
         digest: &str,
         size: i64,
         location: &str,
         link_expiration_s: i64,
     ) -> Result<i64, StoreError> {
-        let (d, l) = (digest.to_string(), location.to_string());
-        self.call(
-            Access::Write,
-            "SELECT quay.blob_commit($1, $2, $3, $4, $5::integer)",
-            vec![
-                Value::Int(repository_id),
-                Value::text(digest),
-                Value::Int(size),
-                Value::text(location),
-                Value::Int(link_expiration_s),
-            ],
-            move |ex| quay_core::blobs::blob_commit(ex, repository_id, &d, size, &l, link_expiration_s),
-            |rows| first(rows, |r| int(r, 0)),
-        )
-        .await
+        match self {
+            Store::Postgres(_) => {
+                let rows = self
+                    .locked_rows(
+                        lock,
+                        Access::Write,
+                        "SELECT quay.blob_commit($1, $2, $3, $4, $5::integer)",
+                        vec![
+                            Value::Int(repository_id),
+                            Value::text(digest),
+                            Value::Int(size),
+                            Value::text(location),
+                            Value::Int(link_expiration_s),
+                        ],
+                    )
+                    .await?;
+                first(rows, |r| int(r, 0))
+                    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("blob_commit returned nothing")))
+            }
+            Store::Sqlite(s) => {
+                let (d, l) = (digest.to_string(), location.to_string());
+                s.with_core(move |ex| {
+                    quay_core::blobs::blob_commit(ex, repository_id, &d, size, &l, link_expiration_s)
+                })
+                .await?
+                .map_err(super::query::core_err)
+            }
+        }
     }
 
     pub async fn upload_create(
@@ -434,25 +486,64 @@ impl Store {
                 byte_count: int(r, 1)?,
                 sha_state: text(r, 2),
                 chunk_count: int(r, 3)?,
+                pieces: pieces_of(text(r, 4).as_deref()),
             })
         }))
     }
 
-    /// Moves an upload from `from` to `to` bytes with the new hash state; `false` if another
-    /// request advanced it first.
+    /// Records `piece` after the upload as read (`up`): now `to` bytes with the new hash state;
+    /// `false` if another request recorded something first (the caller's piece is then unused).
     pub async fn upload_advance(
         &self,
-        id: i64,
-        from: i64,
+        up: &Upload,
+        piece: &str,
         to: i64,
         sha_state: &str,
     ) -> Result<bool, StoreError> {
+        let mut pieces = up.pieces.clone();
+        pieces.push(piece.to_string());
         let rows = self
             .write_rows(
                 sql("upload_advance"),
-                vec![Value::Int(id), Value::Int(from), Value::Int(to), Value::text(sha_state)],
+                vec![
+                    Value::Int(up.id),
+                    Value::Int(up.byte_count),
+                    Value::Int(to),
+                    Value::text(sha_state),
+                    Value::Int(up.chunk_count),
+                    Value::text(pieces_metadata(&pieces)),
+                ],
             )
             .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Ends the upload if it is still exactly as `up` says; `false` when another request changed
+    /// or ended it first. The winner alone owns the upload's pieces from then on.
+    pub async fn upload_claim(&self, up: &Upload) -> Result<bool, StoreError> {
+        let rows = self
+            .write_rows(
+                sql("upload_claim"),
+                vec![Value::Int(up.id), Value::Int(up.byte_count), Value::Int(up.chunk_count)],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Whether an upload row with this uuid exists (in any repository).
+    pub async fn upload_exists(&self, uuid: &str) -> Result<bool, StoreError> {
+        Ok(!self.rows(sql("upload_exists"), vec![Value::text(uuid)]).await?.is_empty())
+    }
+
+    /// Whether any storage row names the content object of `digest` (a quick look, no lock).
+    pub async fn blob_named(&self, digest: &str) -> Result<bool, StoreError> {
+        Ok(!self.rows(sql("checksum_stored"), vec![Value::text(digest)]).await?.is_empty())
+    }
+
+    /// Whether any storage row names the content object of `digest` (checked under its lock).
+    pub async fn checksum_stored(&self, lock: &DigestLock, digest: &str) -> Result<bool, StoreError> {
+        let rows =
+            self.locked_rows(lock, Access::Write, sql("checksum_stored"), vec![Value::text(digest)]).await?;
         Ok(!rows.is_empty())
     }
 

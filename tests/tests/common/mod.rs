@@ -26,6 +26,17 @@ pub struct Registry {
     pub db: Option<TestDb>,
     pub backend: Backend,
     pub storage: BlobStorage,
+    /// The config every pod of this registry runs with.
+    pub yaml: String,
+}
+
+/// Another `quay serve` process of the same registry: its own router, store pool, storage
+/// handle and instance key over the same database and storage (as a second pod behind a load
+/// balancer; SERVER_HOSTNAME is the registry's).
+pub struct Pod {
+    pub url: String,
+    pub store: Store,
+    pub storage: BlobStorage,
 }
 
 pub const PASSWORD: &str = "password123";
@@ -67,21 +78,18 @@ impl Registry {
                 str::to_string
             )
         );
-        let config = Config::from_yaml(&yaml).expect("config");
-        let store = Store::open(&config.database().expect("db").expect("uri")).await.expect("store");
-        if backend == Backend::Sqlite {
-            store.migrate().await.expect("migrate");
-        }
-        let storage = BlobStorage::from_config(&config).await.expect("storage");
-        let state =
-            AppState::new(config, store.clone(), storage.clone(), Some(dir.path())).await.expect("state");
-        let app = router(state);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (store, storage) = serve(&yaml, listener, dir.path(), backend == Backend::Sqlite).await;
         let http =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend, storage }
+        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend, storage, yaml }
+    }
+
+    /// Starts another pod of this registry (see [`Pod`]).
+    pub async fn pod(&self) -> Pod {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (store, storage) = serve(&self.yaml, listener, self.dir.path(), false).await;
+        Pod { url, store, storage }
     }
 
     /// A database user with [`PASSWORD`] (bcrypt cost 4 to keep tests fast).
@@ -214,6 +222,27 @@ impl Registry {
             .await
             .expect("put manifest")
     }
+}
+
+/// Opens the store and storage of `yaml` and serves the real router on `listener`.
+async fn serve(
+    yaml: &str,
+    listener: tokio::net::TcpListener,
+    data_dir: &std::path::Path,
+    migrate: bool,
+) -> (Store, BlobStorage) {
+    let config = Config::from_yaml(yaml).expect("config");
+    let store = Store::open(&config.database().expect("db").expect("uri")).await.expect("store");
+    if migrate {
+        store.migrate().await.expect("migrate");
+    }
+    let storage = BlobStorage::from_config(&config).await.expect("storage");
+    let state = AppState::new(config, store.clone(), storage.clone(), Some(data_dir)).await.expect("state");
+    let app = router(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (store, storage)
 }
 
 pub fn digest(bytes: &[u8]) -> String {

@@ -169,30 +169,57 @@ mod cache {
     }
 }
 
-/// Does the token grant `action` on `repo`? Grant names are parsed like URL paths.
+/// Does the token grant `action` on `repo`? Grant names are parsed like URL paths; `*` grants
+/// every action (what `/v2/auth` issues for a `*` scope, e.g. `skopeo delete`).
 fn granted(state: &AppState, caller: &Caller, repo: &RepoName, action: Action) -> bool {
     let library = state.config.feature_library_support.0.then_some(state.config.library_namespace.as_str());
     caller.token.as_ref().is_some_and(|t| {
         t.access.iter().any(|a| {
             a.kind == "repository"
                 && RepoName::parse(&a.name, library).as_ref() == Some(repo)
-                && a.actions.iter().any(|x| x == action.grant())
+                && a.actions.iter().any(|x| x == action.grant() || x == "*")
         })
     })
 }
 
-/// Without a token: 401 UNAUTHORIZED (get one). With a token that does not allow the action:
-/// 403 DENIED (Quay answers 401 here; clients that reuse a token, like oras, only fetch a wider
-/// one after a 403). Both carry the challenge naming the scope the route needs.
+/// 401 UNAUTHORIZED with the challenge naming the scope the route needs, as the Docker token
+/// spec, distribution and Quay answer: without a token (get one), and with a token that does
+/// not grant the action (`error="insufficient_scope"`: get a wider one). Clients refresh their
+/// token on 401 only.
 fn denied(state: &AppState, caller: &Caller, repo: &RepoName, action: Action) -> RegistryError {
     let scope = format!("repository:{}:{}", repo.full(), action.hint());
-    let code = if caller.token.is_some() { Code::Denied } else { Code::Unauthorized };
-    RegistryError::new(code).with_header("www-authenticate", challenge(state, Some(&scope)))
+    let mut value = challenge(state, Some(&scope)).to_str().unwrap_or("Bearer").to_string();
+    if caller.token.is_some() {
+        value.push_str(",error=\"insufficient_scope\"");
+    }
+    let value = HeaderValue::from_str(&value).unwrap_or_else(|_| challenge(state, Some(&scope)));
+    RegistryError::new(Code::Unauthorized).with_header("www-authenticate", value)
+}
+
+/// Whether the caller may learn that a repository does not exist: it names it in its token,
+/// or would be allowed to read it once created (it may create repositories in the namespace,
+/// or the configuration lets it read everything). Everyone else gets the challenge.
+async fn may_see_absence(
+    state: &AppState,
+    caller: &Caller,
+    repo: &RepoName,
+    has_grant: bool,
+) -> Result<bool, Response> {
+    if has_grant || configured_role(state, caller.username(), caller.limit).is_some() {
+        return Ok(true);
+    }
+    let (Some(user), true) = (caller.user_id, caller.limit.may_create()) else { return Ok(false) };
+    let store_err = |e: StoreError| RegistryError::from(e).into_response();
+    let Some(ns) = state.store.namespace_by_name(&repo.namespace).await.map_err(store_err)? else {
+        return Ok(false);
+    };
+    state.store.can_create_repository(user, ns.id).await.map_err(store_err)
 }
 
 /// The repository, if the caller may do `action` on it now. Pulls of public repositories need no
 /// token while `FEATURE_ANONYMOUS_ACCESS` is on. A missing repository is 404 NAME_UNKNOWN only
-/// for a caller whose token names it; everyone else gets the 401 challenge.
+/// for a caller whose token names it or who would be allowed to read it once created (see
+/// [`may_see_absence`]); everyone else gets the 401 challenge.
 pub async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
@@ -207,7 +234,9 @@ pub async fn authorize(
         .map_err(|e| RegistryError::from(e).into_response())?;
     let has_grant = granted(state, &caller, repo, action);
     let Some(found) = found.filter(|r| r.namespace_enabled) else {
-        return Err(if has_grant {
+        let known =
+            has_grant || (action == Action::Pull && may_see_absence(state, &caller, repo, has_grant).await?);
+        return Err(if known {
             RegistryError::new(Code::NameUnknown).into_response()
         } else {
             denied(state, &caller, repo, action).into_response()

@@ -129,14 +129,24 @@ pub async fn referrers(state: &AppState, repo: &RepoName, digest: &str, req: Req
             .message("referrers API is disabled")
             .into_response());
     }
-    let (_, found) = authorize(state, req.headers(), repo, Action::Pull).await?;
+    // A repository that does not exist yet has no referrers: an empty index for whoever may
+    // learn that it does not exist (404 NAME_UNKNOWN from `authorize`).
+    let found = match authorize(state, req.headers(), repo, Action::Pull).await {
+        Ok((_, found)) => Some(found),
+        Err(resp) if resp.status() == StatusCode::NOT_FOUND => None,
+        Err(resp) => return Err(resp),
+    };
     if !quay_core::names::is_valid_digest(digest) {
         return Err(RegistryError::new(Code::DigestInvalid).into_response());
     }
     let pairs = query_pairs(req.uri().query());
     let filter = pairs.iter().find(|(k, _)| k == "artifactType").map(|(_, v)| v.clone());
     let mut manifests = Vec::new();
-    for r in state.store.referrers(found.id, digest).await.map_err(store_err)? {
+    let stored = match &found {
+        Some(found) => state.store.referrers(found.id, digest).await.map_err(store_err)?,
+        None => Vec::new(),
+    };
+    for r in stored {
         let doc: Value = serde_json::from_str(&r.bytes).unwrap_or(Value::Null);
         let artifact_type = r.artifact_type.clone().or(r.config_media_type.clone());
         if filter.is_some() && filter != artifact_type {

@@ -39,8 +39,10 @@ pub async fn get(
         }
         store.manifest_by_digest(found.id, reference).await
     } else {
+        // No manifest can have an invalid tag: unknown, as the spec's conformance tests and
+        // Quay expect (a PUT with one is refused with TAG_INVALID).
         if !quay_core::names::is_valid_tag(reference) {
-            return Err(err(Code::TagInvalid));
+            return Err(err(Code::ManifestUnknown));
         }
         store.manifest_by_tag(found.id, reference).await
     }
@@ -70,6 +72,20 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
     }
     let (_, found) = authorize(state, req.headers(), repo, Action::Push).await?;
     let by_digest = is_digest(reference);
+    // OCI distribution 1.1: a push by digest may name tags to set with it (`?tag=a&tag=b`).
+    let query_tags: Vec<String> = super::token::query_pairs(req.uri().query())
+        .into_iter()
+        .filter(|(k, _)| k == "tag")
+        .map(|(_, v)| v)
+        .collect();
+    if query_tags.iter().any(|t| !quay_core::names::is_valid_tag(t)) || (!by_digest && !query_tags.is_empty())
+    {
+        return Err(RegistryError::detail(
+            Code::TagInvalid,
+            "tag query parameters need a valid tag each and a push by digest",
+        )
+        .into_response());
+    }
     let algorithm = if by_digest {
         if !quay_core::names::is_valid_digest(reference) {
             return Err(err(Code::DigestInvalid));
@@ -119,11 +135,11 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
         artifact_type: parsed.artifact_type.clone(),
         config_media_type: parsed.config.as_ref().map(|c| c.media_type.clone()),
         layers_compressed_size: parsed.layers_size(),
-        temp_tag_expiration_s: by_digest
+        temp_tag_expiration_s: (by_digest && query_tags.is_empty())
             .then(|| i64::try_from(state.config.push_temp_tag_expiration_sec).unwrap_or(3600)),
     };
-    let tag = (!by_digest).then_some(reference);
-    state.store.manifest_put_tagged(new, tag).await.map_err(|e| match e {
+    let tags = if by_digest { query_tags.clone() } else { vec![reference.to_string()] };
+    state.store.manifest_put_tagged(new, &tags).await.map_err(|e| match e {
         StoreError::Rule { code, message } => match code.as_str() {
             "QUAY_BLOB_UNKNOWN" | "QUAY_MANIFEST_UNKNOWN" => {
                 RegistryError::detail(Code::ManifestBlobUnknown, message).into_response()
@@ -144,6 +160,9 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
     if let Some(s) = subject {
         h.insert("OCI-Subject", header_value(&s));
     }
+    for t in &query_tags {
+        h.append("OCI-Tag", header_value(t));
+    }
     Ok(resp)
 }
 
@@ -154,8 +173,9 @@ pub(crate) fn pushes_disabled() -> Response {
         .into_response()
 }
 
-/// Deleting a digest deletes every tag pointing at it; deleting a tag ends that tag (restorable
-/// through the time machine). 202 either way, 404 when nothing was tagged.
+/// Deleting a digest ends every alive tag on it, hidden ones too, in one transaction
+/// (`quay.manifest_delete`), so no reader sees it any more; deleting a tag ends that tag. Both
+/// are restorable through the time machine. 202 either way; 404 when nothing kept it alive.
 pub async fn delete(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
     if state.config.disable_pushes {
         return Err(pushes_disabled());
@@ -168,26 +188,22 @@ pub async fn delete(state: &AppState, repo: &RepoName, reference: &str, req: Req
         }
         other => RegistryError::from(other).into_response(),
     };
-    let tags = if is_digest(reference) {
+    let deleted = if is_digest(reference) {
         if !quay_core::names::is_valid_digest(reference) {
             return Err(err(Code::DigestInvalid));
         }
-        let m = store.manifest_by_digest(found.id, reference).await.map_err(to_store)?;
-        let m = m.ok_or_else(|| err(Code::ManifestUnknown))?;
-        store.tags_of_manifest(found.id, m.id).await.map_err(to_store)?
+        match store.manifest_delete(found.id, reference).await {
+            Ok(n) => n > 0,
+            Err(StoreError::Rule { code, .. }) if code == "QUAY_MANIFEST_UNKNOWN" => false,
+            Err(e) => return Err(to_store(e)),
+        }
     } else {
         if !quay_core::names::is_valid_tag(reference) {
             return Err(err(Code::TagInvalid));
         }
-        vec![reference.to_string()]
+        store.tag_delete(found.id, reference).await.map_err(to_store)?
     };
-    let mut deleted = 0;
-    for t in &tags {
-        if store.tag_delete(found.id, t).await.map_err(to_store)? {
-            deleted += 1;
-        }
-    }
-    if deleted == 0 {
+    if !deleted {
         return Err(err(Code::ManifestUnknown));
     }
     Ok((StatusCode::ACCEPTED, "").into_response())

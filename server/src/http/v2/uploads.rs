@@ -1,16 +1,22 @@
 //! Blob uploads: `POST /v2/<repo>/blobs/uploads/` (session, monolithic `?digest=`, cross-repository
 //! `?mount=[&from=]`), `PATCH` (chunked or streamed, in order), `PUT ?digest=` (finish), `GET`
 //! (status) and `DELETE` (cancel). The running hash is saved in the `blobupload` row after every
-//! chunk (see `registry::hasher`), so any pod can continue an upload. A blob becomes visible only
-//! after its digest verified, its object is durable and `quay.blob_commit` linked it.
+//! chunk (see `registry::hasher`), so any pod can continue an upload. Each request writes its bytes
+//! to a piece of its own and records it with a compare-and-swap on the row, so racing requests
+//! cannot mix bytes: the loser's piece is dropped and it answers 416. A blob becomes visible only
+//! after its digest verified over the recorded pieces and `ops::blobs::commit_upload` placed the
+//! object (never replacing a stored one) and linked it under the digest lock.
 
 use super::access::{Action, authorize};
 use super::manifests::pushes_disabled;
 use super::token::query_pairs;
 use super::{AppState, RepoName, base_url};
 use crate::http::registry_error::{Code, RegistryError};
+use crate::ops::OpError;
+use crate::ops::blobs::{self, Link};
 use crate::registry::hasher::{Algorithm, Hasher};
-use crate::storage::{ByteStream, WriteError};
+use crate::storage::{ByteStream, WriteError, piece_name};
+use crate::store::registry::Upload;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +32,17 @@ fn internal(e: impl std::fmt::Display + std::fmt::Debug) -> Response {
 
 fn store_err(e: crate::store::StoreError) -> Response {
     RegistryError::from(e).into_response()
+}
+
+fn op_err(e: OpError) -> Response {
+    match e {
+        OpError::Store(e) => store_err(e),
+        OpError::Storage(e) => internal(e),
+    }
+}
+
+fn link<'a>(state: &'a AppState, repository_id: i64, digest: &'a str) -> Link<'a> {
+    Link { repository_id, digest, location: &state.location, link_expiration_s: link_expiration(state) }
 }
 
 fn body_stream(req: Request) -> ByteStream {
@@ -80,21 +97,13 @@ pub async fn start(state: &AppState, repo: &RepoName, req: Request) -> Result<Re
     }
     let (caller, target) = authorize(state, req.headers(), repo, Action::Push).await?;
     let pairs = query_pairs(req.uri().query());
-    if let Some(digest) = param(&pairs, "mount").filter(|d| quay_core::names::is_valid_digest(d)) {
-        if let Some(size) = mountable(state, req.headers(), &caller, param(&pairs, "from"), digest).await? {
-            state
-                .store
-                .blob_commit(
-                    target.id,
-                    digest,
-                    i64::try_from(size).unwrap_or(i64::MAX),
-                    &state.location,
-                    link_expiration(state),
-                )
-                .await
-                .map_err(store_err)?;
-            return Ok(created(state, repo, digest));
-        }
+    if let Some(digest) = param(&pairs, "mount").filter(|d| quay_core::names::is_valid_digest(d))
+        && mountable(state, req.headers(), &caller, param(&pairs, "from"), digest).await?
+        && blobs::link_stored(&state.store, &state.storage, link(state, target.id, digest))
+            .await
+            .map_err(op_err)?
+    {
+        return Ok(created(state, repo, digest));
     }
     let uuid = uuid::Uuid::new_v4().to_string();
     if let Some(digest) = param(&pairs, "digest") {
@@ -102,9 +111,9 @@ pub async fn start(state: &AppState, repo: &RepoName, req: Request) -> Result<Re
         let alg = Algorithm::of_digest(&digest)
             .filter(|_| quay_core::names::is_valid_digest(&digest))
             .ok_or_else(|| RegistryError::new(Code::DigestInvalid).into_response())?;
-        state.storage.upload_begin(&uuid).await.map_err(internal)?;
         let mut hasher = Hasher::new(alg);
-        let result = receive(state, &uuid, 0, body_stream(req), &mut hasher).await;
+        let piece = piece_name(0);
+        let result = receive(state, &uuid, &piece, 0, body_stream(req), &mut hasher).await;
         let size = match result {
             Ok(n) => n,
             Err(resp) => {
@@ -112,31 +121,36 @@ pub async fn start(state: &AppState, repo: &RepoName, req: Request) -> Result<Re
                 return Err(resp);
             }
         };
-        return commit(state, repo, target.id, &uuid, &digest, hasher.digest(), size).await;
+        let pieces = if size == 0 {
+            let _ = state.storage.upload_cancel(&uuid).await;
+            Vec::new()
+        } else {
+            vec![piece]
+        };
+        return commit(state, repo, target.id, &uuid, &pieces, &digest, hasher.digest(), size).await;
     }
-    state.storage.upload_begin(&uuid).await.map_err(internal)?;
     let fresh = Hasher::new(Algorithm::Sha256).save();
     state.store.upload_create(target.id, &uuid, &fresh, &state.location).await.map_err(store_err)?;
     Ok(session_response(state, StatusCode::ACCEPTED, repo, &uuid, 0))
 }
 
-/// The size of `digest` if the caller may mount it: from `from` when named (and readable), else
-/// from any repository holding it that the caller can read. `None` → a normal upload session.
+/// Whether the caller may mount `digest`: from `from` when named (and readable), else from any
+/// repository holding it that the caller can read. `false` → a normal upload session.
 async fn mountable(
     state: &AppState,
     headers: &HeaderMap,
     caller: &super::access::Caller,
     from: Option<&str>,
     digest: &str,
-) -> Result<Option<u64>> {
+) -> Result<bool> {
     let store = &state.store;
     let library = state.config.feature_library_support.0.then_some(state.config.library_namespace.as_str());
     let candidates: Vec<i64> = match from {
         Some(from) => {
-            let Some(src) = RepoName::parse(from, library) else { return Ok(None) };
+            let Some(src) = RepoName::parse(from, library) else { return Ok(false) };
             match authorize(state, headers, &src, Action::Pull).await {
                 Ok((_, r)) => vec![r.id],
-                Err(_) => return Ok(None),
+                Err(_) => return Ok(false),
             }
         }
         None => {
@@ -155,27 +169,25 @@ async fn mountable(
         }
     };
     for id in candidates {
-        if let Some(b) = store.blob_lookup(id, digest).await.map_err(store_err)? {
-            let size = match b.size {
-                Some(s) => u64::try_from(s).unwrap_or(0),
-                None => state.storage.blob_size(digest).await.map_err(internal)?.unwrap_or(0),
-            };
-            return Ok(Some(size));
+        if store.blob_lookup(id, digest).await.map_err(store_err)?.is_some() {
+            return Ok(true);
         }
     }
-    Ok(None)
+    Ok(false)
 }
 
-/// Writes a request body at `offset` of upload `uuid`, mapping failures to registry errors.
+/// Writes a request body to a new `piece` of upload `uuid` (continuing at `offset`), mapping
+/// failures to registry errors.
 async fn receive(
     state: &AppState,
     uuid: &str,
+    piece: &str,
     offset: u64,
     body: ByteStream,
     hasher: &mut Hasher,
 ) -> Result<u64> {
     let max = state.config.maximum_layer_bytes();
-    state.storage.upload_write(uuid, offset, body, hasher, max).await.map_err(|e| match e {
+    state.storage.upload_write(uuid, piece, offset, body, hasher, max).await.map_err(|e| match e {
         WriteError::TooLarge => RegistryError::new(Code::TooLarge)
             .message(format!("blob exceeds MAXIMUM_LAYER_SIZE ({})", state.config.maximum_layer_size))
             .with_header("connection", HeaderValue::from_static("close"))
@@ -188,12 +200,15 @@ async fn receive(
     })
 }
 
-/// Verifies, stores and links a finished upload. A wrong digest removes the upload.
+/// Verifies, stores and links a finished upload of `pieces`. A wrong digest or a failure
+/// removes the upload's objects.
+#[allow(clippy::too_many_arguments)]
 async fn commit(
     state: &AppState,
     repo: &RepoName,
     repository_id: i64,
     uuid: &str,
+    pieces: &[String],
     expected: &str,
     actual: String,
     size: u64,
@@ -206,13 +221,19 @@ async fn commit(
         )
         .into_response());
     }
-    state.storage.upload_commit(uuid, expected, size).await.map_err(internal)?;
-    let size = i64::try_from(size).unwrap_or(i64::MAX);
-    state
-        .store
-        .blob_commit(repository_id, expected, size, &state.location, link_expiration(state))
-        .await
-        .map_err(store_err)?;
+    let committed = blobs::commit_upload(
+        &state.store,
+        &state.storage,
+        uuid,
+        pieces,
+        size,
+        link(state, repository_id, expected),
+    )
+    .await;
+    if let Err(e) = committed {
+        let _ = state.storage.upload_cancel(uuid).await;
+        return Err(op_err(e));
+    }
     Ok(created(state, repo, expected))
 }
 
@@ -237,7 +258,7 @@ async fn resume(
     repository_id: i64,
     uuid: &str,
     headers: &HeaderMap,
-) -> Result<(crate::store::registry::Upload, Hasher)> {
+) -> Result<(Upload, Hasher)> {
     let up = state
         .store
         .upload(repository_id, uuid)
@@ -249,7 +270,10 @@ async fn resume(
     if let Some((start, _)) = range
         && i64::try_from(start).unwrap_or(i64::MAX) != up.byte_count
     {
-        return Err(session_response(state, StatusCode::RANGE_NOT_SATISFIABLE, repo, uuid, up.byte_count));
+        // Answered before the body is read: the connection cannot carry another request.
+        let mut resp = session_response(state, StatusCode::RANGE_NOT_SATISFIABLE, repo, uuid, up.byte_count);
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Err(resp);
     }
     let hasher = up.sha_state.as_deref().and_then(Hasher::restore).ok_or_else(|| {
         RegistryError::detail(Code::BlobUploadInvalid, "the upload's hash state is not resumable here")
@@ -258,22 +282,40 @@ async fn resume(
     Ok((up, hasher))
 }
 
-/// Appends a request body and records the new length; a concurrent writer loses with 416.
+/// Writes a request body to a piece of its own and records it if the upload is still as `up`
+/// says; a concurrent writer loses with 416 and its piece is dropped. Returns the upload as
+/// recorded now.
 async fn append(
     state: &AppState,
     repo: &RepoName,
     uuid: &str,
-    up: &crate::store::registry::Upload,
+    up: Upload,
     hasher: &mut Hasher,
     req: Request,
-) -> Result<i64> {
+) -> Result<Upload> {
     let from = up.byte_count;
-    let to = receive(state, uuid, u64::try_from(from).unwrap_or(0), body_stream(req), hasher).await?;
+    let piece = piece_name(u64::try_from(from).unwrap_or(0));
+    let to = receive(state, uuid, &piece, u64::try_from(from).unwrap_or(0), body_stream(req), hasher).await?;
     let to = i64::try_from(to).unwrap_or(i64::MAX);
-    if to != from && !state.store.upload_advance(up.id, from, to, &hasher.save()).await.map_err(store_err)? {
-        return Err(session_response(state, StatusCode::RANGE_NOT_SATISFIABLE, repo, uuid, from));
+    let sha_state = hasher.save();
+    let recorded =
+        to != from && state.store.upload_advance(&up, &piece, to, &sha_state).await.map_err(store_err)?;
+    if !recorded {
+        let _ = state.storage.upload_discard_piece(uuid, &piece).await;
+        if to != from {
+            return Err(session_response(state, StatusCode::RANGE_NOT_SATISFIABLE, repo, uuid, from));
+        }
+        return Ok(up);
     }
-    Ok(to)
+    let mut pieces = up.pieces;
+    pieces.push(piece);
+    Ok(Upload {
+        id: up.id,
+        byte_count: to,
+        sha_state: Some(sha_state),
+        chunk_count: up.chunk_count + 1,
+        pieces,
+    })
 }
 
 pub async fn patch(state: &AppState, repo: &RepoName, uuid: &str, req: Request) -> Result<Response> {
@@ -282,8 +324,8 @@ pub async fn patch(state: &AppState, repo: &RepoName, uuid: &str, req: Request) 
     }
     let (_, target) = authorize(state, req.headers(), repo, Action::Push).await?;
     let (up, mut hasher) = resume(state, repo, target.id, uuid, req.headers()).await?;
-    let to = append(state, repo, uuid, &up, &mut hasher, req).await?;
-    Ok(session_response(state, StatusCode::ACCEPTED, repo, uuid, to))
+    let up = append(state, repo, uuid, up, &mut hasher, req).await?;
+    Ok(session_response(state, StatusCode::ACCEPTED, repo, uuid, up.byte_count))
 }
 
 pub async fn finish(state: &AppState, repo: &RepoName, uuid: &str, req: Request) -> Result<Response> {
@@ -297,12 +339,21 @@ pub async fn finish(state: &AppState, repo: &RepoName, uuid: &str, req: Request)
                 .into_response()
         })?;
     let (up, mut hasher) = resume(state, repo, target.id, uuid, req.headers()).await?;
-    let size = append(state, repo, uuid, &up, &mut hasher, req).await?;
-    let size_u = u64::try_from(size).unwrap_or(0);
+    let up = append(state, repo, uuid, up, &mut hasher, req).await?;
+    // Exactly one finisher ends the session; from here its pieces are this request's alone.
+    if !state.store.upload_claim(&up).await.map_err(store_err)? {
+        return Err(match state.store.upload(target.id, uuid).await.map_err(store_err)? {
+            Some(now) => {
+                session_response(state, StatusCode::RANGE_NOT_SATISFIABLE, repo, uuid, now.byte_count)
+            }
+            None => RegistryError::new(Code::BlobUploadUnknown).into_response(),
+        });
+    }
+    let size = u64::try_from(up.byte_count).unwrap_or(0);
     let actual = match Algorithm::of_digest(&digest) {
         Some(alg) if alg != hasher.algorithm() => {
             let mut h = Hasher::new(alg);
-            let mut s = state.storage.upload_read(uuid, size_u).await.map_err(internal)?;
+            let mut s = state.storage.upload_read(uuid, &up.pieces, size).await.map_err(internal)?;
             while let Some(chunk) = s.next().await {
                 h.update(&chunk.map_err(internal)?);
             }
@@ -310,9 +361,7 @@ pub async fn finish(state: &AppState, repo: &RepoName, uuid: &str, req: Request)
         }
         _ => hasher.digest(),
     };
-    let resp = commit(state, repo, target.id, uuid, &digest, actual, size_u).await;
-    state.store.upload_delete(target.id, uuid).await.map_err(store_err)?;
-    resp
+    commit(state, repo, target.id, uuid, &up.pieces, &digest, actual, size).await
 }
 
 pub async fn status(state: &AppState, repo: &RepoName, uuid: &str, req: Request) -> Result<Response> {
