@@ -31,7 +31,8 @@ VALUES ($1, $2, {now}, {now_plus:$3})
 SELECT s.id, s.image_size FROM imagestorage s
  WHERE s.content_checksum = $2
    AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id)
-   AND (EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id AND u.repository_id = $1)
+   -- `+`: search uploadedblob by blob (SQLite would otherwise scan the repository's links).
+   AND (EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id AND +u.repository_id = $1)
         OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = $1))
  ORDER BY s.id
  LIMIT 1

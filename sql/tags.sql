@@ -27,8 +27,26 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, true)
 ON CONFLICT (repository_id, digest) DO NOTHING
 RETURNING id
 
--- name: insert_manifest_blob
-INSERT INTO manifestblob (repository_id, manifest_id, blob_id) VALUES ($1, $2, $3)
+-- name: usable_blobs
+-- Each digest of the JSON array $2 with the storage row repository $1 may use (NULL when none):
+-- linked to it by an upload or one of its manifests, or the shared empty layer $3, and placed.
+-- One statement for any number of layers.
+SELECT j.value,
+       (SELECT s.id FROM imagestorage s
+         WHERE s.content_checksum = j.value
+           AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id)
+           AND (j.value = $3
+                -- `+`: search uploadedblob by blob (SQLite would otherwise scan the repository's links).
+                OR EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id AND +u.repository_id = $1)
+                OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = $1))
+         ORDER BY s.id
+         LIMIT 1)
+  FROM {json_values:$2}
+
+-- name: insert_manifest_blobs
+-- $1 repository, $2 manifest, $3 JSON array of storage ids.
+INSERT INTO manifestblob (repository_id, manifest_id, blob_id)
+SELECT $1, $2, CAST(j.value AS INTEGER) FROM {json_values:$3}
 
 -- name: insert_manifest_child
 INSERT INTO manifestchild (repository_id, manifest_id, child_manifest_id) VALUES ($1, $2, $3)

@@ -345,15 +345,15 @@ async fn push_and_pull(r: &Registry) {
 }
 
 async fn permissions(r: &Registry) {
-    // bob has no access to alice/app: empty grants, 403 DENIED with a scoped challenge.
+    // bob has no access to alice/app: empty grants, 401 with a scoped insufficient_scope challenge.
     let tb = r.token(Some("bob"), &["repository:alice/app:pull,push"]).await;
     assert_eq!(claims(&tb)["access"][0]["actions"], serde_json::json!([]));
     let resp = r.req(Method::GET, "/v2/alice/app/manifests/v1", Some(&tb)).send().await.expect("get");
-    assert_eq!(resp.status(), 403, "a token without the grant: DENIED");
+    assert_eq!(resp.status(), 401, "a token without the grant: insufficient scope");
     assert_eq!(
         resp.headers()["www-authenticate"].to_str().expect("h"),
         format!(
-            "Bearer realm=\"http://{0}/v2/auth\",service=\"{0}\",scope=\"repository:alice/app:pull\"",
+            "Bearer realm=\"http://{0}/v2/auth\",service=\"{0}\",scope=\"repository:alice/app:pull\",error=\"insufficient_scope\"",
             r.host
         )
     );
@@ -372,11 +372,11 @@ async fn permissions(r: &Registry) {
     let ta = r.token(Some("alice"), &["repository:alice/app:pull"]).await;
     assert_eq!(
         status(r, Method::POST, "/v2/alice/app/blobs/uploads/", Some(&ta)).await,
-        403,
+        401,
         "pull token cannot push"
     );
     let tbo = r.token(Some("bob"), &["repository:bob/own:pull,push"]).await;
-    assert_eq!(status(r, Method::GET, "/v2/alice/app/tags/list", Some(&tbo)).await, 403);
+    assert_eq!(status(r, Method::GET, "/v2/alice/app/tags/list", Some(&tbo)).await, 401);
 
     // Mount: bob may not mount alice's private blob (falls back to an upload session) ...
     let layer_digest = digest(b"layer-one-bytes");
@@ -439,7 +439,9 @@ async fn permissions(r: &Registry) {
     // Names and routes.
     assert_eq!(status(r, Method::GET, "/v2/Alice/App/tags/list", Some(&ta)).await, 400);
     assert_eq!(status(r, Method::GET, "/v2/alice/app/unknown", Some(&ta)).await, 404);
-    assert_eq!(status(r, Method::GET, "/v2/alice/missing/tags/list", Some(&ta)).await, 403);
+    // The owner may learn that a repository of hers does not exist (yet).
+    assert_eq!(status(r, Method::GET, "/v2/alice/missing/tags/list", Some(&ta)).await, 404);
+    assert_eq!(status(r, Method::GET, "/v2/alice/missing/tags/list", Some(&tbo)).await, 401);
 }
 
 /// `MAXIMUM_LAYER_SIZE` is enforced while streaming: 413, no blob, no object, and the upload

@@ -161,6 +161,45 @@ async fn skopeo_copy_postgres() {
     skopeo_round_trips(Backend::Postgres).await;
 }
 
+/// `skopeo copy --preserve-digests` pushes an image by digest and copies it back by digest;
+/// `skopeo delete` (a `*` token, GET then DELETE by digest) removes it and a tagged image, which
+/// are then gone by digest and by tag.
+async fn skopeo_by_digest_and_delete(backend: Backend) {
+    let (r, work, tagged, _) = seeded(backend, "skopeodel", "alice/img", 2).await;
+    let w = work.path();
+    let src = w.join("bd-src");
+    let (md, ms, _) = image(&src, w, "arm64", 2);
+    write_index(&src, OCI_MANIFEST, &md, ms, "v1");
+    let by_digest = format!("docker://{}/alice/bydigest@{md}", r.host);
+    skopeo(&r, &["copy", "--preserve-digests", &format!("oci:{}:v1", src.display()), &by_digest]);
+    let t = r.token(Some("alice"), &["repository:alice/bydigest:pull", "repository:alice/img:pull"]).await;
+    let path = format!("/v2/alice/bydigest/manifests/{md}");
+    let got = r.req(reqwest::Method::GET, &path, Some(&t)).send().await.expect("get");
+    assert_eq!(got.status(), 200);
+    let back = w.join("bd-back");
+    skopeo(&r, &["copy", "--preserve-digests", &by_digest, &format!("oci:{}:v1", back.display())]);
+    same_blobs(&src, &back, &[&md]);
+    let creds = format!("alice:{PASSWORD}");
+    let tagged_ref = format!("docker://{}/alice/img:v1", r.host);
+    for reference in [by_digest.as_str(), tagged_ref.as_str()] {
+        skopeo(&r, &["delete", "--tls-verify=false", "--creds", &creds, reference]);
+    }
+    for path in [path, format!("/v2/alice/img/manifests/{tagged}"), "/v2/alice/img/manifests/v1".into()] {
+        let s = r.req(reqwest::Method::HEAD, &path, Some(&t)).send().await.expect("head").status();
+        assert_eq!(s, 404, "{path} after skopeo delete");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_by_digest_and_delete_sqlite() {
+    skopeo_by_digest_and_delete(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_by_digest_and_delete_postgres() {
+    skopeo_by_digest_and_delete(Backend::Postgres).await;
+}
+
 /// A registry with user alice and an amd64 image of `layers` layers that skopeo pushed as
 /// `<repo>:v1`; returns the registry, the work dir, and the manifest's digest and size.
 async fn seeded(

@@ -8,6 +8,8 @@
 //! - `{now_ms}`: the wall clock in epoch milliseconds (Quay's tag lifetimes), read at call time;
 //! - `{for_update}`: `FOR UPDATE` on PostgreSQL, nothing on SQLite;
 //! - `{yesterday}`: the UTC date before today;
+//! - `{json_values:$N}`: a FROM item `j` with one row per element of the JSON array text `$N`,
+//!   its text in column `j.value` (set-based statements over a list passed as one parameter);
 //! - `$N` parameters (rendered `?N` on SQLite).
 
 use std::fmt;
@@ -158,6 +160,10 @@ impl Dialect {
             (Dialect::Postgres, "yesterday") => "((now() AT TIME ZONE 'UTC')::date - 1)".into(),
             (Dialect::Sqlite, "yesterday") => "date('now', '-1 day')".into(),
             (Dialect::Postgres, "ts") => format!("to_char({arg}, 'YYYY-MM-DD HH24:MI:SS.US')"),
+            (Dialect::Postgres, "json_values") => {
+                format!("json_array_elements_text(CAST({arg} AS json)) AS j(value)")
+            }
+            (Dialect::Sqlite, "json_values") => format!("json_each({arg}) AS j"),
             (Dialect::Sqlite, "ts") => arg.to_string(),
             // Not a token (e.g. JSON in a literal): keep it.
             _ => format!("{{{token}}}"),
@@ -174,6 +180,12 @@ pub fn invalid(code: &'static str, message: impl Into<String>) -> CoreError {
 pub fn run(ex: &mut dyn Executor, sql: &str, params: &[Value]) -> CoreResult<Vec<Row>> {
     let sql = ex.dialect().render_cached(sql);
     ex.query(&sql, params)
+}
+
+/// A JSON array of strings (for `{json_values:$N}` parameters).
+pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.into_iter().map(json_str).collect();
+    format!("[{}]", items.join(","))
 }
 
 /// The first column of the first row as an integer.

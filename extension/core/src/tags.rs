@@ -8,7 +8,7 @@
 //!   two generations never end in the same millisecond (Quay's unique index).
 
 use crate::exec::{
-    CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, now_ms, one_int, run,
+    CoreError, CoreResult, Executor, Value, first_int, invalid, json_array, lock, named, now_ms, one_int, run,
 };
 use crate::names;
 
@@ -89,22 +89,42 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
         invalid("QUAY_MEDIA_TYPE_UNKNOWN", format!("unknown media type {:?}", m.media_type))
     })?;
 
-    // Every blob (config included) must already be linked to the repository.
-    let mut blob_ids: Vec<i64> = Vec::new();
+    // Every blob (config included) must already be linked to the repository: one statement for
+    // all of them (a manifest may list thousands of layers).
+    let mut digests: Vec<&str> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for digest in m.config_digest.iter().chain(&m.blob_digests) {
-        if !seen.insert(digest.as_str()) {
-            continue;
+        if seen.insert(digest.as_str()) {
+            digests.push(digest);
         }
-        let id = crate::blobs::find(ex, m.repository_id, digest)?.map(|b| b.storage_id);
-        let id = id.ok_or_else(|| {
-            invalid(
+    }
+    let mut blob_ids: Vec<i64> = Vec::new();
+    if !digests.is_empty() {
+        let rows = q(
+            ex,
+            "usable_blobs",
+            &[
+                repo.clone(),
+                Value::text(json_array(digests.iter().copied())),
+                Value::text(EMPTY_LAYER_DIGEST),
+            ],
+        )?;
+        let mut found = std::collections::HashSet::new();
+        for r in &rows {
+            if let (Some(d), Some(id)) =
+                (r.first().and_then(Value::as_text), r.get(1).and_then(Value::as_i64))
+            {
+                found.insert(d.to_string());
+                if !blob_ids.contains(&id) {
+                    blob_ids.push(id);
+                }
+            }
+        }
+        if let Some(missing) = digests.iter().find(|d| !found.contains(**d)) {
+            return Err(invalid(
                 "QUAY_BLOB_UNKNOWN",
-                format!("blob {digest} is not known to repository {}", m.repository_id),
-            )
-        })?;
-        if !blob_ids.contains(&id) {
-            blob_ids.push(id);
+                format!("blob {missing} is not known to repository {}", m.repository_id),
+            ));
         }
     }
     let mut child_ids: Vec<i64> = Vec::new();
@@ -141,8 +161,13 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
         protect(ex, m, id)?;
         return Ok(id);
     };
-    for blob in blob_ids {
-        q(ex, "insert_manifest_blob", &[repo.clone(), Value::Int(id), Value::Int(blob)])?;
+    if !blob_ids.is_empty() {
+        let ids: Vec<String> = blob_ids.iter().map(i64::to_string).collect();
+        q(
+            ex,
+            "insert_manifest_blobs",
+            &[repo.clone(), Value::Int(id), Value::text(json_array(ids.iter().map(String::as_str)))],
+        )?;
     }
     for child in child_ids {
         q(ex, "insert_manifest_child", &[repo.clone(), Value::Int(id), Value::Int(child)])?;

@@ -130,6 +130,10 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, Refusal
         for (i, l) in layers.iter().enumerate() {
             parsed.layers.push(descriptor(l, &format!("layers[{i}]"))?);
         }
+        // The image's size is stored as a 64-bit count: a sum past it is no real image.
+        if parsed.layers.iter().try_fold(0i64, |total, d| total.checked_add(d.size)).is_none() {
+            return Err(Refusal::Invalid("the layers' sizes add up to more than 2^63-1 bytes".into()));
+        }
     }
     Ok(parsed)
 }
@@ -213,6 +217,18 @@ mod tests {
             (image("").replace("\"schemaVersion\":2", "\"schemaVersion\":1"), None, false),
             (image("").replace(D, "sha256:abc"), None, false),
             (image("").replace("\"size\":32", "\"size\":-1"), None, false),
+            (image("").replace("\"size\":32", "\"size\":18446744073709551616"), None, false),
+            (
+                image("").replace(
+                    "\"size\":32}]",
+                    &format!(
+                        "\"size\":{m}}},{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"{D}\",\"size\":{m}}}]",
+                        m = i64::MAX
+                    ),
+                ),
+                None,
+                false,
+            ),
             (image(""), Some(DOCKER_MANIFEST), false),
             (image(""), Some("text/plain"), true),
             (r#"{"schemaVersion":1,"name":"a","tag":"b"}"#.into(), Some(DOCKER_SCHEMA1), true),

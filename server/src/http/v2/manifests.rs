@@ -100,15 +100,21 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let limit = usize::try_from(state.config.maximum_manifest_bytes()).unwrap_or(usize::MAX);
-    let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
-        RegistryError::detail(
-            Code::ManifestInvalid,
-            format!("manifest is larger than the limit of {limit} bytes"),
-        )
-        .status(StatusCode::PAYLOAD_TOO_LARGE)
+    let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.downcast_ref::<http_body_util::LengthLimitError>().is_some());
+        let e = if too_large {
+            RegistryError::detail(
+                Code::ManifestInvalid,
+                format!("manifest is larger than the limit of {limit} bytes"),
+            )
+            .status(StatusCode::PAYLOAD_TOO_LARGE)
+        } else {
+            // Shorter than its Content-Length, or the client stopped sending.
+            RegistryError::detail(Code::ManifestInvalid, format!("the manifest body could not be read: {e}"))
+        };
         // The rest of the body is not read: the connection cannot be reused.
-        .with_header("connection", HeaderValue::from_static("close"))
-        .into_response()
+        e.with_header("connection", HeaderValue::from_static("close")).into_response()
     })?;
     let digest = digest_of(algorithm, &bytes);
     if by_digest && digest != reference {
