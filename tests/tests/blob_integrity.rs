@@ -62,8 +62,8 @@ async fn patch(r: &Registry, loc: &str, token: &str, at: usize, body: Vec<u8>) -
 
 /// Two PATCHes of different bytes at the same offset of one upload, through two pods; then the
 /// finish with the digest of each candidate. Whatever wins, every stored object verifies.
-async fn racing_patches(backend: Backend, rounds: usize, chunk: usize) {
-    let r = Registry::start(backend, "patchrace", "").await;
+async fn racing_patches(backend: Backend, rounds: usize, chunk: usize, storage: Option<String>) {
+    let r = Registry::start_with_storage(backend, "patchrace", "", storage.as_deref()).await;
     let pod = r.pod().await;
     r.user("alice").await;
     let t = r.token(Some("alice"), &["repository:alice/race:pull,push"]).await;
@@ -108,24 +108,24 @@ async fn racing_patches(backend: Backend, rounds: usize, chunk: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_patches_sqlite() {
-    racing_patches(Backend::Sqlite, 24, 64 << 10).await;
+    racing_patches(Backend::Sqlite, 24, 64 << 10, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_patches_postgres() {
-    racing_patches(Backend::Postgres, 24, 64 << 10).await;
+    racing_patches(Backend::Postgres, 24, 64 << 10, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_large_patches_postgres() {
-    racing_patches(Backend::Postgres, 6, 4 << 20).await;
+    racing_patches(Backend::Postgres, 6, 4 << 20, None).await;
 }
 
 /// A stranger knows the bytes of a layer in a private repository. Racing a PATCH of those bytes
 /// against a PATCH of garbage in its own upload, then finishing with the layer's digest, must
 /// never change the victim's object: pulls keep serving the original bytes.
-async fn stranger_cannot_replace(backend: Backend, rounds: usize) {
-    let r = Registry::start(backend, "replace", "").await;
+async fn stranger_cannot_replace(backend: Backend, rounds: usize, storage: Option<String>) {
+    let r = Registry::start_with_storage(backend, "replace", "", storage.as_deref()).await;
     let pod = r.pod().await;
     r.user("victim").await;
     r.user("mallory").await;
@@ -183,12 +183,26 @@ async fn stranger_cannot_replace(backend: Backend, rounds: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stranger_cannot_replace_sqlite() {
-    stranger_cannot_replace(Backend::Sqlite, 16).await;
+    stranger_cannot_replace(Backend::Sqlite, 16, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stranger_cannot_replace_postgres() {
-    stranger_cannot_replace(Backend::Postgres, 16).await;
+    stranger_cannot_replace(Backend::Postgres, 16, None).await;
+}
+
+/// The same races with S3 storage (moto on 127.0.0.1): pieces are objects of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_patches_s3() {
+    let m = common::moto::moto("race").await;
+    racing_patches(Backend::Postgres, 10, 64 << 10, Some(common::moto::storage(&m, "race", false))).await;
+    racing_patches(Backend::Sqlite, 4, 6 << 20, Some(common::moto::storage(&m, "race", false))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stranger_cannot_replace_s3() {
+    let m = common::moto::moto("replace").await;
+    stranger_cannot_replace(Backend::Postgres, 8, Some(common::moto::storage(&m, "replace", false))).await;
 }
 
 /// What the worker does for one repository: GC, then the freed objects' deletes.

@@ -2,6 +2,8 @@
 //! mode) or PostgreSQL with the `quay` extension (a fresh database), local storage in a temp dir.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use quay_server::config::Config;
 use quay_server::http::{AppState, router};
 use quay_server::storage::BlobStorage;
