@@ -297,7 +297,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let cfg = crate::worker::WorkerConfig::from_config(&inst.config);
         tokio::spawn(crate::worker::run(store, storage, cfg, worker_stop))
     });
+    let key_refresh = inst.config.instance_key_refresh();
     let state = AppState::new(inst.config, store, storage, inst.data_dir.as_deref()).await?;
+    // The instance key lapses unless renewed: keep it alive while this process serves.
+    let renewal = tokio::spawn(state.keys.clone().renew_every(state.store.clone(), key_refresh));
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
 
@@ -313,6 +316,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(tls) => axum_server::from_tcp_rustls(std_listener, tls)?.handle(handle).serve(service).await?,
         None => axum_server::from_tcp(std_listener)?.handle(handle).serve(service).await?,
     }
+    renewal.abort();
     let _ = stop_worker.send(true);
     if let Some(w) = worker {
         let _ = w.await;

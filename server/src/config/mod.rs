@@ -175,6 +175,12 @@ config_keys! {
     "INSTANCE_SERVICE_KEY_SERVICE" => instance_service_key_service: String = "quay".into();
     "INSTANCE_SERVICE_KEY_LOCATION" => instance_service_key_location: Option<PathBuf> = None;
     "INSTANCE_SERVICE_KEY_KID_LOCATION" => instance_service_key_kid_location: Option<PathBuf> = None;
+    /// Minutes an instance key stays valid after it is published or renewed.
+    "INSTANCE_SERVICE_KEY_EXPIRATION" => instance_service_key_expiration: u64 = 120;
+    /// Minutes between renewals of this instance's key (must be shorter than the expiration).
+    "INSTANCE_SERVICE_KEY_REFRESH" => instance_service_key_refresh: u64 = 55;
+    /// Seconds an expired service key is kept before it is deleted.
+    "EXPIRED_SERVICE_KEY_TTL_SEC" => expired_service_key_ttl_sec: u64 = 60 * 60 * 24 * 7;
     "REGISTRY_JWT_AUTH_MAX_FRESH_S" => registry_jwt_auth_max_fresh_s: u64 = 3660;
     "FEATURE_ANONYMOUS_ACCESS" => feature_anonymous_access: Flag = Flag(true);
     "FEATURE_ADVERTISE_V2" => feature_advertise_v2: Flag = Flag(true);
@@ -480,6 +486,16 @@ impl Config {
             ),
             None => {}
         }
+        if self.instance_service_key_expiration == 0 {
+            errs.push("INSTANCE_SERVICE_KEY_EXPIRATION: must be at least 1 (minutes)".into());
+        } else if self.instance_service_key_refresh == 0
+            || self.instance_service_key_refresh >= self.instance_service_key_expiration
+        {
+            errs.push(format!(
+                "INSTANCE_SERVICE_KEY_REFRESH: must be at least 1 and less than INSTANCE_SERVICE_KEY_EXPIRATION ({} minutes), got {}; the key would lapse between renewals",
+                self.instance_service_key_expiration, self.instance_service_key_refresh
+            ));
+        }
         for (i, opt) in self.tag_expiration_options.iter().enumerate() {
             if let Err(e) = quay_core::duration::parse_seconds(opt) {
                 errs.push(format!("TAG_EXPIRATION_OPTIONS[{i}]: {e}"));
@@ -526,6 +542,18 @@ impl Config {
     /// `REGISTRY_STATE: readonly`: pulls only, every write refused.
     pub fn read_only(&self) -> bool {
         self.registry_state == "readonly"
+    }
+
+    /// `INSTANCE_SERVICE_KEY_EXPIRATION` in seconds (capped at ten years so the database's
+    /// timestamp arithmetic cannot overflow).
+    pub fn instance_key_expiration_s(&self) -> i64 {
+        const TEN_YEARS_S: u64 = 10 * 366 * 24 * 3600;
+        self.instance_service_key_expiration.saturating_mul(60).min(TEN_YEARS_S) as i64
+    }
+
+    /// `INSTANCE_SERVICE_KEY_REFRESH` as a period (at least one second).
+    pub fn instance_key_refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.instance_service_key_refresh.saturating_mul(60).max(1))
     }
 
     pub fn default_tag_expiration_s(&self) -> u64 {
@@ -728,6 +756,24 @@ DISTRIBUTED_STORAGE_PREFERENCE:
                     .to_string()
             ]
         );
+    }
+
+    #[test]
+    fn instance_key_expiry_and_refresh() {
+        let c = Config::from_yaml(GOOD).expect("valid");
+        assert_eq!(c.instance_key_expiration_s(), 120 * 60);
+        assert_eq!(c.instance_key_refresh(), std::time::Duration::from_secs(55 * 60));
+        assert_eq!(c.expired_service_key_ttl_sec, 7 * 86400);
+        let text = format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 30\nINSTANCE_SERVICE_KEY_REFRESH: 10\n");
+        assert_eq!(Config::from_yaml(&text).expect("valid").instance_key_expiration_s(), 1800);
+        let text = format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 30\nINSTANCE_SERVICE_KEY_REFRESH: 30\n");
+        let errs = Config::from_yaml(&text).expect_err("refresh not shorter").0;
+        assert!(errs.len() == 1 && errs[0].starts_with("INSTANCE_SERVICE_KEY_REFRESH: must be"), "{errs:?}");
+        let errs =
+            Config::from_yaml(&format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 0\n")).expect_err("zero").0;
+        assert_eq!(errs, vec!["INSTANCE_SERVICE_KEY_EXPIRATION: must be at least 1 (minutes)".to_string()]);
+        let huge = format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 18446744073709551615\n");
+        assert!(Config::from_yaml(&huge).expect("valid").instance_key_expiration_s() < 400 * 86400 * 10);
     }
 
     #[test]

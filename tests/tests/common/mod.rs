@@ -26,6 +26,7 @@ pub struct Registry {
     pub db: Option<TestDb>,
     pub backend: Backend,
     pub storage: BlobStorage,
+    pub config: Config,
 }
 
 pub const PASSWORD: &str = "password123";
@@ -73,15 +74,31 @@ impl Registry {
             store.migrate().await.expect("migrate");
         }
         let storage = BlobStorage::from_config(&config).await.expect("storage");
-        let state =
-            AppState::new(config, store.clone(), storage.clone(), Some(dir.path())).await.expect("state");
+        let state = AppState::new(config.clone(), store.clone(), storage.clone(), Some(dir.path()))
+            .await
+            .expect("state");
         let app = router(state);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         let http =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend, storage }
+        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend, storage, config }
+    }
+
+    /// Another instance of this registry (same config, database and storage; its own database
+    /// pool and its own generated instance key), as a second pod would be. Returns its base URL.
+    pub async fn sibling(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let store = Store::open(&self.config.database().expect("db").expect("uri")).await.expect("store");
+        let state =
+            AppState::new(self.config.clone(), store, self.storage.clone(), None).await.expect("state");
+        let app = router(state);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
     }
 
     /// A database user with [`PASSWORD`] (bcrypt cost 4 to keep tests fast).
