@@ -163,6 +163,14 @@ config_keys! {
     "MAXIMUM_LAYER_SIZE" => maximum_layer_size: String = "20G".into();
     /// Our key (Quay has no limit of its own): the largest manifest a push may send.
     "MAXIMUM_MANIFEST_SIZE" => maximum_manifest_size: String = "4MiB".into();
+    /// Our key: seconds a client has to send a request's headers (and the longest an idle
+    /// keep-alive connection is kept) before the connection is closed.
+    "HTTP_HEADER_READ_TIMEOUT_S" => http_header_read_timeout_s: u64 = 30;
+    /// Our key: seconds a handler waits for the next piece of a request body before it gives up
+    /// (408, connection closed).
+    "HTTP_BODY_READ_TIMEOUT_S" => http_body_read_timeout_s: u64 = 60;
+    /// Our key: connections served at once; further clients wait in the listen backlog.
+    "HTTP_MAX_CONNECTIONS" => http_max_connections: u32 = 512;
     "V2_PAGINATION_SIZE" => v2_pagination_size: u32 = 50;
     "DISABLE_PUSHES" => disable_pushes: bool = false;
     /// Days after which an unfinished upload is removed (row and storage objects).
@@ -486,6 +494,15 @@ impl Config {
             ),
             None => {}
         }
+        for (key, value) in [
+            ("HTTP_HEADER_READ_TIMEOUT_S", self.http_header_read_timeout_s),
+            ("HTTP_BODY_READ_TIMEOUT_S", self.http_body_read_timeout_s),
+            ("HTTP_MAX_CONNECTIONS", u64::from(self.http_max_connections)),
+        ] {
+            if value == 0 {
+                errs.push(format!("{key}: must be at least 1"));
+            }
+        }
         if self.instance_service_key_expiration == 0 {
             errs.push("INSTANCE_SERVICE_KEY_EXPIRATION: must be at least 1 (minutes)".into());
         } else if self.instance_service_key_refresh == 0
@@ -542,6 +559,17 @@ impl Config {
     /// `REGISTRY_STATE: readonly`: pulls only, every write refused.
     pub fn read_only(&self) -> bool {
         self.registry_state == "readonly"
+    }
+
+    /// `HTTP_HEADER_READ_TIMEOUT_S` (at least 1 s, at most a day: timer arithmetic must not
+    /// overflow).
+    pub fn http_header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_header_read_timeout_s.clamp(1, 86_400))
+    }
+
+    /// `HTTP_BODY_READ_TIMEOUT_S` (at least 1 s, at most a day).
+    pub fn http_body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_body_read_timeout_s.clamp(1, 86_400))
     }
 
     /// `INSTANCE_SERVICE_KEY_EXPIRATION` in seconds (capped at ten years so the database's
@@ -774,6 +802,26 @@ DISTRIBUTED_STORAGE_PREFERENCE:
         assert_eq!(errs, vec!["INSTANCE_SERVICE_KEY_EXPIRATION: must be at least 1 (minutes)".to_string()]);
         let huge = format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 18446744073709551615\n");
         assert!(Config::from_yaml(&huge).expect("valid").instance_key_expiration_s() < 400 * 86400 * 10);
+    }
+
+    #[test]
+    fn http_limits() {
+        let c = Config::from_yaml(GOOD).expect("valid");
+        assert_eq!(c.http_header_read_timeout(), std::time::Duration::from_secs(30));
+        assert_eq!(c.http_body_read_timeout(), std::time::Duration::from_secs(60));
+        assert_eq!(c.http_max_connections, 512);
+        let text = format!("{GOOD}HTTP_HEADER_READ_TIMEOUT_S: 0\nHTTP_MAX_CONNECTIONS: 0\n");
+        let errs = Config::from_yaml(&text).expect_err("zero").0;
+        assert_eq!(
+            errs,
+            vec![
+                "HTTP_HEADER_READ_TIMEOUT_S: must be at least 1".to_string(),
+                "HTTP_MAX_CONNECTIONS: must be at least 1".to_string()
+            ]
+        );
+        let huge = format!("{GOOD}HTTP_BODY_READ_TIMEOUT_S: 18446744073709551615\n");
+        let c = Config::from_yaml(&huge).expect("valid");
+        assert_eq!(c.http_body_read_timeout(), std::time::Duration::from_secs(86_400));
     }
 
     #[test]

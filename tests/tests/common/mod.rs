@@ -77,10 +77,7 @@ impl Registry {
         let state = AppState::new(config.clone(), store.clone(), storage.clone(), Some(dir.path()))
             .await
             .expect("state");
-        let app = router(state);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        serve(listener, router(state), &config);
         let http =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         Registry { url: format!("http://{host}"), host, store, dir, http, db, backend, storage, config }
@@ -94,10 +91,7 @@ impl Registry {
         let store = Store::open(&self.config.database().expect("db").expect("uri")).await.expect("store");
         let state =
             AppState::new(self.config.clone(), store, self.storage.clone(), None).await.expect("state");
-        let app = router(state);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        serve(listener, router(state), &self.config);
         format!("http://{addr}")
     }
 
@@ -231,6 +225,14 @@ impl Registry {
             .await
             .expect("put manifest")
     }
+}
+
+/// Serves `app` on `listener` the way `quay serve` does (connection limits and timeouts from
+/// `config`), until the test's runtime ends.
+fn serve(listener: tokio::net::TcpListener, app: axum::Router, config: &Config) {
+    let listener = listener.into_std().expect("std listener");
+    let limits = quay_server::http::conn::Limits::from_config(config);
+    tokio::spawn(quay_server::http::conn::serve(listener, app, None, limits, std::future::pending()));
 }
 
 pub fn digest(bytes: &[u8]) -> String {
