@@ -1,10 +1,11 @@
 //! Connections as `quay serve` serves them, on both backends: slow or half-open clients are cut
 //! off by the header and body timeouts (`HTTP_HEADER_READ_TIMEOUT_S`, `HTTP_BODY_READ_TIMEOUT_S`),
-//! and at most `HTTP_MAX_CONNECTIONS` are served at once.
+//! at most `HTTP_MAX_CONNECTIONS` are served at once, and a large request refused before its body
+//! was read still lets the client read the answer instead of a reset connection.
 
 mod common;
 
-use common::{Backend, Registry};
+use common::{Backend, OCI_MANIFEST, Registry};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -137,4 +138,56 @@ async fn connection_limit_sqlite() {
 #[tokio::test]
 async fn connection_limit_postgres() {
     connection_limit(Backend::Postgres, "connlimit").await;
+}
+
+/// A 4 MB manifest PUT without credentials is refused 401 before its body is read; the client,
+/// still writing, must read that 401 every time (not a reset or broken pipe): a raw client that
+/// writes everything before reading, and reqwest.
+async fn refused_large_put(backend: Backend, tag: &str) {
+    let r = Registry::start(backend, tag, "").await;
+    r.user("alice").await;
+    let body = vec![b' '; 4_000_000];
+    let head = format!(
+        "PUT /v2/alice/app/manifests/latest HTTP/1.1\r\nHost: {}\r\nContent-Type: {OCI_MANIFEST}\r\n\
+         Content-Length: {}\r\n\r\n",
+        r.host,
+        body.len()
+    );
+    for i in 0..50 {
+        let mut s = TcpStream::connect(&r.host).await.expect("connect");
+        s.write_all(head.as_bytes()).await.expect("write head");
+        if let Err(e) = s.write_all(&body).await {
+            panic!("attempt {i}: writing the body failed: {e}");
+        }
+        let answer = read_head(&mut s, Duration::from_secs(30)).await;
+        let answer = answer.unwrap_or_else(|| panic!("attempt {i}: no response"));
+        assert!(answer.starts_with("HTTP/1.1 401"), "attempt {i}: {answer}");
+    }
+    for i in 0..50 {
+        let resp = r
+            .req(reqwest::Method::PUT, "/v2/alice/app/manifests/latest", None)
+            .header("content-type", OCI_MANIFEST)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("attempt {i}: {e:?}"));
+        assert_eq!(resp.status(), 401, "attempt {i}");
+    }
+    // A client that waits for 100 Continue is answered at once and never asked for the body.
+    let mut s = TcpStream::connect(&r.host).await.expect("connect");
+    let expect = head.replace("\r\n\r\n", "\r\nExpect: 100-continue\r\n\r\n");
+    s.write_all(expect.as_bytes()).await.expect("write head");
+    let answer = read_head(&mut s, Duration::from_secs(10)).await.expect("answered without the body");
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM manifest").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_large_put_sqlite() {
+    refused_large_put(Backend::Sqlite, "").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_large_put_postgres() {
+    refused_large_put(Backend::Postgres, "largeput").await;
 }

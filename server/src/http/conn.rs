@@ -8,7 +8,11 @@
 //!   that sends nothing at all gets the same time for its first byte), and TLS
 //!   handshakes time out after 10 s (axum-server's default); HTTP/2 peers that stop answering
 //!   pings are dropped after the same time;
-//! - request bodies have their own idle timeout ([`super::body`]).
+//! - request bodies have their own idle timeout ([`super::body`]);
+//! - when the server closes a connection it lingers: the write side is shut down and what the
+//!   client is still sending is read and discarded for a bounded time, so the client reads the
+//!   response instead of a reset (closing with unread data makes the kernel send RST, which
+//!   discards the response the client has not read yet).
 
 use crate::config::Config;
 use axum::Router;
@@ -20,11 +24,15 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The longest a closing connection lingers, and the most it reads while doing so.
+const LINGER_TIME: Duration = Duration::from_secs(5);
+const LINGER_BYTES: u64 = 16 << 20;
 
 /// In-flight requests get this long after a shutdown signal.
 const GRACE: Duration = Duration::from_secs(30);
@@ -122,7 +130,7 @@ impl AddrListener<Conn, Peer> for Bounded {
         let slot = self.slots.clone().acquire_owned().await.map_err(io::Error::other)?;
         let (io, addr) = self.inner.accept().await?;
         let first_byte = Some(Box::pin(tokio::time::sleep(self.first_byte_within)));
-        Ok((Conn { io, _slot: slot, first_byte }, Peer(addr)))
+        Ok((Conn { io, _slot: slot, first_byte, linger: None }, Peer(addr)))
     }
 
     fn get_local_addr(&self) -> io::Result<Peer> {
@@ -130,7 +138,7 @@ impl AddrListener<Conn, Peer> for Bounded {
     }
 }
 
-/// An accepted connection: holds its slot until dropped.
+/// An accepted connection: holds its slot until dropped, and lingers on shutdown.
 pub struct Conn {
     io: TcpStream,
     _slot: OwnedSemaphorePermit,
@@ -138,6 +146,12 @@ pub struct Conn {
     /// protocol is known, and finding it out (HTTP/1 or HTTP/2) waits for the first bytes, so a
     /// client that connects and sends nothing needs this deadline of its own.
     first_byte: Option<Pin<Box<tokio::time::Sleep>>>,
+    linger: Option<Linger>,
+}
+
+struct Linger {
+    until: Pin<Box<tokio::time::Sleep>>,
+    read: u64,
 }
 
 impl AsyncRead for Conn {
@@ -181,7 +195,27 @@ impl AsyncWrite for Conn {
         Pin::new(&mut self.get_mut().io).poll_flush(cx)
     }
 
+    /// Sends FIN after the last response, then reads and discards until the client closes too,
+    /// [`LINGER_BYTES`] were read or [`LINGER_TIME`] passed.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+        let this = self.get_mut();
+        if this.linger.is_none() {
+            ready!(Pin::new(&mut this.io).poll_shutdown(cx))?;
+            this.linger = Some(Linger { until: Box::pin(tokio::time::sleep(LINGER_TIME)), read: 0 });
+        }
+        let Some(linger) = this.linger.as_mut() else { return Poll::Ready(Ok(())) };
+        let mut scratch = [0u8; 8192];
+        loop {
+            if linger.read >= LINGER_BYTES || linger.until.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.io).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => linger.read += buf.filled().len() as u64,
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
