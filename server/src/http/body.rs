@@ -139,7 +139,10 @@ pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Resp
     if expects_continue && !shared.polled.load(Ordering::Relaxed) {
         return resp;
     }
-    if !drain(body, guard.drain_limit, guard.idle_timeout).await {
+    // Announced as larger than we would read: do not read any of it.
+    if body.size_hint().lower() > guard.drain_limit
+        || !drain(body, guard.drain_limit, guard.idle_timeout).await
+    {
         resp = close(resp);
     }
     resp
