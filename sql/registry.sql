@@ -156,10 +156,35 @@ VALUES (NULL, 'ServiceKeyApprovalType.AUTOMATIC', {now}, '')
 RETURNING id
 
 -- name: servicekey_insert
+-- An instance key, live for $6 seconds (renewed by servicekey_renew while the instance runs).
 INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date,
                         rotation_duration, approval_id)
-SELECT $1, $2, $3, $4, '{}', {now}, NULL, NULL, $5
+SELECT $1, $2, $3, $4, '{}', {now}, {now_plus:$6}, NULL, $5
  WHERE NOT EXISTS (SELECT 1 FROM servicekey WHERE kid = $2)
+
+-- name: servicekey_renew
+-- Pushes key $1's expiry to now + $2 seconds, as Quay's servicekeyworker does. A deleted key is
+-- not recreated (deleting it is how an administrator revokes it).
+UPDATE servicekey SET expiration_date = {now_plus:$2} WHERE kid = $1 AND service = $3 RETURNING id
+
+-- name: servicekey_expire_legacy
+-- Instance keys written before keys expired (automatic approval, no expiry): they get the
+-- instance expiry, so they lapse and are collected like every other instance key.
+UPDATE servicekey SET expiration_date = {now_plus:$2}
+ WHERE service = $1 AND expiration_date IS NULL AND rotation_duration IS NULL AND metadata = '{}'
+   AND approval_id IN (SELECT id FROM servicekeyapproval
+                        WHERE approval_type = 'ServiceKeyApprovalType.AUTOMATIC')
+
+-- name: servicekey_gc
+-- Keys of service $1 that expired at least $2 seconds ago (Quay's EXPIRED_SERVICE_KEY_TTL_SEC):
+-- servicekey_jwk no longer accepts them, so no token they signed validates anywhere.
+DELETE FROM servicekey WHERE service = $1 AND expiration_date <= {now_plus:$2} RETURNING approval_id
+
+-- name: servicekey_approval_gc
+-- The automatic approval of a collected key, once no key refers to it.
+DELETE FROM servicekeyapproval
+ WHERE id = $1 AND approval_type = 'ServiceKeyApprovalType.AUTOMATIC'
+   AND NOT EXISTS (SELECT 1 FROM servicekey WHERE approval_id = $1)
 
 -- name: repositories_with_blob
 -- Live repositories whose manifests use, or whose unexpired upload links hold, blob $1.

@@ -261,7 +261,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let std_listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
 
     let tls = tls::server_config(
@@ -297,22 +296,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let cfg = crate::worker::WorkerConfig::from_config(&inst.config);
         tokio::spawn(crate::worker::run(store, storage, cfg, worker_stop))
     });
+    let key_refresh = inst.config.instance_key_refresh();
+    let limits = http::conn::Limits::from_config(&inst.config);
     let state = AppState::new(inst.config, store, storage, inst.data_dir.as_deref()).await?;
+    // The instance key lapses unless renewed: keep it alive while this process serves.
+    let renewal = tokio::spawn(state.keys.clone().renew_every(state.store.clone(), key_refresh));
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
 
-    let handle = axum_server::Handle::new();
-    let shutdown = handle.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutdown requested: finishing in-flight requests");
-        shutdown.graceful_shutdown(Some(Duration::from_secs(30)));
-    });
-    let service = app.into_make_service();
-    match tls {
-        Some(tls) => axum_server::from_tcp_rustls(std_listener, tls)?.handle(handle).serve(service).await?,
-        None => axum_server::from_tcp(std_listener)?.handle(handle).serve(service).await?,
-    }
+    http::conn::serve(std_listener, app, tls, limits, shutdown_signal()).await?;
+    renewal.abort();
     let _ = stop_worker.send(true);
     if let Some(w) = worker {
         let _ = w.await;

@@ -221,6 +221,42 @@ fn config_validate_lists_each_bad_field() {
     assert!(text(&out.stdout).contains("valid (standalone mode)"));
 }
 
+/// Configs as Quay's documentation writes them: the storage is not called `local_us` and
+/// `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS` is left out. Python Quay starts with these.
+#[test]
+fn config_validate_accepts_quay_configs_without_default_locations() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let local = "SERVER_HOSTNAME: quay-server.example.com\nPREFERRED_URL_SCHEME: http\n\
+                 DB_URI: postgresql://quayuser:quaypass@quay-server.example.com:5432/quay\n\
+                 DATABASE_SECRET_KEY: 0ce4f796-c295-415b-bf9d-b315114704b8\nSECRET_KEY: e8f9fdf0\n\
+                 DISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - storage_path: /datastorage/registry\n\
+                 DISTRIBUTED_STORAGE_PREFERENCE:\n  - default\nSETUP_COMPLETE: true\n";
+    let s3 = "SERVER_HOSTNAME: quay.example.com\nPREFERRED_URL_SCHEME: https\n\
+              DB_URI: postgresql://quay:pw@db:5432/quay\nDATABASE_SECRET_KEY: k\n\
+              DISTRIBUTED_STORAGE_CONFIG:\n  s3_us_east:\n    - S3Storage\n\
+              \x20   - {host: s3.us-east-1.amazonaws.com, s3_bucket: quay-registry, s3_access_key: AKIAEXAMPLE,\n\
+              \x20      s3_secret_key: secretexample, storage_path: /datastorage/registry}\n\
+              DISTRIBUTED_STORAGE_PREFERENCE: [s3_us_east]\n";
+    for (name, body) in [("local.yaml", local), ("s3.yaml", s3)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).expect("write");
+        let out = quay(&["config", "validate", "--config", path.to_str().expect("utf8")]);
+        assert!(out.status.success(), "{name}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(text(&out.stdout).contains("valid (standalone mode)"), "{name}: {}", text(&out.stdout));
+    }
+    // With replication on, the unset key's default must name a location: one clear line.
+    let path = dir.path().join("replicated.yaml");
+    std::fs::write(&path, format!("{local}FEATURE_STORAGE_REPLICATION: true\n")).expect("write");
+    let out = quay(&["config", "validate", "--config", path.to_str().expect("utf8")]);
+    assert!(!out.status.success());
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS[0]: \"local_us\" is not a location"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn bad_input_is_one_clear_error_line() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -64,7 +64,7 @@ async fn patch(r: &Registry, loc: &str, token: &str, at: usize, body: Vec<u8>) -
 /// finish with the digest of each candidate. Whatever wins, every stored object verifies.
 async fn racing_patches(backend: Backend, rounds: usize, chunk: usize, storage: Option<String>) {
     let r = Registry::start_with_storage(backend, "patchrace", "", storage.as_deref()).await;
-    let pod = r.pod().await;
+    let pod = r.sibling().await;
     r.user("alice").await;
     let t = r.token(Some("alice"), &["repository:alice/race:pull,push"]).await;
     let head = bytes_of(1, chunk);
@@ -74,13 +74,16 @@ async fn racing_patches(backend: Backend, rounds: usize, chunk: usize, storage: 
         let b = bytes_of(2 * round as u8 + 4, chunk);
         let loc = start_upload(&r, &r.url, "alice/race", &t).await;
         assert_eq!(patch(&r, &loc, &t, 0, head.clone()).await, 202);
-        let other = loc.replace(&r.url, &pod.url);
+        let other = loc.replace(&r.url, &pod);
         let (sa, sb) =
             tokio::join!(patch(&r, &loc, &t, chunk, a.clone()), patch(&r, &other, &t, chunk, b.clone()));
         assert!([sa, sb].contains(&202), "round {round}: one PATCH is accepted ({sa}, {sb})");
         assert!([202, 416].contains(&sa) && [202, 416].contains(&sb), "round {round}: {sa} {sb}");
-        // Finish claiming the bytes of one candidate (in turn), from either pod.
-        let claimed = if round % 2 == 0 { &a } else { &b };
+        // Finish claiming the bytes of the accepted PATCH (or, every third round, of the one
+        // refused: that must fail), from either pod.
+        let (won, lost) = if sa == 202 { (&a, &b) } else { (&b, &a) };
+        let claim_winner = round % 3 != 2;
+        let claimed = if claim_winner { won } else { lost };
         let whole: Vec<u8> = head.iter().chain(claimed.iter()).copied().collect();
         let finish = if round % 3 == 0 { &other } else { &loc };
         let resp = r
@@ -89,7 +92,7 @@ async fn racing_patches(backend: Backend, rounds: usize, chunk: usize, storage: 
             .await
             .expect("PUT");
         let status = resp.status().as_u16();
-        assert!([201, 400].contains(&status), "round {round}: finish answered {status}");
+        assert_eq!(status, if claim_winner { 201 } else { 400 }, "round {round}: finish");
         if status == 201 {
             accepted += 1;
             let got = r
@@ -126,7 +129,7 @@ async fn racing_large_patches_postgres() {
 /// never change the victim's object: pulls keep serving the original bytes.
 async fn stranger_cannot_replace(backend: Backend, rounds: usize, storage: Option<String>) {
     let r = Registry::start_with_storage(backend, "replace", "", storage.as_deref()).await;
-    let pod = r.pod().await;
+    let pod = r.sibling().await;
     r.user("victim").await;
     r.user("mallory").await;
     let tv = r.token(Some("victim"), &["repository:victim/private:pull,push"]).await;
@@ -140,7 +143,7 @@ async fn stranger_cannot_replace(backend: Backend, rounds: usize, storage: Optio
     for round in 0..rounds {
         let garbage = bytes_of(100 + round as u8, layer.len());
         let loc = start_upload(&r, &r.url, "mallory/mine", &tm).await;
-        let other = loc.replace(&r.url, &pod.url);
+        let other = loc.replace(&r.url, &pod);
         let good = layer.clone();
         let (s1, s2) = tokio::join!(
             async {

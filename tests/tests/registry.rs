@@ -671,3 +671,130 @@ async fn hostile_input_sqlite() {
 async fn hostile_input_postgres() {
     hostile_input(Backend::Postgres, "hostile").await;
 }
+
+/// A timestamp `secs` from now (negative: ago) in the registry's SQL dialect.
+fn at(r: &Registry, secs: i64) -> String {
+    match r.backend {
+        Backend::Postgres => format!("((now() AT TIME ZONE 'UTC') + make_interval(secs => {secs}))"),
+        Backend::Sqlite => format!("strftime('%Y-%m-%d %H:%M:%f', 'now', '{secs} seconds')"),
+    }
+}
+
+/// The `kid` of a JWT's header.
+fn kid_of(token: &str) -> String {
+    use base64::Engine as _;
+    let part = token.split('.').next().expect("header");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("b64");
+    let header: Value = serde_json::from_slice(&raw).expect("json");
+    header["kid"].as_str().expect("kid").to_string()
+}
+
+/// `GET /v2/` on another instance's base URL with a bearer token.
+async fn base_status(r: &Registry, base: &str, token: &str) -> u16 {
+    r.http.get(format!("{base}/v2/")).bearer_auth(token).send().await.expect("GET /v2/").status().as_u16()
+}
+
+/// Instance keys expire (INSTANCE_SERVICE_KEY_EXPIRATION), are renewed while the instance runs,
+/// and are deleted once lapsed for EXPIRED_SERVICE_KEY_TTL_SEC; restarts never leave a key that
+/// lives forever, and a live key's tokens validate on every instance.
+async fn service_keys(backend: Backend, tag: &str) {
+    use quay_server::auth::keys::KeySet;
+    use std::sync::Arc;
+    let r = Registry::start(backend, tag, "").await;
+    r.user("alice").await;
+    let expiring_in = |lo_s: i64, hi_s: i64| {
+        format!(
+            "SELECT count(*) FROM servicekey WHERE expiration_date > {} AND expiration_date <= {}",
+            at(&r, lo_s),
+            at(&r, hi_s)
+        )
+    };
+    // The start published one key, live for 120 minutes (Quay's default).
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM servicekey").await, 1);
+    assert_eq!(common::scalar(&r, &expiring_in(119 * 60, 121 * 60)).await, 1);
+
+    // Restarts with the data directory's stable key renew its row; pods without a key file each
+    // publish their own key. Every row expires.
+    for _ in 0..3 {
+        KeySet::open(&r.config, &r.store, Some(r.dir.path())).await.expect("restart");
+    }
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM servicekey").await, 1);
+    for _ in 0..5 {
+        KeySet::open(&r.config, &r.store, None).await.expect("new pod");
+    }
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM servicekey").await, 6);
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM servicekey WHERE expiration_date IS NULL").await, 0);
+
+    // Older rows: one written before keys expired, one an administrator approved without expiry,
+    // one lapsed a week and a day ago, one lapsed an hour ago.
+    let key = |kid: &str, approval: &str, expires: &str| {
+        format!(
+            "INSERT INTO servicekeyapproval (approver_id, approval_type, approved_date, notes) \
+             VALUES (NULL, '{approval}', '2024-01-01 00:00:00', '{kid}');
+             INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, \
+             rotation_duration, approval_id) SELECT 'http://old', '{kid}', 'quay', '{{}}', '{{}}', \
+             '2024-01-01 00:00:00', {expires}, NULL, id FROM servicekeyapproval WHERE notes = '{kid}';"
+        )
+    };
+    let auto = "ServiceKeyApprovalType.AUTOMATIC";
+    common::exec(&r, &key("legacy", auto, "NULL")).await;
+    common::exec(&r, &key("manual", "ServiceKeyApprovalType.SUPERUSER", "NULL")).await;
+    common::exec(&r, &key("ancient", auto, &at(&r, -8 * 86400))).await;
+    common::exec(&r, &key("recent", auto, &at(&r, -3600))).await;
+    KeySet::open(&r.config, &r.store, Some(r.dir.path())).await.expect("restart");
+    let kids = |cond: &str| format!("SELECT count(*) FROM servicekey WHERE {cond}");
+    assert_eq!(common::scalar(&r, &kids("kid = 'legacy' AND expiration_date IS NOT NULL")).await, 1);
+    assert_eq!(common::scalar(&r, &kids("kid = 'manual' AND expiration_date IS NULL")).await, 1);
+    assert_eq!(common::scalar(&r, &kids("kid = 'ancient'")).await, 0, "lapsed past the TTL: deleted");
+    assert_eq!(
+        common::scalar(&r, "SELECT count(*) FROM servicekeyapproval WHERE notes = 'ancient'").await,
+        0,
+        "its approval goes with it"
+    );
+    assert_eq!(common::scalar(&r, &kids("kid = 'recent'")).await, 1, "kept until the TTL");
+    assert_eq!(common::scalar(&r, &kids("expiration_date IS NULL")).await, 1, "only the manual key");
+
+    // A token signed by a live key validates on another instance (shown to it first, so no
+    // cache of this process answers for it).
+    let t = r.token(Some("alice"), &[]).await;
+    let kid = kid_of(&t);
+    assert_eq!(base_status(&r, &r.sibling().await, &t).await, 200);
+
+    // Once the key lapses, an instance that reads the table refuses its tokens.
+    common::exec(&r, &format!("UPDATE servicekey SET expiration_date = {} WHERE kid = '{kid}'", at(&r, -60)))
+        .await;
+    let t2 = r.token(Some("alice"), &["repository:alice/other:pull"]).await;
+    assert_eq!(base_status(&r, &r.sibling().await, &t2).await, 401);
+
+    // The running instance's renewal revives it (polled, period shortened for the test).
+    let keys = Arc::new(KeySet::open(&r.config, &r.store, Some(r.dir.path())).await.expect("keys"));
+    assert_eq!(keys.instance.kid, kid);
+    common::exec(&r, &format!("UPDATE servicekey SET expiration_date = {} WHERE kid = '{kid}'", at(&r, -60)))
+        .await;
+    let renewal =
+        tokio::spawn(keys.clone().renew_every(r.store.clone(), std::time::Duration::from_millis(50)));
+    let live = format!("{} AND kid = '{kid}'", expiring_in(119 * 60, 121 * 60));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while common::scalar(&r, &live).await != 1 {
+        assert!(std::time::Instant::now() < deadline, "the key was not renewed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    renewal.abort();
+    let t3 = r.token(Some("alice"), &["repository:alice/third:pull"]).await;
+    assert_eq!(base_status(&r, &r.sibling().await, &t3).await, 200);
+
+    // A deleted (revoked) key is not recreated by renewal.
+    common::exec(&r, &format!("DELETE FROM servicekey WHERE kid = '{kid}'")).await;
+    keys.renew(&r.store).await.expect("renew");
+    assert_eq!(common::scalar(&r, &kids(&format!("kid = '{kid}'"))).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_keys_sqlite() {
+    service_keys(Backend::Sqlite, "").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_keys_postgres() {
+    service_keys(Backend::Postgres, "servicekeys").await;
+}

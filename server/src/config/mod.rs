@@ -146,7 +146,9 @@ config_keys! {
     "DB_READ_REPLICAS" => db_read_replicas: Vec<BTreeMap<String, Value>> = Vec::new();
     "DISTRIBUTED_STORAGE_CONFIG" => distributed_storage_config: BTreeMap<String, StorageEntry> = BTreeMap::new();
     "DISTRIBUTED_STORAGE_PREFERENCE" => distributed_storage_preference: Vec<String> = vec!["local_us".into()];
-    "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS" => distributed_storage_default_locations: Vec<String> = vec!["local_us".into()];
+    /// `None` when the file omits it: Quay's default (`["local_us"]`, see
+    /// [`Config::default_locations`]) is then not held against the configured storage names.
+    "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS" => distributed_storage_default_locations: Option<Vec<String>> = None;
     "BUILDLOGS_REDIS" => buildlogs_redis: Option<RedisConfig> = None;
     "USER_EVENTS_REDIS" => user_events_redis: Option<RedisConfig> = None;
     "PULL_METRICS_REDIS" => pull_metrics_redis: Option<RedisConfig> = None;
@@ -161,6 +163,14 @@ config_keys! {
     "MAXIMUM_LAYER_SIZE" => maximum_layer_size: String = "20G".into();
     /// Our key (Quay has no limit of its own): the largest manifest a push may send.
     "MAXIMUM_MANIFEST_SIZE" => maximum_manifest_size: String = "4MiB".into();
+    /// Our key: seconds a client has to send a request's headers (and the longest an idle
+    /// keep-alive connection is kept) before the connection is closed.
+    "HTTP_HEADER_READ_TIMEOUT_S" => http_header_read_timeout_s: u64 = 30;
+    /// Our key: seconds a handler waits for the next piece of a request body before it gives up
+    /// (408, connection closed).
+    "HTTP_BODY_READ_TIMEOUT_S" => http_body_read_timeout_s: u64 = 60;
+    /// Our key: connections served at once; further clients wait in the listen backlog.
+    "HTTP_MAX_CONNECTIONS" => http_max_connections: u32 = 512;
     "V2_PAGINATION_SIZE" => v2_pagination_size: u32 = 50;
     "DISABLE_PUSHES" => disable_pushes: bool = false;
     /// Days after which an unfinished upload is removed (row and storage objects).
@@ -173,6 +183,12 @@ config_keys! {
     "INSTANCE_SERVICE_KEY_SERVICE" => instance_service_key_service: String = "quay".into();
     "INSTANCE_SERVICE_KEY_LOCATION" => instance_service_key_location: Option<PathBuf> = None;
     "INSTANCE_SERVICE_KEY_KID_LOCATION" => instance_service_key_kid_location: Option<PathBuf> = None;
+    /// Minutes an instance key stays valid after it is published or renewed.
+    "INSTANCE_SERVICE_KEY_EXPIRATION" => instance_service_key_expiration: u64 = 120;
+    /// Minutes between renewals of this instance's key (must be shorter than the expiration).
+    "INSTANCE_SERVICE_KEY_REFRESH" => instance_service_key_refresh: u64 = 55;
+    /// Seconds an expired service key is kept before it is deleted.
+    "EXPIRED_SERVICE_KEY_TTL_SEC" => expired_service_key_ttl_sec: u64 = 60 * 60 * 24 * 7;
     "REGISTRY_JWT_AUTH_MAX_FRESH_S" => registry_jwt_auth_max_fresh_s: u64 = 3660;
     "FEATURE_ANONYMOUS_ACCESS" => feature_anonymous_access: Flag = Flag(true);
     "FEATURE_ADVERTISE_V2" => feature_advertise_v2: Flag = Flag(true);
@@ -188,6 +204,9 @@ config_keys! {
     "FEATURE_USER_CREATION" => feature_user_creation: Flag = Flag(true);
     "FEATURE_DIRECT_LOGIN" => feature_direct_login: Flag = Flag(true);
     "FEATURE_GARBAGE_COLLECTION" => feature_garbage_collection: Flag = Flag(true);
+    /// Read for validation only: replication needs `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS` to name
+    /// configured locations. This server does not replicate.
+    "FEATURE_STORAGE_REPLICATION" => feature_storage_replication: Flag = Flag(false);
     "FEATURE_CHANGE_TAG_EXPIRATION" => feature_change_tag_expiration: Flag = Flag(true);
     "FEATURE_USER_LAST_ACCESSED" => feature_user_last_accessed: Flag = Flag(true);
 }
@@ -362,6 +381,28 @@ impl Config {
         self.distributed_storage_config.get(name).map(|e| (name.as_str(), e))
     }
 
+    /// `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS`, or Quay's default `["local_us"]` when unset.
+    pub fn default_locations(&self) -> &[String] {
+        static QUAY_DEFAULT: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| vec!["local_us".to_string()]);
+        self.distributed_storage_default_locations.as_deref().unwrap_or(&QUAY_DEFAULT)
+    }
+
+    /// One line per entry of `list` that `DISTRIBUTED_STORAGE_CONFIG` does not define (nothing when
+    /// that key is itself missing: it is reported on its own).
+    fn check_locations(&self, key: &str, list: &[String], note: &str, errs: &mut Vec<String>) {
+        if self.distributed_storage_config.is_empty() {
+            return;
+        }
+        for (i, loc) in list.iter().enumerate() {
+            if !self.distributed_storage_config.contains_key(loc) {
+                errs.push(format!(
+                    "{key}[{i}]: {loc:?} is not a location in DISTRIBUTED_STORAGE_CONFIG{note}"
+                ));
+            }
+        }
+    }
+
     /// Semantic checks; one line per problem, each naming its key.
     pub fn validate(&self) -> Vec<String> {
         let mut errs = Vec::new();
@@ -435,20 +476,42 @@ impl Config {
                 errs.push(format!("DISTRIBUTED_STORAGE_CONFIG.{name}[1].s3_bucket: required for S3Storage"));
             }
         }
-        for (key, list) in [
-            ("DISTRIBUTED_STORAGE_PREFERENCE", &self.distributed_storage_preference),
-            ("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS", &self.distributed_storage_default_locations),
+        let preference = &self.distributed_storage_preference;
+        if preference.is_empty() {
+            errs.push("DISTRIBUTED_STORAGE_PREFERENCE: must name at least one storage location".into());
+        }
+        self.check_locations("DISTRIBUTED_STORAGE_PREFERENCE", preference, "", &mut errs);
+        // Quay reads DEFAULT_LOCATIONS only to replicate, and a config that omits it gets
+        // `["local_us"]` whatever its storage is called (Quay's own docs name it `default`), so
+        // the default is checked only when replication would use it.
+        match &self.distributed_storage_default_locations {
+            Some(list) => self.check_locations("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS", list, "", &mut errs),
+            None if self.feature_storage_replication.0 => self.check_locations(
+                "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS",
+                self.default_locations(),
+                " (the default when the key is unset; FEATURE_STORAGE_REPLICATION needs it to name configured locations)",
+                &mut errs,
+            ),
+            None => {}
+        }
+        for (key, value) in [
+            ("HTTP_HEADER_READ_TIMEOUT_S", self.http_header_read_timeout_s),
+            ("HTTP_BODY_READ_TIMEOUT_S", self.http_body_read_timeout_s),
+            ("HTTP_MAX_CONNECTIONS", u64::from(self.http_max_connections)),
         ] {
-            if key == "DISTRIBUTED_STORAGE_PREFERENCE" && list.is_empty() {
-                errs.push(format!("{key}: must name at least one storage location"));
+            if value == 0 {
+                errs.push(format!("{key}: must be at least 1"));
             }
-            for (i, loc) in list.iter().enumerate() {
-                if !self.distributed_storage_config.is_empty()
-                    && !self.distributed_storage_config.contains_key(loc)
-                {
-                    errs.push(format!("{key}[{i}]: {loc:?} is not a location in DISTRIBUTED_STORAGE_CONFIG"));
-                }
-            }
+        }
+        if self.instance_service_key_expiration == 0 {
+            errs.push("INSTANCE_SERVICE_KEY_EXPIRATION: must be at least 1 (minutes)".into());
+        } else if self.instance_service_key_refresh == 0
+            || self.instance_service_key_refresh >= self.instance_service_key_expiration
+        {
+            errs.push(format!(
+                "INSTANCE_SERVICE_KEY_REFRESH: must be at least 1 and less than INSTANCE_SERVICE_KEY_EXPIRATION ({} minutes), got {}; the key would lapse between renewals",
+                self.instance_service_key_expiration, self.instance_service_key_refresh
+            ));
         }
         for (i, opt) in self.tag_expiration_options.iter().enumerate() {
             if let Err(e) = quay_core::duration::parse_seconds(opt) {
@@ -496,6 +559,29 @@ impl Config {
     /// `REGISTRY_STATE: readonly`: pulls only, every write refused.
     pub fn read_only(&self) -> bool {
         self.registry_state == "readonly"
+    }
+
+    /// `HTTP_HEADER_READ_TIMEOUT_S` (at least 1 s, at most a day: timer arithmetic must not
+    /// overflow).
+    pub fn http_header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_header_read_timeout_s.clamp(1, 86_400))
+    }
+
+    /// `HTTP_BODY_READ_TIMEOUT_S` (at least 1 s, at most a day).
+    pub fn http_body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_body_read_timeout_s.clamp(1, 86_400))
+    }
+
+    /// `INSTANCE_SERVICE_KEY_EXPIRATION` in seconds (capped at ten years so the database's
+    /// timestamp arithmetic cannot overflow).
+    pub fn instance_key_expiration_s(&self) -> i64 {
+        const TEN_YEARS_S: u64 = 10 * 366 * 24 * 3600;
+        self.instance_service_key_expiration.saturating_mul(60).min(TEN_YEARS_S) as i64
+    }
+
+    /// `INSTANCE_SERVICE_KEY_REFRESH` as a period (at least one second).
+    pub fn instance_key_refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.instance_service_key_refresh.saturating_mul(60).max(1))
     }
 
     pub fn default_tag_expiration_s(&self) -> u64 {
@@ -597,6 +683,145 @@ TAG_EXPIRATION_OPTIONS: ["1y"]
                 .expect_err("invalid")
                 .0;
         assert!(errs[0].starts_with("DISTRIBUTED_STORAGE_CONFIG.x: invalid length 3"), "{errs:?}");
+    }
+
+    /// Quay's documented minimal config (LocalStorage named `default`), which omits
+    /// `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS` as many operators' files do.
+    const QUAY_DOCS_LOCAL: &str = r#"
+AUTHENTICATION_TYPE: Database
+BUILDLOGS_REDIS:
+  host: quay-server.example.com
+  password: strongpassword
+  port: 6379
+DATABASE_SECRET_KEY: 0ce4f796-c295-415b-bf9d-b315114704b8
+DB_URI: postgresql://quayuser:quaypass@quay-server.example.com:5432/quay
+DEFAULT_TAG_EXPIRATION: 2w
+DISTRIBUTED_STORAGE_CONFIG:
+  default:
+    - LocalStorage
+    - storage_path: /datastorage/registry
+DISTRIBUTED_STORAGE_PREFERENCE:
+  - default
+FEATURE_MAILING: false
+PREFERRED_URL_SCHEME: http
+SECRET_KEY: e8f9fdf0-38c1-4a86-8ba6-c5e2d7b4d4c0
+SERVER_HOSTNAME: quay-server.example.com
+SETUP_COMPLETE: true
+TAG_EXPIRATION_OPTIONS:
+  - 2w
+USER_EVENTS_REDIS:
+  host: quay-server.example.com
+  port: 6379
+"#;
+
+    /// An S3 deployment whose one location is `s3_us_east`, again without DEFAULT_LOCATIONS.
+    const QUAY_DOCS_S3: &str = r#"
+SERVER_HOSTNAME: quay.example.com
+PREFERRED_URL_SCHEME: https
+DB_URI: postgresql://quay:pw@db:5432/quay
+DATABASE_SECRET_KEY: k
+SECRET_KEY: s
+DISTRIBUTED_STORAGE_CONFIG:
+  s3_us_east:
+    - S3Storage
+    - host: s3.us-east-1.amazonaws.com
+      s3_access_key: AKIAEXAMPLE
+      s3_secret_key: secretexample
+      s3_bucket: quay-registry
+      s3_region: us-east-1
+      storage_path: /datastorage/registry
+DISTRIBUTED_STORAGE_PREFERENCE:
+  - s3_us_east
+"#;
+
+    #[test]
+    fn quay_configs_without_default_locations_are_accepted() {
+        let c = Config::from_yaml(QUAY_DOCS_LOCAL).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.primary_storage().map(|(n, e)| (n, e.driver())), Some(("default", "LocalStorage")));
+        assert_eq!(c.distributed_storage_default_locations, None);
+        assert_eq!(c.default_locations(), ["local_us".to_string()]);
+        let c = Config::from_yaml(QUAY_DOCS_S3).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.primary_storage().map(|(n, e)| (n, e.driver())), Some(("s3_us_east", "S3Storage")));
+        // The local-dev stack's spelling: an explicit empty list.
+        let text = format!("{QUAY_DOCS_LOCAL}DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: []\n");
+        assert_eq!(Config::from_yaml(&text).expect("valid").default_locations(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn default_locations_checked_when_set_or_replicating() {
+        // Set explicitly: every entry must be a configured location.
+        let text = format!("{QUAY_DOCS_S3}DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [s3_us_east, local_us]\n");
+        let errs = Config::from_yaml(&text).expect_err("invalid").0;
+        assert_eq!(
+            errs,
+            vec![
+                "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS[1]: \"local_us\" is not a location in DISTRIBUTED_STORAGE_CONFIG"
+                    .to_string()
+            ]
+        );
+        let text = format!("{QUAY_DOCS_S3}DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [s3_us_east]\n");
+        assert!(Config::from_yaml(&text).is_ok());
+        // Replication uses the default when the key is unset, so then the default must exist.
+        let text = format!("{QUAY_DOCS_S3}FEATURE_STORAGE_REPLICATION: true\n");
+        let errs = Config::from_yaml(&text).expect_err("invalid").0;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS[0]: \"local_us\" is not a location")
+                && errs[0].contains("FEATURE_STORAGE_REPLICATION"),
+            "{errs:?}"
+        );
+        let text = format!(
+            "{QUAY_DOCS_S3}FEATURE_STORAGE_REPLICATION: true\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [s3_us_east]\n"
+        );
+        assert!(Config::from_yaml(&text).is_ok());
+        // The preference is still checked whatever replication says.
+        let text = QUAY_DOCS_S3.replace("  - s3_us_east\n", "  - s3_us_west\n");
+        let errs = Config::from_yaml(&text).expect_err("invalid").0;
+        assert_eq!(
+            errs,
+            vec![
+                "DISTRIBUTED_STORAGE_PREFERENCE[0]: \"s3_us_west\" is not a location in DISTRIBUTED_STORAGE_CONFIG"
+                    .to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn instance_key_expiry_and_refresh() {
+        let c = Config::from_yaml(GOOD).expect("valid");
+        assert_eq!(c.instance_key_expiration_s(), 120 * 60);
+        assert_eq!(c.instance_key_refresh(), std::time::Duration::from_secs(55 * 60));
+        assert_eq!(c.expired_service_key_ttl_sec, 7 * 86400);
+        let text = format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 30\nINSTANCE_SERVICE_KEY_REFRESH: 10\n");
+        assert_eq!(Config::from_yaml(&text).expect("valid").instance_key_expiration_s(), 1800);
+        let text = format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 30\nINSTANCE_SERVICE_KEY_REFRESH: 30\n");
+        let errs = Config::from_yaml(&text).expect_err("refresh not shorter").0;
+        assert!(errs.len() == 1 && errs[0].starts_with("INSTANCE_SERVICE_KEY_REFRESH: must be"), "{errs:?}");
+        let errs =
+            Config::from_yaml(&format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 0\n")).expect_err("zero").0;
+        assert_eq!(errs, vec!["INSTANCE_SERVICE_KEY_EXPIRATION: must be at least 1 (minutes)".to_string()]);
+        let huge = format!("{GOOD}INSTANCE_SERVICE_KEY_EXPIRATION: 18446744073709551615\n");
+        assert!(Config::from_yaml(&huge).expect("valid").instance_key_expiration_s() < 400 * 86400 * 10);
+    }
+
+    #[test]
+    fn http_limits() {
+        let c = Config::from_yaml(GOOD).expect("valid");
+        assert_eq!(c.http_header_read_timeout(), std::time::Duration::from_secs(30));
+        assert_eq!(c.http_body_read_timeout(), std::time::Duration::from_secs(60));
+        assert_eq!(c.http_max_connections, 512);
+        let text = format!("{GOOD}HTTP_HEADER_READ_TIMEOUT_S: 0\nHTTP_MAX_CONNECTIONS: 0\n");
+        let errs = Config::from_yaml(&text).expect_err("zero").0;
+        assert_eq!(
+            errs,
+            vec![
+                "HTTP_HEADER_READ_TIMEOUT_S: must be at least 1".to_string(),
+                "HTTP_MAX_CONNECTIONS: must be at least 1".to_string()
+            ]
+        );
+        let huge = format!("{GOOD}HTTP_BODY_READ_TIMEOUT_S: 18446744073709551615\n");
+        let c = Config::from_yaml(&huge).expect("valid");
+        assert_eq!(c.http_body_read_timeout(), std::time::Duration::from_secs(86_400));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The HTTP tier: routers only. Handlers call the store and storage; they never build SQL.
 
+pub mod body;
+pub mod conn;
 pub mod health;
 pub mod registry_error;
 pub mod v2;
@@ -55,5 +57,10 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(health::routes()).merge(v2::routes()).with_state(state)
+    let guard = body::Guard::from_config(&state.config);
+    Router::new()
+        .merge(health::routes())
+        .merge(v2::routes())
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(guard, body::guard))
 }

@@ -644,15 +644,18 @@ impl Store {
         Ok(first(rows, |r| text(r, 0)))
     }
 
-    /// Publishes this instance's key in `servicekey` (auto-approved) so every pod accepts its tokens.
+    /// Publishes this instance's key in `servicekey` (auto-approved, live for `expires_in_s`) so
+    /// every pod accepts its tokens; a key already published (a stable key file) is renewed
+    /// instead of inserted again.
     pub async fn service_key_register(
         &self,
         name: &str,
         kid: &str,
         service: &str,
         jwk: &str,
+        expires_in_s: i64,
     ) -> Result<(), StoreError> {
-        if self.service_key_jwk(kid, service).await?.is_some() {
+        if self.service_key_renew(kid, service, expires_in_s).await? {
             return Ok(());
         }
         let approval = first(self.write_rows(sql("servicekey_approval"), vec![]).await?, |r| int(r, 0))
@@ -665,9 +668,53 @@ impl Store {
                 Value::text(service),
                 Value::text(jwk),
                 Value::Int(approval),
+                Value::Int(expires_in_s),
             ],
         )
         .await?;
         Ok(())
+    }
+
+    /// Moves key `kid`'s expiry to now + `expires_in_s`. `false` when the key is not (or no
+    /// longer) in the table.
+    pub async fn service_key_renew(
+        &self,
+        kid: &str,
+        service: &str,
+        expires_in_s: i64,
+    ) -> Result<bool, StoreError> {
+        let rows = self
+            .write_rows(
+                sql("servicekey_renew"),
+                vec![Value::text(kid), Value::Int(expires_in_s), Value::text(service)],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Housekeeping of `service`'s keys: rows this server wrote before keys expired get an expiry
+    /// of `expires_in_s`; keys expired at least `keep_expired_s` ago are deleted with their
+    /// automatic approvals. Returns how many keys were deleted.
+    pub async fn service_keys_collect(
+        &self,
+        service: &str,
+        expires_in_s: i64,
+        keep_expired_s: i64,
+    ) -> Result<usize, StoreError> {
+        self.write_rows(
+            sql("servicekey_expire_legacy"),
+            vec![Value::text(service), Value::Int(expires_in_s)],
+        )
+        .await?;
+        let gone = self
+            .write_rows(
+                sql("servicekey_gc"),
+                vec![Value::text(service), Value::Int(keep_expired_s.saturating_neg())],
+            )
+            .await?;
+        for approval in gone.iter().filter_map(|r| int(r, 0)) {
+            self.write_rows(sql("servicekey_approval_gc"), vec![Value::Int(approval)]).await?;
+        }
+        Ok(gone.len())
     }
 }

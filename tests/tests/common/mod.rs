@@ -28,17 +28,7 @@ pub struct Registry {
     pub db: Option<TestDb>,
     pub backend: Backend,
     pub storage: BlobStorage,
-    /// The config every pod of this registry runs with.
-    pub yaml: String,
-}
-
-/// Another `quay serve` process of the same registry: its own router, store pool, storage
-/// handle and instance key over the same database and storage (as a second pod behind a load
-/// balancer; SERVER_HOSTNAME is the registry's).
-pub struct Pod {
-    pub url: String,
-    pub store: Store,
-    pub storage: BlobStorage,
+    pub config: Config,
 }
 
 pub const PASSWORD: &str = "password123";
@@ -80,18 +70,31 @@ impl Registry {
                 str::to_string
             )
         );
-        let (store, storage) = serve(&yaml, listener, dir.path(), backend == Backend::Sqlite).await;
+        let config = Config::from_yaml(&yaml).expect("config");
+        let store = Store::open(&config.database().expect("db").expect("uri")).await.expect("store");
+        if backend == Backend::Sqlite {
+            store.migrate().await.expect("migrate");
+        }
+        let storage = BlobStorage::from_config(&config).await.expect("storage");
+        let state = AppState::new(config.clone(), store.clone(), storage.clone(), Some(dir.path()))
+            .await
+            .expect("state");
+        serve(listener, router(state), &config);
         let http =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend, storage, yaml }
+        Registry { url: format!("http://{host}"), host, store, dir, http, db, backend, storage, config }
     }
 
-    /// Starts another pod of this registry (see [`Pod`]).
-    pub async fn pod(&self) -> Pod {
+    /// Another instance of this registry (same config, database and storage; its own database
+    /// pool and its own generated instance key), as a second pod would be. Returns its base URL.
+    pub async fn sibling(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (store, storage) = serve(&self.yaml, listener, self.dir.path(), false).await;
-        Pod { url, store, storage }
+        let addr = listener.local_addr().expect("addr");
+        let store = Store::open(&self.config.database().expect("db").expect("uri")).await.expect("store");
+        let state =
+            AppState::new(self.config.clone(), store, self.storage.clone(), None).await.expect("state");
+        serve(listener, router(state), &self.config);
+        format!("http://{addr}")
     }
 
     /// A database user with [`PASSWORD`] (bcrypt cost 4 to keep tests fast).
@@ -226,25 +229,12 @@ impl Registry {
     }
 }
 
-/// Opens the store and storage of `yaml` and serves the real router on `listener`.
-async fn serve(
-    yaml: &str,
-    listener: tokio::net::TcpListener,
-    data_dir: &std::path::Path,
-    migrate: bool,
-) -> (Store, BlobStorage) {
-    let config = Config::from_yaml(yaml).expect("config");
-    let store = Store::open(&config.database().expect("db").expect("uri")).await.expect("store");
-    if migrate {
-        store.migrate().await.expect("migrate");
-    }
-    let storage = BlobStorage::from_config(&config).await.expect("storage");
-    let state = AppState::new(config, store.clone(), storage.clone(), Some(data_dir)).await.expect("state");
-    let app = router(state);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (store, storage)
+/// Serves `app` on `listener` the way `quay serve` does (connection limits and timeouts from
+/// `config`), until the test's runtime ends.
+fn serve(listener: tokio::net::TcpListener, app: axum::Router, config: &Config) {
+    let listener = listener.into_std().expect("std listener");
+    let limits = quay_server::http::conn::Limits::from_config(config);
+    tokio::spawn(quay_server::http::conn::serve(listener, app, None, limits, std::future::pending()));
 }
 
 pub fn digest(bytes: &[u8]) -> String {
