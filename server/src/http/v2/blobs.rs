@@ -1,7 +1,7 @@
 //! Blobs: `GET`/`HEAD /v2/<repo>/blobs/<digest>` (with single `Range` requests) and `DELETE`
 //! (unsupported, as Quay: blobs go away with garbage collection).
 
-use super::access::{Action, authorize};
+use super::access::{self, Action, authorize};
 use super::{AppState, RepoName};
 use crate::http::registry_error::{Code, RegistryError};
 use axum::body::Body;
@@ -45,7 +45,7 @@ pub async fn get(
     req: Request,
     head: bool,
 ) -> Result<Response> {
-    let (_, found) = authorize(state, req.headers(), repo, Action::Pull).await?;
+    let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Pull).await?;
     if !quay_core::names::is_valid_digest(digest) {
         return Err(RegistryError::new(Code::DigestInvalid).into_response());
     }
@@ -132,7 +132,7 @@ pub async fn get(
 }
 
 pub async fn delete(state: &AppState, repo: &RepoName, _digest: &str, req: Request) -> Result<Response> {
-    authorize(state, req.headers(), repo, Action::Push).await?;
+    authorize(state, access::caller_of(&req), repo, Action::Push).await?;
     Err(RegistryError::new(Code::Unsupported).into_response())
 }
 

@@ -8,7 +8,7 @@ use crate::auth::credentials::Limit;
 use crate::http::registry_error::{Code, RegistryError};
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -36,7 +36,7 @@ fn encode(v: &str) -> String {
 }
 
 pub async fn tags(state: &AppState, repo: &RepoName, req: Request) -> Result<Response> {
-    let (_, found) = authorize(state, req.headers(), repo, Action::Pull).await?;
+    let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Pull).await?;
     let pairs = query_pairs(req.uri().query());
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let n = page_size(state, get("n"));
@@ -59,14 +59,15 @@ pub async fn tags(state: &AppState, repo: &RepoName, req: Request) -> Result<Res
 /// `GET /v2/_catalog?n=&last=`: repositories the caller can read, by full name. Anonymous
 /// callers see nothing unless `FEATURE_PUBLIC_CATALOG`; `last` is a repository name (the spec's
 /// cursor, not Quay's encrypted page token).
-pub async fn catalog(State(state): State<AppState>, headers: HeaderMap, req: Request) -> Response {
-    match catalog_page(&state, &headers, req.uri().query()).await {
+pub async fn catalog(State(state): State<AppState>, req: Request) -> Response {
+    let caller = access::caller_of(&req);
+    let query = req.uri().query().map(str::to_string);
+    match catalog_page(&state, &caller, query.as_deref()).await {
         Ok(r) | Err(r) => r,
     }
 }
 
-async fn catalog_page(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<Response> {
-    let caller = access::caller(state, headers).await?;
+async fn catalog_page(state: &AppState, caller: &access::Caller, query: Option<&str>) -> Result<Response> {
     let pairs = query_pairs(query);
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let n = page_size(state, get("n")).max(1);
@@ -131,7 +132,7 @@ pub async fn referrers(state: &AppState, repo: &RepoName, digest: &str, req: Req
     }
     // A repository that does not exist yet has no referrers: an empty index for whoever may
     // learn that it does not exist (404 NAME_UNKNOWN from `authorize`).
-    let found = match authorize(state, req.headers(), repo, Action::Pull).await {
+    let found = match authorize(state, access::caller_of(&req), repo, Action::Pull).await {
         Ok((_, found)) => Some(found),
         Err(resp) if resp.status() == StatusCode::NOT_FOUND => None,
         Err(resp) => return Err(resp),

@@ -22,39 +22,45 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// `/v2`: the token endpoint (Basic credentials), and every other route behind the write gate
+/// (read-only mode, disabled pushes) and the authentication layer; every answer carries
+/// `Docker-Distribution-API-Version`.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let registry = Router::new()
         .route("/v2/", get(base))
         .route("/v2", get(base))
-        .route("/v2/auth", get(token::issue))
         .route("/v2/_catalog", get(listing::catalog))
         .route("/v2/{*path}", any(dispatch))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::authenticate))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), write_gate));
+    Router::new()
+        .route("/v2/auth", get(token::issue))
+        .merge(registry)
+        .layer(axum::middleware::map_response(api_version))
 }
 
-/// A repository as named in a URL: namespace and repository name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoName {
-    pub namespace: String,
-    pub name: String,
+async fn api_version(mut resp: Response) -> Response {
+    resp.headers_mut().insert("Docker-Distribution-API-Version", HeaderValue::from_static("registry/2.0"));
+    resp
 }
 
-impl RepoName {
-    /// `ns/name…`; one segment means the library namespace (`FEATURE_LIBRARY_SUPPORT`).
-    pub fn parse(path: &str, library: Option<&str>) -> Option<RepoName> {
-        let (ns, name) = match path.split_once('/') {
-            Some((ns, name)) => (ns, name),
-            None => (library?, path),
-        };
-        let ns_ok = !ns.is_empty()
-            && ns.len() <= 255
-            && ns.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'));
-        (ns_ok && quay_core::names::is_valid_repository_name(name))
-            .then(|| RepoName { namespace: ns.to_string(), name: name.to_string() })
+/// Writes (anything but GET and HEAD) are refused before authentication while the registry is
+/// read-only (`REGISTRY_STATE: readonly`) or pushes are disabled (`DISABLE_PUSHES`), on every
+/// write route alike (upload finish included).
+async fn write_gate(State(state): State<AppState>, req: Request, next: axum::middleware::Next) -> Response {
+    let method = req.method();
+    if method != Method::GET && method != Method::HEAD {
+        if state.config.read_only() {
+            return RegistryError::read_only().into_response();
+        }
+        if state.config.disable_pushes {
+            return manifests::pushes_disabled();
+        }
     }
-    pub fn full(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
+    next.run(req).await
 }
+
+pub use crate::ops::repositories::RepoName;
 
 /// One `/v2/<repo>/…` route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,9 +114,6 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         return RegistryError::new(Code::NameInvalid).into_response();
     };
     let method = req.method().clone();
-    if state.config.read_only() && method != Method::GET && method != Method::HEAD {
-        return RegistryError::read_only().into_response();
-    }
     let result = match (r, method) {
         (Route::Manifest(_, reference), m) if m == Method::GET || m == Method::HEAD => {
             manifests::get(&state, &repo, reference, req, m == Method::HEAD).await
@@ -134,9 +137,7 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         (Route::Referrers(_, digest), Method::GET) => listing::referrers(&state, &repo, digest, req).await,
         _ => Err(RegistryError::new(Code::Unsupported).into_response()),
     };
-    let mut resp = result.unwrap_or_else(IntoResponse::into_response);
-    resp.headers_mut().insert("Docker-Distribution-API-Version", HeaderValue::from_static("registry/2.0"));
-    resp
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `WWW-Authenticate` as Quay sends it (no `error=` parameter).
@@ -167,19 +168,14 @@ fn base_headers(state: &AppState) -> HeaderMap {
 /// `GET /v2/`: 200 `true` for a valid token; 401 with a challenge (body `true`, as Quay) when no
 /// credentials are sent, so clients discover the token endpoint; 404 when `FEATURE_ADVERTISE_V2`
 /// is off.
-async fn base(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn base(State(state): State<AppState>, req: Request) -> Response {
     if !state.config.feature_advertise_v2.0 {
         return StatusCode::NOT_FOUND.into_response();
     }
     let h = base_headers(&state);
-    match access::caller(&state, &headers).await {
-        Ok(c) if c.token.is_some() => {
-            (StatusCode::OK, h, [(header::CONTENT_TYPE, "application/json")], "true").into_response()
-        }
-        Ok(_) => (StatusCode::UNAUTHORIZED, h, [(header::CONTENT_TYPE, "application/json")], "true")
-            .into_response(),
-        Err(resp) => resp,
-    }
+    let status =
+        if access::caller_of(&req).token.is_some() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+    (status, h, [(header::CONTENT_TYPE, "application/json")], "true").into_response()
 }
 
 #[cfg(test)]
@@ -197,16 +193,5 @@ mod tests {
         assert_eq!(route("a/b/referrers/sha256:00"), Some(Route::Referrers("a/b", "sha256:00")));
         assert_eq!(route("a/b/other"), None);
         assert_eq!(route("a/b/manifests/"), None);
-    }
-
-    #[test]
-    fn repository_names() {
-        let lib = Some("library");
-        assert_eq!(RepoName::parse("alpine", lib).map(|r| r.full()).as_deref(), Some("library/alpine"));
-        assert_eq!(RepoName::parse("org/team/app", lib).map(|r| r.full()).as_deref(), Some("org/team/app"));
-        assert_eq!(RepoName::parse("alpine", None), None);
-        assert_eq!(RepoName::parse("Org/app", lib), None);
-        assert_eq!(RepoName::parse("org/App", lib), None);
-        assert_eq!(RepoName::parse("org//app", lib), None);
     }
 }

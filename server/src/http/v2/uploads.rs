@@ -7,8 +7,7 @@
 //! after its digest verified over the recorded pieces and `ops::blobs::commit_upload` placed the
 //! object (never replacing a stored one) and linked it under the digest lock.
 
-use super::access::{Action, authorize};
-use super::manifests::pushes_disabled;
+use super::access::{self, Action, authorize};
 use super::token::query_pairs;
 use super::{AppState, RepoName, base_url};
 use crate::http::registry_error::{Code, RegistryError};
@@ -92,13 +91,10 @@ fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 pub async fn start(state: &AppState, repo: &RepoName, req: Request) -> Result<Response> {
-    if state.config.disable_pushes {
-        return Err(pushes_disabled());
-    }
-    let (caller, target) = authorize(state, req.headers(), repo, Action::Push).await?;
+    let (caller, target) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
     let pairs = query_pairs(req.uri().query());
     if let Some(digest) = param(&pairs, "mount").filter(|d| quay_core::names::is_valid_digest(d))
-        && mountable(state, req.headers(), &caller, param(&pairs, "from"), digest).await?
+        && mountable(state, &caller, param(&pairs, "from"), digest).await?
         && blobs::link_stored(&state.store, &state.storage, link(state, target.id, digest))
             .await
             .map_err(op_err)?
@@ -138,18 +134,17 @@ pub async fn start(state: &AppState, repo: &RepoName, req: Request) -> Result<Re
 /// repository holding it that the caller can read. `false` → a normal upload session.
 async fn mountable(
     state: &AppState,
-    headers: &HeaderMap,
     caller: &super::access::Caller,
     from: Option<&str>,
     digest: &str,
 ) -> Result<bool> {
     let store = &state.store;
-    let library = state.config.feature_library_support.0.then_some(state.config.library_namespace.as_str());
+    let library = state.library();
     let candidates: Vec<i64> = match from {
         Some(from) => {
             let Some(src) = RepoName::parse(from, library) else { return Ok(false) };
-            match authorize(state, headers, &src, Action::Pull).await {
-                Ok((_, r)) => vec![r.id],
+            match crate::ops::access::authorize(state, caller, &src, Action::Pull).await {
+                Ok(r) => vec![r.id],
                 Err(_) => return Ok(false),
             }
         }
@@ -319,17 +314,14 @@ async fn append(
 }
 
 pub async fn patch(state: &AppState, repo: &RepoName, uuid: &str, req: Request) -> Result<Response> {
-    if state.config.disable_pushes {
-        return Err(pushes_disabled());
-    }
-    let (_, target) = authorize(state, req.headers(), repo, Action::Push).await?;
+    let (_, target) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
     let (up, mut hasher) = resume(state, repo, target.id, uuid, req.headers()).await?;
     let up = append(state, repo, uuid, up, &mut hasher, req).await?;
     Ok(session_response(state, StatusCode::ACCEPTED, repo, uuid, up.byte_count))
 }
 
 pub async fn finish(state: &AppState, repo: &RepoName, uuid: &str, req: Request) -> Result<Response> {
-    let (_, target) = authorize(state, req.headers(), repo, Action::Push).await?;
+    let (_, target) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
     let pairs = query_pairs(req.uri().query());
     let digest = param(&pairs, "digest")
         .filter(|d| quay_core::names::is_valid_digest(d))
@@ -365,7 +357,7 @@ pub async fn finish(state: &AppState, repo: &RepoName, uuid: &str, req: Request)
 }
 
 pub async fn status(state: &AppState, repo: &RepoName, uuid: &str, req: Request) -> Result<Response> {
-    let (_, target) = authorize(state, req.headers(), repo, Action::Push).await?;
+    let (_, target) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
     let up = state
         .store
         .upload(target.id, uuid)
@@ -376,10 +368,7 @@ pub async fn status(state: &AppState, repo: &RepoName, uuid: &str, req: Request)
 }
 
 pub async fn cancel(state: &AppState, repo: &RepoName, uuid: &str, req: Request) -> Result<Response> {
-    if state.config.disable_pushes {
-        return Err(pushes_disabled());
-    }
-    let (_, target) = authorize(state, req.headers(), repo, Action::Push).await?;
+    let (_, target) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
     if !state.store.upload_delete(target.id, uuid).await.map_err(store_err)? {
         return Err(RegistryError::new(Code::BlobUploadUnknown).into_response());
     }
