@@ -334,3 +334,30 @@ async fn short_manifest_body_is_400() {
     assert!(answer.contains("MANIFEST_INVALID"), "{answer}");
     assert_eq!(status(&r, Method::GET, "/v2/", Some(&t)).await, 200);
 }
+
+/// `DISABLE_PUSHES` refuses every write route alike (before authentication), the upload finish
+/// included, which used to slip through; pulls still work.
+#[tokio::test]
+async fn disabled_pushes_refuse_every_write() {
+    let r = Registry::start(Backend::Sqlite, "nopush", "DISABLE_PUSHES: true\n").await;
+    r.user("alice").await;
+    let t = r.token(Some("alice"), &["repository:alice/app:pull,push"]).await;
+    let d = digest(b"x");
+    for (m, path) in [
+        (Method::POST, "/v2/alice/app/blobs/uploads/".to_string()),
+        (Method::PATCH, "/v2/alice/app/blobs/uploads/some-upload".into()),
+        (Method::PUT, format!("/v2/alice/app/blobs/uploads/some-upload?digest={d}")),
+        (Method::DELETE, "/v2/alice/app/blobs/uploads/some-upload".into()),
+        (Method::PUT, "/v2/alice/app/manifests/v1".into()),
+        (Method::DELETE, "/v2/alice/app/manifests/v1".into()),
+    ] {
+        for token in [Some(t.as_str()), None] {
+            let resp = r.req(m.clone(), &path, token).send().await.expect("request");
+            assert_eq!(resp.status(), 405, "{m} {path}");
+            assert_eq!(resp.headers()["docker-distribution-api-version"], "registry/2.0");
+            let body: Value = resp.json().await.expect("json");
+            assert_eq!(body["errors"][0]["code"], "DENIED", "{m} {path}");
+        }
+    }
+    assert_eq!(status(&r, Method::GET, "/v2/", Some(&t)).await, 200);
+}
