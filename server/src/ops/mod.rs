@@ -1,11 +1,13 @@
 //! Operations, written once for every caller (`/v2` handlers, workers, and later `/api/v1`):
-//! who the caller is and what it may do ([`access`]), blob objects and their rows ([`blobs`]).
+//! who the caller is and what it may do ([`access`]), blob objects and their rows ([`blobs`]),
+//! blob uploads ([`uploads`]).
 //! They know neither HTTP nor SQL: they take a [`Context`], call `store` and `storage`, and
 //! return typed errors.
 
 pub mod access;
 pub mod blobs;
 pub mod repositories;
+pub mod uploads;
 
 use crate::auth::field_encryption::FieldEncrypter;
 use crate::auth::keys::KeySet;
