@@ -80,6 +80,45 @@ pub async fn link_stored(store: &Store, storage: &BlobStorage, link: Link<'_>) -
     result
 }
 
+/// Where a blob a repository may serve is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located {
+    /// Not a blob of this repository (or its object is missing, which is logged).
+    Unknown,
+    /// The storage serves it directly from this URL (a presigned S3 GET).
+    Redirect(String),
+    /// Read it through [`BlobStorage::blob_read`]; `size` bytes.
+    Stored { size: u64 },
+}
+
+/// Finds the blob `digest` for a read from the repository: a direct URL when `redirect` is
+/// allowed and the storage offers one, else its size.
+pub async fn locate(
+    store: &Store,
+    storage: &BlobStorage,
+    repository_id: i64,
+    digest: &str,
+    redirect: bool,
+) -> Result<Located, OpError> {
+    if store.blob_lookup(repository_id, digest).await?.is_none() {
+        return Ok(Located::Unknown);
+    }
+    if redirect {
+        match storage.direct_url(digest).await {
+            Ok(Some(url)) => return Ok(Located::Redirect(url)),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%digest, error = %e, "no direct URL; streaming instead"),
+        }
+    }
+    match storage.blob_size(digest).await.map_err(OpError::Storage)? {
+        Some(size) => Ok(Located::Stored { size }),
+        None => {
+            tracing::error!(%digest, "blob is recorded but its object is missing from storage");
+            Ok(Located::Unknown)
+        }
+    }
+}
+
 /// Removes the object of `digest` if no storage row names it, under its lock. `true` if removed.
 async fn remove_if_unnamed(store: &Store, storage: &BlobStorage, digest: &str) -> Result<bool, OpError> {
     if digest == EMPTY_LAYER_DIGEST {

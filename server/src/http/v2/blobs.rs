@@ -4,6 +4,8 @@
 use super::access::{self, Action, authorize};
 use super::{AppState, RepoName};
 use crate::http::registry_error::{Code, RegistryError};
+use crate::ops::OpError;
+use crate::ops::blobs::{self, Located};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -50,45 +52,32 @@ pub async fn get(
         return Err(RegistryError::new(Code::DigestInvalid).into_response());
     }
     let unknown = || RegistryError::new(Code::BlobUnknown).into_response();
-    let blob = state
-        .store
-        .blob_lookup(found.id, digest)
-        .await
-        .map_err(|e| RegistryError::from(e).into_response())?;
-    if blob.is_none() {
-        return Err(unknown());
-    }
-    if !head {
-        match state.storage.direct_url(digest).await {
-            Ok(Some(url)) => {
-                let mut resp = (StatusCode::FOUND, "").into_response();
-                let h = resp.headers_mut();
-                h.insert(
-                    header::LOCATION,
-                    HeaderValue::from_str(&url)
-                        .map_err(|_| RegistryError::new(Code::Internal).into_response())?,
-                );
-                h.insert(
-                    "Docker-Content-Digest",
-                    HeaderValue::from_str(digest).unwrap_or(HeaderValue::from_static("")),
-                );
-                h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-                return Ok(resp);
+    let located =
+        blobs::locate(&state.store, &state.storage, found.id, digest, !head).await.map_err(|e| match e {
+            OpError::Store(e) => RegistryError::from(e).into_response(),
+            OpError::Storage(e) => {
+                tracing::error!(%digest, error = %e, "cannot stat blob");
+                RegistryError::new(Code::Internal).into_response()
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(%digest, error = %e, "no direct URL; streaming instead"),
+        })?;
+    let size = match located {
+        Located::Unknown => return Err(unknown()),
+        Located::Redirect(url) => {
+            let mut resp = (StatusCode::FOUND, "").into_response();
+            let h = resp.headers_mut();
+            h.insert(
+                header::LOCATION,
+                HeaderValue::from_str(&url)
+                    .map_err(|_| RegistryError::new(Code::Internal).into_response())?,
+            );
+            h.insert(
+                "Docker-Content-Digest",
+                HeaderValue::from_str(digest).unwrap_or(HeaderValue::from_static("")),
+            );
+            h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            return Ok(resp);
         }
-    }
-    let size = match state.storage.blob_size(digest).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            tracing::error!(%digest, "blob is recorded but its object is missing from storage");
-            return Err(unknown());
-        }
-        Err(e) => {
-            tracing::error!(%digest, error = %e, "cannot stat blob");
-            return Err(RegistryError::new(Code::Internal).into_response());
-        }
+        Located::Stored { size } => size,
     };
     let range = match req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(v) => parse_range(v, size).map_err(|()| {

@@ -1,16 +1,16 @@
-//! Listings: `tags/list` (`n`, `last`), `_catalog` (what the caller may see, through
-//! `quay.visible_repositories`) and the OCI 1.1 referrers API.
+//! Listings on `/v2`: `tags/list` (`n`, `last`), `_catalog` and the OCI 1.1 referrers API; the
+//! pages come from `ops::catalog`, the handlers parse the query and render.
 
 use super::access::{self, Action, authorize};
 use super::token::query_pairs;
 use super::{AppState, RepoName, base_url};
-use crate::auth::credentials::Limit;
 use crate::http::registry_error::{Code, RegistryError};
+use crate::ops::catalog::{self, Page};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 type Result<T> = std::result::Result<T, Response>;
 
@@ -41,13 +41,7 @@ pub async fn tags(state: &AppState, repo: &RepoName, req: Request) -> Result<Res
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let n = page_size(state, get("n"));
     let last = get("last").map(str::trim).unwrap_or("");
-    let mut names = if n == 0 {
-        Vec::new()
-    } else {
-        state.store.tag_names(found.id, last, n + 1).await.map_err(store_err)?
-    };
-    let more = names.len() as i64 > n;
-    names.truncate(usize::try_from(n).unwrap_or(0));
+    let Page { names, more } = catalog::tags(state, found.id, last, n).await.map_err(store_err)?;
     let mut resp = Json(json!({"name": repo.full(), "tags": names})).into_response();
     if more && let Some(l) = names.last() {
         let url = format!("{}/v2/{}/tags/list?n={n}&last={}", base_url(state), repo.full(), encode(l));
@@ -72,48 +66,7 @@ async fn catalog_page(state: &AppState, caller: &access::Caller, query: Option<&
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let n = page_size(state, get("n")).max(1);
     let last = get("last").unwrap_or("");
-    let mut names: Vec<String> = Vec::new();
-    let public_catalog = state.config.feature_public_catalog.0;
-    // A delegate token sees its repository; an OAuth token without a repository scope, only
-    // what anyone may see.
-    let everything = access::configured_role(state, caller.username(), caller.limit).is_some();
-    let ids = match caller.limit {
-        // Superusers with full access and global read-only superusers list every repository.
-        _ if everything => state
-            .store
-            .repository_names(0, i64::MAX)
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect(),
-        Limit::Repository { id, role: Some(_) } => vec![id],
-        Limit::Repository { .. } => Vec::new(),
-        Limit::Scopes { max: None, .. } if public_catalog => {
-            state.store.visible_repository_ids(None).await.map_err(store_err)?
-        }
-        Limit::Scopes { max: None, .. } => Vec::new(),
-        _ if caller.user_id.is_some() || public_catalog => {
-            state.store.visible_repository_ids(caller.user_id).await.map_err(store_err)?
-        }
-        _ => Vec::new(),
-    };
-    if let (Some(lo), Some(hi)) = (ids.first(), ids.last()) {
-        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
-        names = state
-            .store
-            .repository_names(*lo, *hi)
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .filter(|(id, _)| wanted.contains(id))
-            .map(|(_, name)| name)
-            .filter(|name| name.as_str() > last)
-            .collect();
-    }
-    names.sort();
-    let more = names.len() as i64 > n;
-    names.truncate(usize::try_from(n).unwrap_or(0));
+    let Page { names, more } = catalog::page(state, caller, last, n).await.map_err(store_err)?;
     let mut resp = Json(json!({"repositories": names})).into_response();
     if more && let Some(l) = names.last() {
         let url = format!("{}/v2/_catalog?n={n}&last={}", base_url(state), encode(l));
@@ -142,23 +95,15 @@ pub async fn referrers(state: &AppState, repo: &RepoName, digest: &str, req: Req
     }
     let pairs = query_pairs(req.uri().query());
     let filter = pairs.iter().find(|(k, _)| k == "artifactType").map(|(_, v)| v.clone());
+    let found = found.map(|f| f.id);
     let mut manifests = Vec::new();
-    let stored = match &found {
-        Some(found) => state.store.referrers(found.id, digest).await.map_err(store_err)?,
-        None => Vec::new(),
-    };
-    for r in stored {
-        let doc: Value = serde_json::from_str(&r.bytes).unwrap_or(Value::Null);
-        let artifact_type = r.artifact_type.clone().or(r.config_media_type.clone());
-        if filter.is_some() && filter != artifact_type {
-            continue;
-        }
-        let mut d = json!({"mediaType": r.media_type, "digest": r.digest, "size": r.bytes.len()});
-        if let Some(a) = artifact_type {
+    for r in catalog::referrers(state, found, digest, filter.as_deref()).await.map_err(store_err)? {
+        let mut d = json!({"mediaType": r.media_type, "digest": r.digest, "size": r.size});
+        if let Some(a) = r.artifact_type {
             d["artifactType"] = json!(a);
         }
-        if let Some(a) = doc.get("annotations").filter(|a| a.is_object()) {
-            d["annotations"] = a.clone();
+        if let Some(a) = r.annotations {
+            d["annotations"] = a;
         }
         manifests.push(d);
     }
