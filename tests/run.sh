@@ -3,7 +3,7 @@
 #   Debian packages (PostgreSQL 15 server headers, libclang, skopeo and podman for the real-client
 #   registry tests), oras and moto[server] from PyPI, cargo-pgrx 0.18.0, a started
 #   PostgreSQL 15 cluster with a superuser role for the current user, the `quay` extension;
-#   then the whole workspace's tests.
+#   then cargo fmt --check, clippy -D warnings, and the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +61,10 @@ cargo pgrx install -p quay-pg --pg-config "$PG_CONFIG"
 step "remove databases left by earlier test runs"
 psql -h /var/run/postgresql -d postgres -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'quaytest\_%'" |
   while read -r db; do [ -n "$db" ] && psql -h /var/run/postgresql -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
+
+step "format and lints (cargo fmt --check; clippy -D warnings on the workspace, the pgrx crate included)"
+cargo fmt --all --check
+PGRX_PG_CONFIG_PATH="$PG_CONFIG" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "tests (default members: everything but the pgrx crate, which is tested through SQL)"
 export QUAY_TEST_PG="${QUAY_TEST_PG:-postgresql:///postgres?host=/var/run/postgresql}"

@@ -277,10 +277,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         inst.config.server_hostname = format!("{host}:{}", addr.port());
         inst.config.preferred_url_scheme = scheme.into();
     }
-    if inst.config.super_users.is_empty() && inst.config.mode() == Mode::Mirror {
-        if let Some(first) = store.first_user().await? {
-            inst.config.super_users.push(first);
-        }
+    if inst.config.super_users.is_empty()
+        && inst.config.mode() == Mode::Mirror
+        && let Some(first) = store.first_user().await?
+    {
+        inst.config.super_users.push(first);
     }
 
     tracing::info!(

@@ -346,18 +346,18 @@ async fn sweep(backend: Backend) {
     let orphan = digest(orphan_bytes);
     let hex = orphan.trim_start_matches("sha256:");
     let object = root.join(format!("sha256/{}/{hex}", &hex[..2]));
-    std::fs::create_dir_all(object.parent().unwrap()).unwrap();
-    std::fs::write(&object, orphan_bytes).unwrap();
-    std::fs::create_dir_all(root.join("uploads/dead-upload")).unwrap();
-    std::fs::write(root.join("uploads/dead-upload/00000000000000000000-x"), b"half").unwrap();
-    std::fs::write(root.join("uploads/quay-single-file"), b"half").unwrap();
+    std::fs::create_dir_all(object.parent().expect("test step")).expect("test step");
+    std::fs::write(&object, orphan_bytes).expect("test step");
+    std::fs::create_dir_all(root.join("uploads/dead-upload")).expect("test step");
+    std::fs::write(root.join("uploads/dead-upload/00000000000000000000-x"), b"half").expect("test step");
+    std::fs::write(root.join("uploads/quay-single-file"), b"half").expect("test step");
     // A session still open, and young leftovers, are left alone.
     let live = r.upload_started("alice/app", &t, b"in progress").await;
     let young = digest(b"young");
     let yhex = young.trim_start_matches("sha256:");
     let young_path = root.join(format!("sha256/{}/{yhex}", &yhex[..2]));
-    std::fs::create_dir_all(young_path.parent().unwrap()).unwrap();
-    std::fs::write(&young_path, b"young").unwrap();
+    std::fs::create_dir_all(young_path.parent().expect("test step")).expect("test step");
+    std::fs::write(&young_path, b"young").expect("test step");
     let day = Duration::from_secs(86_400);
     for p in [&object, &root.join("uploads/dead-upload"), &root.join("uploads/quay-single-file")] {
         age(p, 3 * day);
@@ -371,7 +371,7 @@ async fn sweep(backend: Backend) {
     assert!(!object.exists() && !root.join("uploads/dead-upload").exists());
     assert!(!root.join("uploads/quay-single-file").exists());
     assert!(young_path.exists(), "young objects stay");
-    assert!(r.storage.blob_size(&kept).await.unwrap().is_some(), "a named object stays");
+    assert!(r.storage.blob_size(&kept).await.expect("test step").is_some(), "a named object stays");
     assert!(root.join(format!("uploads/{live}")).exists(), "an upload with a row stays");
     // Running it again finds nothing.
     let again = quay_server::ops::blobs::sweep(&r.store, &r.storage, 2 * day).await.expect("sweep");

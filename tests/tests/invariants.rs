@@ -128,7 +128,7 @@ fn scenario() -> Vec<(Step, &'static str)> {
     s.push((count(&format!("SELECT count(*) FROM manifest WHERE digest = '{m1}'")), "1"));
     s.push((Manifest(index(200, &mi, &[m1.clone(), m1.clone()])), "ok"));
     s.push((count("SELECT count(*) FROM manifestchild WHERE repository_id = 200"), "1"));
-    s.push((Manifest(index(200, &mx, &[m9.clone()])), "error QUAY_MANIFEST_UNKNOWN"));
+    s.push((Manifest(index(200, &mx, std::slice::from_ref(&m9))), "error QUAY_MANIFEST_UNKNOWN"));
     s.push((
         Manifest(tags::NewManifest { subject_digest: Some(m1.clone()), ..manifest(200, &mr, &[d(1)]) }),
         "ok",
@@ -234,7 +234,7 @@ fn scenario() -> Vec<(Step, &'static str)> {
     ));
     s.push((TagSet(210, "s", g3.clone(), None), "ok"));
     s.push((TagDelete(210, "s"), "true"));
-    s.push((Manifest(index(210, &gi, &[g2.clone()])), "ok"));
+    s.push((Manifest(index(210, &gi, std::slice::from_ref(&g2))), "ok"));
     s.push((TagSet(210, "idx", gi.clone(), None), "ok"));
     s.push((Manifest(manifest(210, &g4, &[d(0x11)])), "ok"));
     s.push((TagSet(210, "t", g4.clone(), None), "ok"));

@@ -149,7 +149,7 @@ async fn push_and_pull(r: &Registry) {
         .await
         .expect("mono");
     assert_eq!(error_code(resp).await, "DIGEST_INVALID");
-    let resp = r.req(Method::PUT, &format!("{loc2}"), Some(&t)).send().await.expect("put");
+    let resp = r.req(Method::PUT, &loc2.to_string(), Some(&t)).send().await.expect("put");
     assert_eq!(resp.status(), 400, "finishing without a digest");
 
     // Cancel.

@@ -68,7 +68,7 @@ async fn insufficient_scope(backend: Backend) {
     // Without a token: the same challenge, without the error parameter.
     let resp = r.req(Method::POST, "/v2/alice/app/blobs/uploads/", None).send().await.expect("post");
     assert_eq!(resp.status(), 401);
-    assert!(!resp.headers()["www-authenticate"].to_str().unwrap().contains("error="));
+    assert!(!resp.headers()["www-authenticate"].to_str().expect("test step").contains("error="));
 }
 
 #[tokio::test]
@@ -196,12 +196,13 @@ async fn push_by_digest_with_tags(backend: Backend) {
     let (m, d) = image(&r, "alice/app", &t, "qtags").await;
     let resp = r.put_manifest("alice/app", &format!("{d}?tag=one&tag=two"), &t, OCI_MANIFEST, &m).await;
     assert_eq!(resp.status(), 201);
-    let oci_tags: Vec<&str> = resp.headers().get_all("oci-tag").iter().map(|v| v.to_str().unwrap()).collect();
+    let oci_tags: Vec<&str> =
+        resp.headers().get_all("oci-tag").iter().map(|v| v.to_str().expect("test step")).collect();
     assert_eq!(oci_tags, ["one", "two"]);
     let tags: Value = r.get_json("/v2/alice/app/tags/list", Some(&t)).await;
     assert_eq!(tags["tags"], serde_json::json!(["one", "two"]));
     let got = r.req(Method::GET, "/v2/alice/app/manifests/two", Some(&t)).send().await.expect("get");
-    assert_eq!(got.headers()["docker-content-digest"].to_str().unwrap(), d);
+    assert_eq!(got.headers()["docker-content-digest"].to_str().expect("test step"), d);
     assert_eq!(
         common::scalar(&r, "SELECT count(*) FROM tag WHERE hidden").await,
         0,
@@ -244,7 +245,7 @@ async fn database_outage_answers_503() {
         .expect("terminate");
     let resp = r.req(Method::GET, "/v2/alice/app/manifests/v1", Some(&t)).send().await.expect("get");
     assert_eq!(resp.status(), 503);
-    assert_eq!(resp.headers()["retry-after"].to_str().unwrap(), "5");
+    assert_eq!(resp.headers()["retry-after"].to_str().expect("test step"), "5");
     assert_eq!(error_code(resp).await, "UNAVAILABLE");
     admin.batch_execute(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await.expect("allow");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

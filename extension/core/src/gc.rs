@@ -142,12 +142,11 @@ fn collect(ex: &mut dyn Executor, mut c: Candidates) -> CoreResult<Vec<FreedBlob
         let checksum = row.get(1).and_then(Value::as_text).map(str::to_string);
         script(ex, "delete_storage_rows", &[Value::Int(blob)])?;
         // A CAS object is shared by every storage row of its checksum: free it with the last one.
-        if let (true, Some(sum)) = (cas, checksum) {
-            if sum != EMPTY_LAYER_DIGEST
-                && q_int(ex, "checksum_still_stored", &[Value::text(&sum)])?.is_none()
-            {
-                freed.push(FreedBlob { storage_id: blob, content_checksum: sum });
-            }
+        if let (true, Some(sum)) = (cas, checksum)
+            && sum != EMPTY_LAYER_DIGEST
+            && q_int(ex, "checksum_still_stored", &[Value::text(&sum)])?.is_none()
+        {
+            freed.push(FreedBlob { storage_id: blob, content_checksum: sum });
         }
     }
     Ok(freed)
@@ -188,14 +187,14 @@ pub fn repository_delete(ex: &mut dyn Executor, repository_id: i64) -> CoreResul
 fn purge_repository_rows(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<Vec<FreedBlob>> {
     let repo = Value::Int(repository_id);
     // Parent/child edges first, so collecting in any order cannot loop.
-    q(ex, "delete_repository_children", &[repo.clone()])?;
+    q(ex, "delete_repository_children", std::slice::from_ref(&repo))?;
     let mut c = Candidates::default();
-    let tags = q(ex, "all_tags", &[repo.clone()])?;
+    let tags = q(ex, "all_tags", std::slice::from_ref(&repo))?;
     delete_tags(ex, repository_id, &tags, &mut c)?;
-    c.manifests.extend(ints(&q(ex, "all_manifests", &[repo.clone()])?));
-    c.blobs.extend(ints(&q(ex, "delete_all_uploads", &[repo.clone()])?));
+    c.manifests.extend(ints(&q(ex, "all_manifests", std::slice::from_ref(&repo))?));
+    c.blobs.extend(ints(&q(ex, "delete_all_uploads", std::slice::from_ref(&repo))?));
     let freed = collect(ex, c)?;
-    if q_int(ex, "all_manifests", &[repo.clone()])?.is_some() {
+    if q_int(ex, "all_manifests", std::slice::from_ref(&repo))?.is_some() {
         return Err(CoreError::Database(format!(
             "repository {repository_id} still has manifests after purge"
         )));
@@ -290,15 +289,15 @@ pub fn namespace_purge(ex: &mut dyn Executor, namespace_id: i64) -> CoreResult<V
     }
     let original = original.unwrap_or_else(|| ns.username.clone());
     let id = Value::Int(namespace_id);
-    q(ex, "disable_namespace", &[id.clone()])?;
+    q(ex, "disable_namespace", std::slice::from_ref(&id))?;
     queue::purge_namespace(ex, &ns.username)?;
     queue::purge_namespace(ex, &original)?;
-    q(ex, "mark_namespace_repositories", &[id.clone()])?;
+    q(ex, "mark_namespace_repositories", std::slice::from_ref(&id))?;
     let mut freed = Vec::new();
-    for repo in ints(&q(ex, "namespace_repositories", &[id.clone()])?) {
+    for repo in ints(&q(ex, "namespace_repositories", std::slice::from_ref(&id))?) {
         freed.extend(purge_repository_rows(ex, repo)?);
     }
-    script(ex, "delete_namespace_linked_rows", &[id.clone()])?;
+    script(ex, "delete_namespace_linked_rows", std::slice::from_ref(&id))?;
     for robot in ints(&q(ex, "namespace_robots", &[Value::text(&ns.username), Value::text(&original)])?) {
         script(ex, "delete_user_rows", &[Value::Int(robot)])?;
     }

@@ -326,11 +326,11 @@ fn end_generation(
     for suffix in ["sig", "att", "sbom"] {
         let sibling = format!("sha256-{hex}.{suffix}");
         let at = name_clock(ex, repository_id, &sibling)?;
-        if let Some(s) = alive_tag(ex, repository_id, &sibling, at)? {
-            if !s.immutable {
-                q(ex, "delete_tag_notifications", &[Value::Int(s.id)])?;
-                q(ex, "end_tag", &[Value::Int(s.id), Value::Int(at)])?;
-            }
+        if let Some(s) = alive_tag(ex, repository_id, &sibling, at)?
+            && !s.immutable
+        {
+            q(ex, "delete_tag_notifications", &[Value::Int(s.id)])?;
+            q(ex, "end_tag", &[Value::Int(s.id), Value::Int(at)])?;
         }
     }
     Ok(())
@@ -357,13 +357,13 @@ fn retarget(
 ) -> CoreResult<i64> {
     lock(ex, &retarget_lock_key(repository_id))?;
     let now = name_clock(ex, repository_id, name)?;
-    if let Some(end) = expires_at_ms {
-        if end <= now {
-            return Err(invalid(
-                "QUAY_INVALID_ARGUMENT",
-                format!("expiration {end} ms is not in the future ({now})"),
-            ));
-        }
+    if let Some(end) = expires_at_ms
+        && end <= now
+    {
+        return Err(invalid(
+            "QUAY_INVALID_ARGUMENT",
+            format!("expiration {end} ms is not in the future ({now})"),
+        ));
     }
     if let Some(current) = alive_tag(ex, repository_id, name, now)? {
         if current.immutable {

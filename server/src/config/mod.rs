@@ -311,10 +311,10 @@ impl Config {
         let mut cfg = Config::quay_defaults();
         // The mode decides the preset, so it is read before everything else.
         let explicit_mode = map.get("REGISTRY_MODE").cloned();
-        if let Some(v) = explicit_mode {
-            if let Err(e) = cfg.set_key("REGISTRY_MODE", v) {
-                errors.push(format!("{e} (expected mirror, standalone or full)"));
-            }
+        if let Some(v) = explicit_mode
+            && let Err(e) = cfg.set_key("REGISTRY_MODE", v)
+        {
+            errors.push(format!("{e} (expected mirror, standalone or full)"));
         }
         for (k, v) in map {
             let Some(key) = k.as_str().map(str::to_string) else {
@@ -531,10 +531,10 @@ impl Config {
             ("USER_EVENTS_REDIS", &self.user_events_redis),
             ("PULL_METRICS_REDIS", &self.pull_metrics_redis),
         ] {
-            if let Some(r) = redis {
-                if r.host.as_deref().unwrap_or("").is_empty() {
-                    errs.push(format!("{key}.host: required"));
-                }
+            if let Some(r) = redis
+                && r.host.as_deref().unwrap_or("").is_empty()
+            {
+                errs.push(format!("{key}.host: required"));
             }
         }
         if self.mode() != Mode::Mirror && self.database_secret_key.is_none() {

@@ -22,6 +22,8 @@ pub struct DigestLock {
     inner: Inner,
 }
 
+// One lock per request in flight: the size of a pooled connection handle is no concern.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Pg { client: Option<deadpool_postgres::Object>, key: String },
     Sqlite { _stripe: tokio::sync::OwnedMutexGuard<()>, _file: std::fs::File },

@@ -16,6 +16,7 @@ type Result<T> = std::result::Result<T, Response>;
 /// A `Range` header against an object of `size` bytes: `Ok(None)` = whole object, `Ok(Some((start,
 /// end_inclusive)))`, `Err(())` = not satisfiable. Only one `bytes=` range is honoured; a header
 /// in another unit or with several ranges is ignored (the whole object is sent), as RFC 9110 allows.
+#[allow(clippy::result_unit_err)] // `()`: the only failure is "not satisfiable"
 pub fn parse_range(value: &str, size: u64) -> std::result::Result<Option<(u64, u64)>, ()> {
     let Some(spec) = value.trim().strip_prefix("bytes=") else { return Ok(None) };
     if spec.contains(',') {

@@ -120,6 +120,7 @@ pub async fn start(state: &AppState, repo: &RepoName, req: Request) -> Result<Re
 
 /// `Content-Range: <start>-<end>` (Quay's form, no unit); `bytes <start>-<end>[/size]` is also
 /// read. Only the start matters: a request must continue the upload where it stands.
+#[allow(clippy::result_large_err)] // the error is the answer, built once per request
 fn content_start(headers: &HeaderMap) -> std::result::Result<Option<u64>, Response> {
     let invalid = || RegistryError::detail(Code::InvalidRequest, "Invalid range header").into_response();
     let Some(v) = headers.get(header::CONTENT_RANGE) else { return Ok(None) };
