@@ -57,6 +57,15 @@ fi
 
 step "quay extension (cargo pgrx install)"
 cargo pgrx install -p quay-pg --pg-config "$PG_CONFIG"
+# cargo pgrx ships the current install script and the upgrade scripts (extension/pg/sql/quay--A--B.sql);
+# earlier versions' install scripts are kept in the same folder for the upgrade test
+# (tests/tests/extension_upgrade.rs: CREATE EXTENSION quay VERSION '0.1.0', then ALTER EXTENSION UPDATE).
+for f in extension/pg/sql/quay--*.sql; do
+  case "$(basename "$f")" in
+    quay--*--*) ;;
+    *) $SUDO install -m 644 "$f" "$("$PG_CONFIG" --sharedir)/extension/" ;;
+  esac
+done
 
 step "remove databases left by earlier test runs"
 psql -h /var/run/postgresql -d postgres -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'quaytest\_%'" |

@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod duration;
 pub mod exec;
 pub mod gc;
+pub mod manifests;
 pub mod names;
 pub mod organizations;
 pub mod permissions;

@@ -10,6 +10,7 @@
 use crate::exec::{
     CoreError, CoreResult, Executor, Value, first_int, invalid, json_array, lock, named, now_ms, one_int, run,
 };
+use crate::manifests::CheckedManifest;
 use crate::names;
 
 const SQL: &str = include_str!("../../../sql/tags.sql");
@@ -21,7 +22,9 @@ pub const EMPTY_LAYER_DIGEST: &str =
 /// Repository state `MARKED_FOR_DELETION`: invisible to every lookup.
 pub const STATE_MARKED_FOR_DELETION: i64 = 3;
 
-/// What `quay.manifest_put` receives: the parsed facts of a manifest the server validated.
+/// The facts of a manifest to record. [`manifest_put_bytes`] derives them from the bytes
+/// ([`crate::manifests`]); the legacy 12-argument `quay.manifest_put` takes them from its caller
+/// as they are.
 #[derive(Debug, Clone, Default)]
 pub struct NewManifest {
     pub repository_id: i64,
@@ -70,8 +73,60 @@ fn tag_kind(ex: &mut dyn Executor) -> CoreResult<i64> {
     q_int(ex, "tag_kind_id", &[])?.ok_or_else(|| CoreError::Database("tagkind 'tag' is missing".into()))
 }
 
+/// What a push recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedManifest {
+    pub id: i64,
+    pub digest: String,
+    /// The OCI `subject` (the manifest is a referrer of it).
+    pub subject: Option<String>,
+}
+
+/// A push: checks `bytes` against every manifest rule ([`CheckedManifest::check`]: digest,
+/// `expected_digest`, document, `media_type` as declared), then records it
+/// ([`manifest_put_checked`]). Refuses with a stable code, writing nothing in the caller's
+/// transaction (a refusal after the first write, e.g. an immutable tag, needs the caller to roll
+/// back, as every error does).
+#[allow(clippy::too_many_arguments)]
+pub fn manifest_put_bytes(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    media_type: Option<&str>,
+    bytes: &str,
+    expected_digest: Option<&str>,
+    temp_tag_expiration_s: Option<i64>,
+    tags: &[String],
+) -> CoreResult<PushedManifest> {
+    let checked = CheckedManifest::check(bytes, media_type, expected_digest)?;
+    manifest_put_checked(ex, repository_id, checked, temp_tag_expiration_s, tags)
+}
+
+/// Records a checked manifest in the repository: the manifest (or the existing one of that
+/// digest) with its `manifestblob`, `manifestchild` and security-status rows once every
+/// referenced blob is usable by the repository and every child is one of its manifests
+/// ([`manifest_put`]), then points each of `tags` at it. `temp_tag_expiration_s`: a hidden
+/// temporary tag for a push by digest (pointless with `tags`).
+pub fn manifest_put_checked(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    manifest: CheckedManifest,
+    temp_tag_expiration_s: Option<i64>,
+    tags: &[String],
+) -> CoreResult<PushedManifest> {
+    for tag in tags {
+        check_tag_name(tag)?;
+    }
+    let m = manifest.into_new_manifest(repository_id, temp_tag_expiration_s);
+    let id = manifest_put(ex, &m)?;
+    for tag in tags {
+        tag_set(ex, repository_id, tag, id, None)?;
+    }
+    Ok(PushedManifest { id, digest: m.digest, subject: m.subject_digest })
+}
+
 /// Creates the manifest (or returns the existing one of that digest) and its blob, child and
-/// security-status rows, in the caller's transaction. Refuses unknown blobs and children.
+/// security-status rows, in the caller's transaction. Refuses unknown blobs and children; takes
+/// the other facts as given (see [`manifest_put_bytes`] for a push).
 pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
     let repo = Value::Int(m.repository_id);
     check_digest("manifest digest", &m.digest)?;

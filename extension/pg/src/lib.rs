@@ -214,6 +214,7 @@ fn blob_lookup(
     TableIterator::new(found.into_iter().map(|b| (b.storage_id, b.size)))
 }
 
+/// The legacy (0.1.0) form: facts the caller parsed, recorded as given. Kept for callers of 0.1.0.
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -246,6 +247,35 @@ fn manifest_put(
         temp_tag_expiration_s: temp_tag_expiration_s.map(i64::from),
     };
     with_core(|ex| quay_core::tags::manifest_put(ex, &m))
+}
+
+/// A push: the manifest checked against every rule from its bytes alone (digest, document, media
+/// type) and recorded with its blob, child and security-status rows, then tagged. The SQL name is
+/// `manifest_put` (an overload of the legacy 12-argument form above).
+#[pg_extern(volatile, name = "manifest_put")]
+#[search_path(public, pg_catalog)]
+fn manifest_put_document(
+    repository_id: i64,
+    media_type: Option<&str>,
+    manifest_bytes: &str,
+    temp_tag_expiration_s: default!(Option<i32>, "NULL"),
+    expected_digest: default!(Option<&str>, "NULL"),
+    tag_names: default!(Option<Vec<Option<String>>>, "NULL"),
+) -> TableIterator<'static, (name!(manifest_id, i64), name!(digest, String), name!(subject, Option<String>))>
+{
+    let tags = digests("tag_names", tag_names);
+    let pushed = with_core(|ex| {
+        quay_core::tags::manifest_put_bytes(
+            ex,
+            repository_id,
+            media_type,
+            manifest_bytes,
+            expected_digest,
+            temp_tag_expiration_s.map(i64::from),
+            &tags,
+        )
+    });
+    TableIterator::once((pushed.id, pushed.digest, pushed.subject))
 }
 
 #[pg_extern(volatile)]
@@ -430,7 +460,9 @@ COMMENT ON FUNCTION queue_extend(bigint, integer) IS 'Extend a running job''s le
 COMMENT ON FUNCTION queue_purge_namespace(text) IS
   'Delete every queued job of a namespace on the namespaced queues (including proxycacheblob and exportactionlogs). Returns the count.';
 COMMENT ON FUNCTION manifest_put(bigint, text, text, text, text, text[], text[], text, text, text, bigint, integer) IS
-  'Create a manifest in a repository (idempotent per digest) with its manifestblob, manifestchild and security-status rows; refuses blobs not linked to the repository and children not in it. Referrers (subject) get a non-expiring hidden tag; temp_tag_expiration_s adds a hidden $temp- tag. Returns the manifest id.';
+  'Legacy form (0.1.0): record a manifest from facts its caller parsed, taken as given (the bytes are not checked; pushes use manifest_put(repository_id, media_type, manifest_bytes, ...)). Creates it in a repository (idempotent per digest) with its manifestblob, manifestchild and security-status rows; refuses blobs not linked to the repository and children not in it. Referrers (subject) get a non-expiring hidden tag; temp_tag_expiration_s adds a hidden $temp- tag. Returns the manifest id.';
+COMMENT ON FUNCTION manifest_put(bigint, text, text, integer, text, text[]) IS
+  'Push a manifest from its bytes: computes the digest (sha256, or the algorithm of expected_digest, which must match), validates the document against media_type (a Content-Type; NULL lets the document decide), derives config, layers, children, subject and artifact type, refuses blobs the repository cannot use and children not in it, records the manifest (idempotent per digest) with its manifestblob, manifestchild and security-status rows and points each of tag_names at it. Referrers get a non-expiring hidden tag, temp_tag_expiration_s an expiring one. Refusals: SQLSTATE 22023, DETAIL QUAY_MANIFEST_INVALID, QUAY_MEDIA_TYPE_UNSUPPORTED, QUAY_MEDIA_TYPE_MISMATCH, QUAY_DIGEST_INVALID, QUAY_BLOB_UNKNOWN, QUAY_MANIFEST_UNKNOWN, QUAY_TAG_NAME_INVALID, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_UNKNOWN; nothing is written. Returns the manifest id, digest and subject.';
 COMMENT ON FUNCTION blob_commit(bigint, text, bigint, text, integer) IS
   'Record a stored blob (imagestorage by checksum, placement in the location) and link it to a repository for link_expiration_s seconds. Returns the storage id.';
 COMMENT ON FUNCTION blob_lookup(bigint, text) IS

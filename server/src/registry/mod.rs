@@ -1,5 +1,4 @@
-//! Registry domain pieces that are neither HTTP nor storage: manifest validation and the
-//! resumable digest used by chunked uploads.
+//! Registry domain pieces that are neither HTTP nor storage: the resumable digest used by chunked
+//! uploads. Manifest rules live in the core (`quay_core::manifests`), shared with the extension.
 
 pub mod hasher;
-pub mod manifest;

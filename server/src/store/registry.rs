@@ -7,8 +7,9 @@ use super::query::{Access, boolean, int, text};
 use super::{Store, StoreError};
 use quay_core::blobs::RepoBlob;
 use quay_core::exec::{Row, Value, named};
+use quay_core::manifests::CheckedManifest;
 use quay_core::permissions::Role;
-use quay_core::tags::NewManifest;
+use quay_core::tags::PushedManifest;
 
 const SQL: &str = include_str!("../../../sql/registry.sql");
 
@@ -114,26 +115,25 @@ fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Option<T>) -> Option<T> {
     rows.first().and_then(f)
 }
 
-const MANIFEST_PUT: &str =
-    "quay.manifest_put($1, $2, $3, $4, $5, $6::text[], $7::text[], $8, $9, $10, $11, $12::integer)";
+/// A manifest push as the registry received it: the core checks and records it.
+#[derive(Debug, Clone)]
+pub struct ManifestPush {
+    pub repository_id: i64,
+    /// The request's `Content-Type` (`None`: the document decides).
+    pub content_type: Option<String>,
+    pub bytes: String,
+    /// The digest a push by digest named (its algorithm is the one computed).
+    pub expected_digest: Option<String>,
+    pub temp_tag_expiration_s: Option<i64>,
+    /// Tags to point at the manifest in the same transaction.
+    pub tags: Vec<String>,
+}
 
-fn manifest_params(m: &NewManifest) -> Vec<Value> {
-    // PostgreSQL text[] literals; digests contain no quotes, commas or braces.
-    let array = |v: &[String]| Value::text(format!("{{{}}}", v.join(",")));
-    vec![
-        Value::Int(m.repository_id),
-        Value::text(&m.digest),
-        Value::text(&m.media_type),
-        Value::text(&m.manifest_bytes),
-        Value::opt_text(m.config_digest.as_deref()),
-        array(&m.blob_digests),
-        array(&m.child_digests),
-        Value::opt_text(m.subject_digest.as_deref()),
-        Value::opt_text(m.artifact_type.as_deref()),
-        Value::opt_text(m.config_media_type.as_deref()),
-        Value::opt_int(m.layers_compressed_size),
-        Value::opt_int(m.temp_tag_expiration_s),
-    ]
+/// A PostgreSQL `text[]` literal of `items`, each quoted.
+fn text_array(items: &[String]) -> String {
+    let quoted: Vec<String> =
+        items.iter().map(|t| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    format!("{{{}}}", quoted.join(","))
 }
 
 impl Store {
@@ -310,50 +310,51 @@ impl Store {
             .collect())
     }
 
-    /// Records a manifest (`quay.manifest_put`); returns its id.
-    pub async fn manifest_put(&self, m: NewManifest) -> Result<i64, StoreError> {
-        let params = manifest_params(&m);
-        self.call(
-            Access::Write,
-            &format!("SELECT {MANIFEST_PUT}"),
-            params,
-            move |ex| quay_core::tags::manifest_put(ex, &m),
-            |rows| first(rows, |r| int(r, 0)),
-        )
-        .await
-    }
-
-    /// Records a manifest and points each of `tags` at it, in one transaction (a refused tag
-    /// leaves no manifest and no other tag behind). Returns the manifest id.
-    pub async fn manifest_put_tagged(&self, m: NewManifest, tags: &[String]) -> Result<i64, StoreError> {
-        if tags.is_empty() {
-            return self.manifest_put(m).await;
-        }
+    /// Checks and records a pushed manifest and points its tags at it, in one transaction
+    /// (`quay.manifest_put` / `quay_core::tags::manifest_put_checked`): a refusal (bad document,
+    /// digest mismatch, unusable blob, immutable tag, ...) leaves nothing behind.
+    pub async fn manifest_push(&self, push: ManifestPush) -> Result<PushedManifest, StoreError> {
         match self {
             Store::Postgres(_) => {
-                let mut params = manifest_params(&m);
-                // Tag names hold no quotes, commas or braces: a plain text[] literal.
-                params.push(Value::text(format!("{{{}}}", tags.join(","))));
                 let rows = self
                     .write_rows(
-                        &format!(
-                            "SELECT m, (SELECT count(quay.tag_set($1, t, m)) FROM unnest($13::text[]) AS t) \
-                             FROM {MANIFEST_PUT} AS m"
-                        ),
-                        params,
+                        "SELECT manifest_id, digest, subject \
+                           FROM quay.manifest_put($1, $2, $3, $4::integer, $5, $6::text[])",
+                        vec![
+                            Value::Int(push.repository_id),
+                            Value::opt_text(push.content_type.as_deref()),
+                            Value::text(push.bytes),
+                            Value::opt_int(push.temp_tag_expiration_s),
+                            Value::opt_text(push.expected_digest.as_deref()),
+                            Value::text(text_array(&push.tags)),
+                        ],
                     )
                     .await?;
-                first(rows, |r| int(r, 0))
+                first(rows, |r| Some((int(r, 0)?, text(r, 1)?, text(r, 2))))
+                    .map(|(id, digest, subject)| PushedManifest { id, digest, subject })
                     .ok_or_else(|| StoreError::Other(anyhow::anyhow!("manifest_put returned nothing")))
             }
             Store::Sqlite(s) => {
-                let tags = tags.to_vec();
+                // The bytes-only rules run before the write transaction, keeping it short.
+                let ManifestPush {
+                    repository_id,
+                    content_type,
+                    bytes,
+                    expected_digest,
+                    temp_tag_expiration_s,
+                    tags,
+                } = push;
+                let checked =
+                    CheckedManifest::check(bytes, content_type.as_deref(), expected_digest.as_deref())
+                        .map_err(super::query::core_err)?;
                 s.with_core(move |ex| {
-                    let id = quay_core::tags::manifest_put(ex, &m)?;
-                    for tag in &tags {
-                        quay_core::tags::tag_set(ex, m.repository_id, tag, id, None)?;
-                    }
-                    Ok(id)
+                    quay_core::tags::manifest_put_checked(
+                        ex,
+                        repository_id,
+                        checked,
+                        temp_tag_expiration_s,
+                        &tags,
+                    )
                 })
                 .await?
                 .map_err(super::query::core_err)

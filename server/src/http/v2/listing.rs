@@ -109,12 +109,12 @@ pub async fn referrers(state: &AppState, repo: &RepoName, digest: &str, req: Req
     }
     let body = json!({
         "schemaVersion": 2,
-        "mediaType": crate::registry::manifest::OCI_INDEX,
+        "mediaType": quay_core::manifests::OCI_INDEX,
         "manifests": manifests,
     });
     let mut resp = (StatusCode::OK, Json(body)).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::registry::manifest::OCI_INDEX));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(quay_core::manifests::OCI_INDEX));
     if filter.is_some() {
         h.insert("OCI-Filters-Applied", HeaderValue::from_static("artifactType"));
     }

@@ -1,18 +1,19 @@
 //! Manifests: `GET`/`HEAD`/`PUT`/`DELETE /v2/<repo>/manifests/<tag|digest>`. The stored bytes are
-//! served exactly as pushed; what a manifest references is checked by the core
-//! (`quay.manifest_put`), which writes nothing when it refuses.
+//! served exactly as pushed. A push hands the bytes, the `Content-Type`, the digest it was pushed
+//! by and its tags to the core (`quay.manifest_put` / `quay_core::tags::manifest_put_checked`),
+//! which computes the digest, validates the document, checks what it references and records it,
+//! or refuses with a stable code and writes nothing; this module maps the codes to OCI errors.
 
 use super::access::{self, Action, authorize};
 use super::{AppState, RepoName};
 use crate::http::registry_error::{Code, RegistryError};
-use crate::registry::hasher::{Algorithm, digest_of};
-use crate::registry::manifest::{self, Refusal};
 use crate::store::StoreError;
+use crate::store::registry::ManifestPush;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use quay_core::tags::NewManifest;
+use quay_core::exec::CoreError;
 
 type Result<T> = std::result::Result<T, Response>;
 
@@ -83,17 +84,13 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
         )
         .into_response());
     }
-    let algorithm = if by_digest {
+    if by_digest {
         if !quay_core::names::is_valid_digest(reference) {
             return Err(err(Code::DigestInvalid));
         }
-        Algorithm::of_digest(reference).unwrap_or(Algorithm::Sha256)
-    } else {
-        if !quay_core::names::is_valid_tag(reference) {
-            return Err(err(Code::TagInvalid));
-        }
-        Algorithm::Sha256
-    };
+    } else if !quay_core::names::is_valid_tag(reference) {
+        return Err(err(Code::TagInvalid));
+    }
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let limit = usize::try_from(state.config.maximum_manifest_bytes()).unwrap_or(usize::MAX);
@@ -113,37 +110,29 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
         // The rest of the body is not read: the connection cannot be reused.
         e.with_header("connection", HeaderValue::from_static("close")).into_response()
     })?;
-    let digest = digest_of(algorithm, &bytes);
-    if by_digest && digest != reference {
-        return Err(RegistryError::detail(Code::DigestInvalid, "manifest digest mismatch").into_response());
-    }
-    let parsed = manifest::parse(&bytes, content_type.as_deref()).map_err(|r| match r {
-        Refusal::MediaType(m) => RegistryError::detail(Code::ManifestInvalid, m)
-            .status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
-            .into_response(),
-        Refusal::Invalid(m) => invalid(m),
-    })?;
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| invalid("manifest is not UTF-8"))?;
-    let config_digest = parsed.config.as_ref().map(|c| c.digest.clone());
-    let subject = parsed.subject.clone();
-    let new = NewManifest {
+    let text = match quay_core::manifests::manifest_text(&bytes) {
+        Ok(text) => text.to_string(),
+        Err(CoreError::Invalid { message, .. }) => return Err(invalid(message)),
+        Err(e) => return Err(invalid(e.to_string())),
+    };
+    drop(bytes);
+    // The core checks everything else (digest, document, media type, what it references) and
+    // records the manifest and its tags in one transaction, or nothing.
+    let push = ManifestPush {
         repository_id: found.id,
-        digest: digest.clone(),
-        media_type: parsed.media_type.clone(),
-        manifest_bytes: text,
-        config_digest,
-        blob_digests: parsed.blob_digests(),
-        child_digests: parsed.children.iter().map(|c| c.digest.clone()).collect(),
-        subject_digest: parsed.subject.clone(),
-        artifact_type: parsed.artifact_type.clone(),
-        config_media_type: parsed.config.as_ref().map(|c| c.media_type.clone()),
-        layers_compressed_size: parsed.layers_size(),
+        content_type,
+        bytes: text,
+        expected_digest: by_digest.then(|| reference.to_string()),
         temp_tag_expiration_s: (by_digest && query_tags.is_empty())
             .then(|| i64::try_from(state.config.push_temp_tag_expiration_sec).unwrap_or(3600)),
+        tags: if by_digest { query_tags.clone() } else { vec![reference.to_string()] },
     };
-    let tags = if by_digest { query_tags.clone() } else { vec![reference.to_string()] };
-    state.store.manifest_put_tagged(new, &tags).await.map_err(|e| match e {
+    let pushed = state.store.manifest_push(push).await.map_err(|e| match e {
         StoreError::Rule { code, message } => match code.as_str() {
+            "QUAY_DIGEST_INVALID" => RegistryError::detail(Code::DigestInvalid, message).into_response(),
+            "QUAY_MEDIA_TYPE_UNSUPPORTED" => RegistryError::detail(Code::ManifestInvalid, message)
+                .status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                .into_response(),
             "QUAY_BLOB_UNKNOWN" | "QUAY_MANIFEST_UNKNOWN" => {
                 RegistryError::detail(Code::ManifestBlobUnknown, message).into_response()
             }
@@ -151,16 +140,19 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
                 RegistryError::detail(Code::TagImmutable, format!("tag '{reference}' is immutable"))
                     .into_response()
             }
+            "QUAY_TAG_NAME_INVALID" => RegistryError::detail(Code::TagInvalid, message).into_response(),
             "QUAY_REPOSITORY_UNKNOWN" => err(Code::NameUnknown),
+            // QUAY_MANIFEST_INVALID, QUAY_MEDIA_TYPE_MISMATCH and anything else about the document.
             _ => invalid(message),
         },
         other => RegistryError::from(other).into_response(),
     })?;
+    let digest = pushed.digest;
     let mut resp = (StatusCode::CREATED, "").into_response();
     let h = resp.headers_mut();
     h.insert(header::LOCATION, header_value(&format!("/v2/{}/manifests/{digest}", repo.full())));
     h.insert("Docker-Content-Digest", header_value(&digest));
-    if let Some(s) = subject {
+    if let Some(s) = pushed.subject {
         h.insert("OCI-Subject", header_value(&s));
     }
     for t in &query_tags {

@@ -1,0 +1,27 @@
+-- quay 0.1.0 -> 0.2.0 (ALTER EXTENSION quay UPDATE): manifest rules in the database.
+-- Written by hand; tests/tests/extension_upgrade.rs checks that a 0.1.0 database updated with
+-- it has exactly the functions, signatures and comments of a fresh 0.2.0 install.
+\echo Use "ALTER EXTENSION quay UPDATE TO '0.2.0'" to load this file. \quit
+
+-- New: a push from the manifest's bytes (the legacy 12-argument form stays, unchanged).
+CREATE FUNCTION "manifest_put"(
+	"repository_id" bigint,
+	"media_type" TEXT,
+	"manifest_bytes" TEXT,
+	"temp_tag_expiration_s" INT DEFAULT NULL,
+	"expected_digest" TEXT DEFAULT NULL,
+	"tag_names" TEXT[] DEFAULT NULL
+) RETURNS TABLE (
+	"manifest_id" bigint,
+	"digest" TEXT,
+	"subject" TEXT
+)
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'manifest_put_document_wrapper';
+
+COMMENT ON FUNCTION manifest_put(bigint, text, text, text, text, text[], text[], text, text, text, bigint, integer) IS
+  'Legacy form (0.1.0): record a manifest from facts its caller parsed, taken as given (the bytes are not checked; pushes use manifest_put(repository_id, media_type, manifest_bytes, ...)). Creates it in a repository (idempotent per digest) with its manifestblob, manifestchild and security-status rows; refuses blobs not linked to the repository and children not in it. Referrers (subject) get a non-expiring hidden tag; temp_tag_expiration_s adds a hidden $temp- tag. Returns the manifest id.';
+COMMENT ON FUNCTION manifest_put(bigint, text, text, integer, text, text[]) IS
+  'Push a manifest from its bytes: computes the digest (sha256, or the algorithm of expected_digest, which must match), validates the document against media_type (a Content-Type; NULL lets the document decide), derives config, layers, children, subject and artifact type, refuses blobs the repository cannot use and children not in it, records the manifest (idempotent per digest) with its manifestblob, manifestchild and security-status rows and points each of tag_names at it. Referrers get a non-expiring hidden tag, temp_tag_expiration_s an expiring one. Refusals: SQLSTATE 22023, DETAIL QUAY_MANIFEST_INVALID, QUAY_MEDIA_TYPE_UNSUPPORTED, QUAY_MEDIA_TYPE_MISMATCH, QUAY_DIGEST_INVALID, QUAY_BLOB_UNKNOWN, QUAY_MANIFEST_UNKNOWN, QUAY_TAG_NAME_INVALID, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_UNKNOWN; nothing is written. Returns the manifest id, digest and subject.';
