@@ -3,6 +3,7 @@
 
 use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
 use crate::names;
+use crate::rules::Rule;
 use crate::tags::{EMPTY_LAYER_DIGEST, require_live_repository};
 
 const SQL: &str = include_str!("../../../sql/blobs.sql");
@@ -36,15 +37,15 @@ pub fn blob_commit(
     link_expiration_s: i64,
 ) -> CoreResult<i64> {
     if !names::is_valid_digest(digest) {
-        return Err(invalid("QUAY_DIGEST_INVALID", format!("{digest:?} is not a sha256 or sha512 digest")));
+        return Err(invalid(Rule::DigestInvalid, format!("{digest:?} is not a sha256 or sha512 digest")));
     }
     if size < 0 || !(0..=10 * 365 * 86_400).contains(&link_expiration_s) {
-        return Err(invalid("QUAY_INVALID_ARGUMENT", "size and link expiration must be non-negative"));
+        return Err(invalid(Rule::InvalidArgument, "size and link expiration must be non-negative"));
     }
     require_live_repository(ex, repository_id)?;
     let location_id = first_int(&q(ex, "location_id", &[Value::text(location)])?).ok_or_else(|| {
         invalid(
-            "QUAY_STORAGE_LOCATION_UNKNOWN",
+            Rule::StorageLocationUnknown,
             format!("storage location {location:?} is not in imagestoragelocation"),
         )
     })?;

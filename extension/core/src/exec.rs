@@ -70,7 +70,7 @@ pub type Row = Vec<Value>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoreError {
     Database(String),
-    Invalid { code: &'static str, message: String },
+    Invalid { code: crate::rules::Rule, message: String },
 }
 
 impl fmt::Display for CoreError {
@@ -172,7 +172,7 @@ impl Dialect {
 }
 
 /// A rule violation with a stable machine code.
-pub fn invalid(code: &'static str, message: impl Into<String>) -> CoreError {
+pub fn invalid(code: crate::rules::Rule, message: impl Into<String>) -> CoreError {
     CoreError::Invalid { code, message: message.into() }
 }
 

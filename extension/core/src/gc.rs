@@ -8,6 +8,7 @@ use crate::exec::{
     run,
 };
 use crate::queue;
+use crate::rules::Rule;
 use crate::tags::{EMPTY_LAYER_DIGEST, STATE_MARKED_FOR_DELETION};
 use std::collections::BTreeSet;
 
@@ -170,7 +171,7 @@ pub fn gc_repository(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<Ve
 pub fn repository_delete(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<i64> {
     let info =
         repository_info(ex, repository_id)?.filter(|i| i.state != STATE_MARKED_FOR_DELETION).ok_or_else(
-            || invalid("QUAY_REPOSITORY_UNKNOWN", format!("repository {repository_id} does not exist")),
+            || invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist")),
         )?;
     let new_name = ex.uuid4();
     script(ex, "mark_repository", &[Value::Int(repository_id), Value::text(new_name)])?;
@@ -209,7 +210,7 @@ pub fn repository_purge(ex: &mut dyn Executor, repository_id: i64) -> CoreResult
     let Some(info) = repository_info(ex, repository_id)? else { return Ok(Vec::new()) };
     if info.state != STATE_MARKED_FOR_DELETION {
         return Err(invalid(
-            "QUAY_REPOSITORY_NOT_MARKED",
+            Rule::RepositoryNotMarked,
             format!("repository {repository_id} is not marked for deletion (use quay.repository_delete)"),
         ));
     }
@@ -240,18 +241,17 @@ fn namespace_row(ex: &mut dyn Executor, namespace_id: i64) -> CoreResult<Option<
 /// disabled, and a `namespacegc` job is enqueued. Returns the queue item id, or `None` for a
 /// namespace that is already disabled (Quay ignores those).
 pub fn namespace_delete(ex: &mut dyn Executor, namespace_id: i64) -> CoreResult<Option<i64>> {
-    let ns = namespace_row(ex, namespace_id)?.ok_or_else(|| {
-        invalid("QUAY_NAMESPACE_UNKNOWN", format!("namespace {namespace_id} does not exist"))
-    })?;
+    let ns = namespace_row(ex, namespace_id)?
+        .ok_or_else(|| invalid(Rule::NamespaceUnknown, format!("namespace {namespace_id} does not exist")))?;
     if ns.robot {
-        return Err(invalid("QUAY_INVALID_ARGUMENT", format!("{} is a robot, not a namespace", ns.username)));
+        return Err(invalid(Rule::InvalidArgument, format!("{} is a robot, not a namespace", ns.username)));
     }
     if !ns.enabled || q_int(ex, "namespace_marker", &[Value::Int(namespace_id)])?.is_some() {
         return Ok(None);
     }
     if let Some(org) = q_int(ex, "sole_admin_of", &[Value::Int(namespace_id)])? {
         return Err(invalid(
-            "QUAY_NAMESPACE_LAST_ADMIN",
+            Rule::NamespaceLastAdmin,
             format!("{} is the only admin of organization {org}; add another admin first", ns.username),
         ));
     }
@@ -283,7 +283,7 @@ pub fn namespace_purge(ex: &mut dyn Executor, namespace_id: i64) -> CoreResult<V
     let original = marker.first().and_then(|r| r.get(1)).and_then(Value::as_text).map(str::to_string);
     if original.is_none() && ns.enabled {
         return Err(invalid(
-            "QUAY_NAMESPACE_NOT_MARKED",
+            Rule::NamespaceNotMarked,
             format!("namespace {namespace_id} is not marked for deletion (use quay.namespace_delete)"),
         ));
     }

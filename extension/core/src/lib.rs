@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod permissions;
 pub mod queue;
 pub mod repositories;
+pub mod rules;
 pub mod schema;
 pub mod schema_contract;
 pub mod tags;

@@ -14,6 +14,7 @@
 
 use crate::exec::{CoreError, CoreResult, invalid};
 use crate::names;
+use crate::rules::Rule;
 use crate::tags::NewManifest;
 use serde_json::Value;
 use sha2::Digest as _;
@@ -26,10 +27,10 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
-pub const MANIFEST_INVALID: &str = "QUAY_MANIFEST_INVALID";
-pub const MEDIA_TYPE_UNSUPPORTED: &str = "QUAY_MEDIA_TYPE_UNSUPPORTED";
-pub const MEDIA_TYPE_MISMATCH: &str = "QUAY_MEDIA_TYPE_MISMATCH";
-pub const DIGEST_INVALID: &str = "QUAY_DIGEST_INVALID";
+pub const MANIFEST_INVALID: Rule = Rule::ManifestInvalid;
+pub const MEDIA_TYPE_UNSUPPORTED: Rule = Rule::MediaTypeUnsupported;
+pub const MEDIA_TYPE_MISMATCH: Rule = Rule::MediaTypeMismatch;
+pub const DIGEST_INVALID: Rule = Rule::DigestInvalid;
 
 fn bad(message: impl Into<String>) -> CoreError {
     invalid(MANIFEST_INVALID, message)
@@ -330,7 +331,7 @@ mod tests {
         )
     }
 
-    fn code(r: CoreResult<impl std::fmt::Debug>) -> &'static str {
+    fn code(r: CoreResult<impl std::fmt::Debug>) -> Rule {
         match r {
             Err(CoreError::Invalid { code, .. }) => code,
             other => panic!("not refused: {other:?}"),
@@ -362,7 +363,7 @@ mod tests {
                 m = i64::MAX
             ),
         );
-        let cases: Vec<(String, Option<&str>, &str)> = vec![
+        let cases: Vec<(String, Option<&str>, Rule)> = vec![
             ("not json".into(), None, MANIFEST_INVALID),
             ("[]".into(), None, MANIFEST_INVALID),
             (image("").replace("\"schemaVersion\":2", "\"schemaVersion\":1"), None, MANIFEST_INVALID),

@@ -5,6 +5,7 @@
 
 use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
 use crate::names;
+use crate::rules::Rule;
 
 const SQL: &str = include_str!("../../../sql/organizations.sql");
 
@@ -28,13 +29,13 @@ pub fn create(
     removed_tag_expiration_s: i64,
 ) -> CoreResult<(i64, bool)> {
     if !names::is_valid_username(name) {
-        return Err(invalid("QUAY_NAME_INVALID", format!("{name:?} is not a valid organization name")));
+        return Err(invalid(Rule::NameInvalid, format!("{name:?} is not a valid organization name")));
     }
     let creator = q(ex, "creator", &[Value::Int(creator_id)])?;
     let Some(email) = creator.first().map(|r| r.get(1).and_then(Value::as_text).unwrap_or("").to_string())
     else {
         return Err(invalid(
-            "QUAY_PERMISSION_DENIED",
+            Rule::PermissionDenied,
             format!(
                 "user {creator_id} may not create organizations (unknown, disabled, robot or organization)"
             ),
@@ -49,7 +50,7 @@ pub fn create(
         if organization {
             Ok((id, false))
         } else {
-            Err(invalid("QUAY_NAMESPACE_EXISTS", format!("{name:?} is a user, not an organization")))
+            Err(invalid(Rule::NamespaceExists, format!("{name:?} is a user, not an organization")))
         }
     };
     if let Some((id, organization)) = existing(ex)? {

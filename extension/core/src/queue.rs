@@ -7,6 +7,7 @@
 //! `state_id`, so Python Quay workers doing compare-and-swap on it stay correct.
 
 use crate::exec::{CoreError, CoreResult, Dialect, Executor, Value, first_int, invalid, named, run};
+use crate::rules::Rule;
 
 const PUT: &str = include_str!("../../../sql/queue/put.sql");
 const CLAIM: &str = include_str!("../../../sql/queue/claim.sql");
@@ -36,7 +37,7 @@ pub struct QueueItem {
 fn check_seconds(name: &'static str, s: i64) -> CoreResult<()> {
     if !(0..=10 * 365 * 24 * 3600).contains(&s) {
         return Err(invalid(
-            "QUAY_INVALID_ARGUMENT",
+            Rule::InvalidArgument,
             format!("{name} must be between 0 and 10 years in seconds, got {s}"),
         ));
     }
@@ -55,13 +56,13 @@ pub fn put(
 ) -> CoreResult<i64> {
     if queue_name.is_empty() || !queue_name.contains('/') {
         return Err(invalid(
-            "QUAY_QUEUE_NAME_INVALID",
+            Rule::QueueNameInvalid,
             format!("queue name {queue_name:?} must be canonical: <queue>/<part>/.../"),
         ));
     }
     check_seconds("available_after_s", available_after_s)?;
     if retries < 0 {
-        return Err(invalid("QUAY_INVALID_ARGUMENT", format!("retries must not be negative, got {retries}")));
+        return Err(invalid(Rule::InvalidArgument, format!("retries must not be negative, got {retries}")));
     }
     let state = ex.uuid4();
     let rows = run(

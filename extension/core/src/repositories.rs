@@ -4,6 +4,7 @@
 
 use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
 use crate::names;
+use crate::rules::Rule;
 
 const SQL: &str = include_str!("../../../sql/repositories.sql");
 
@@ -28,19 +29,19 @@ pub fn create(
     creator_id: i64,
 ) -> CoreResult<(i64, bool)> {
     if !names::is_valid_repository_name(name) {
-        return Err(invalid("QUAY_NAME_INVALID", format!("{name:?} is not a valid repository name")));
+        return Err(invalid(Rule::NameInvalid, format!("{name:?} is not a valid repository name")));
     }
     let ns = q(ex, "namespace", &[Value::Int(namespace_id)])?;
     let Some(ns) = ns.first() else {
-        return Err(invalid("QUAY_NAMESPACE_UNKNOWN", format!("namespace {namespace_id} does not exist")));
+        return Err(invalid(Rule::NamespaceUnknown, format!("namespace {namespace_id} does not exist")));
     };
     if ns.get(1).and_then(Value::as_bool) != Some(true) {
-        return Err(invalid("QUAY_NAMESPACE_DISABLED", format!("namespace {namespace_id} is disabled")));
+        return Err(invalid(Rule::NamespaceDisabled, format!("namespace {namespace_id} is disabled")));
     }
     let organization = ns.get(2).and_then(Value::as_bool).unwrap_or(false);
     if !can_create(ex, creator_id, namespace_id)? {
         return Err(invalid(
-            "QUAY_PERMISSION_DENIED",
+            Rule::PermissionDenied,
             format!("user {creator_id} may not create repositories in namespace {namespace_id}"),
         ));
     }

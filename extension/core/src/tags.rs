@@ -12,6 +12,7 @@ use crate::exec::{
 };
 use crate::manifests::CheckedManifest;
 use crate::names;
+use crate::rules::Rule;
 
 const SQL: &str = include_str!("../../../sql/tags.sql");
 
@@ -57,7 +58,7 @@ fn q_int(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Opti
 pub fn require_live_repository(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<()> {
     match q_int(ex, "repository_state", &[Value::Int(repository_id)])? {
         Some(state) if state != STATE_MARKED_FOR_DELETION => Ok(()),
-        _ => Err(invalid("QUAY_REPOSITORY_UNKNOWN", format!("repository {repository_id} does not exist"))),
+        _ => Err(invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist"))),
     }
 }
 
@@ -65,7 +66,7 @@ fn check_digest(what: &str, digest: &str) -> CoreResult<()> {
     if names::is_valid_digest(digest) {
         Ok(())
     } else {
-        Err(invalid("QUAY_DIGEST_INVALID", format!("{what} {digest:?} is not a sha256 or sha512 digest")))
+        Err(invalid(Rule::DigestInvalid, format!("{what} {digest:?} is not a sha256 or sha512 digest")))
     }
 }
 
@@ -140,9 +141,8 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
         return Ok(id);
     }
 
-    let media_type = q_int(ex, "media_type_id", &[Value::text(&m.media_type)])?.ok_or_else(|| {
-        invalid("QUAY_MEDIA_TYPE_UNKNOWN", format!("unknown media type {:?}", m.media_type))
-    })?;
+    let media_type = q_int(ex, "media_type_id", &[Value::text(&m.media_type)])?
+        .ok_or_else(|| invalid(Rule::MediaTypeUnknown, format!("unknown media type {:?}", m.media_type)))?;
 
     // Every blob (config included) must already be linked to the repository: one statement for
     // all of them (a manifest may list thousands of layers).
@@ -177,7 +177,7 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
         }
         if let Some(missing) = digests.iter().find(|d| !found.contains(**d)) {
             return Err(invalid(
-                "QUAY_BLOB_UNKNOWN",
+                Rule::BlobUnknown,
                 format!("blob {missing} is not known to repository {}", m.repository_id),
             ));
         }
@@ -186,7 +186,7 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
     for digest in &m.child_digests {
         let id = q_int(ex, "manifest_by_digest", &[repo.clone(), Value::text(digest)])?.ok_or_else(|| {
             invalid(
-                "QUAY_MANIFEST_UNKNOWN",
+                Rule::ManifestUnknown,
                 format!("child manifest {digest} is not in repository {}", m.repository_id),
             )
         })?;
@@ -238,10 +238,7 @@ fn protect(ex: &mut dyn Executor, m: &NewManifest, manifest_id: i64) -> CoreResu
         temporary_tag(ex, m.repository_id, manifest_id, None)
     } else if let Some(s) = m.temp_tag_expiration_s {
         if !(0..=10 * 365 * 86_400).contains(&s) {
-            return Err(invalid(
-                "QUAY_INVALID_ARGUMENT",
-                format!("temp tag expiration {s}s is out of range"),
-            ));
+            return Err(invalid(Rule::InvalidArgument, format!("temp tag expiration {s}s is out of range")));
         }
         temporary_tag(ex, m.repository_id, manifest_id, Some(s))
     } else {
@@ -396,7 +393,7 @@ fn check_tag_name(name: &str) -> CoreResult<()> {
         Ok(())
     } else {
         Err(invalid(
-            "QUAY_TAG_NAME_INVALID",
+            Rule::TagNameInvalid,
             format!("tag name {name:?} must match [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"),
         ))
     }
@@ -416,13 +413,13 @@ fn retarget(
         && end <= now
     {
         return Err(invalid(
-            "QUAY_INVALID_ARGUMENT",
+            Rule::InvalidArgument,
             format!("expiration {end} ms is not in the future ({now})"),
         ));
     }
     if let Some(current) = alive_tag(ex, repository_id, name, now)? {
         if current.immutable {
-            return Err(invalid("QUAY_TAG_IMMUTABLE", format!("tag {name:?} is immutable")));
+            return Err(invalid(Rule::TagImmutable, format!("tag {name:?} is immutable")));
         }
         end_generation(ex, repository_id, name, &current, now, Some(manifest_id))?;
     }
@@ -453,7 +450,7 @@ pub fn tag_set(
     require_live_repository(ex, repository_id)?;
     if q(ex, "manifest_in_repository", &[Value::Int(manifest_id), Value::Int(repository_id)])?.is_empty() {
         return Err(invalid(
-            "QUAY_MANIFEST_UNKNOWN",
+            Rule::ManifestUnknown,
             format!("manifest {manifest_id} is not in repository {repository_id}"),
         ));
     }
@@ -469,7 +466,7 @@ pub fn tag_delete(ex: &mut dyn Executor, repository_id: i64, name: &str) -> Core
     let now = name_clock(ex, repository_id, name)?;
     let Some(current) = alive_tag(ex, repository_id, name, now)? else { return Ok(false) };
     if current.immutable {
-        return Err(invalid("QUAY_TAG_IMMUTABLE", format!("tag {name:?} is immutable")));
+        return Err(invalid(Rule::TagImmutable, format!("tag {name:?} is immutable")));
     }
     q(ex, "delete_tag_pull_statistics", &[Value::Int(repository_id), Value::text(name)])?;
     end_generation(ex, repository_id, name, &current, now, None)?;
@@ -479,7 +476,7 @@ pub fn tag_delete(ex: &mut dyn Executor, repository_id: i64, name: &str) -> Core
 /// The id of manifest `digest` in the repository, else `QUAY_MANIFEST_UNKNOWN`.
 fn manifest_id(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResult<i64> {
     q_int(ex, "manifest_by_digest", &[Value::Int(repository_id), Value::text(digest)])?.ok_or_else(|| {
-        invalid("QUAY_MANIFEST_UNKNOWN", format!("manifest {digest} is not in repository {repository_id}"))
+        invalid(Rule::ManifestUnknown, format!("manifest {digest} is not in repository {repository_id}"))
     })
 }
 
@@ -508,7 +505,7 @@ pub fn manifest_delete(ex: &mut dyn Executor, repository_id: i64, digest: &str) 
         })
         .collect();
     if let Some((_, name, _, _)) = tags.iter().find(|t| t.3) {
-        return Err(invalid("QUAY_TAG_IMMUTABLE", format!("tag {name:?} on {digest} is immutable")));
+        return Err(invalid(Rule::TagImmutable, format!("tag {name:?} on {digest} is immutable")));
     }
     for (id, name, hidden, _) in &tags {
         let at = name_clock(ex, repository_id, name)?;
@@ -545,7 +542,7 @@ pub fn tag_restore(ex: &mut dyn Executor, repository_id: i64, name: &str, digest
     )?;
     if restorable.is_none() {
         return Err(invalid(
-            "QUAY_TAG_NOT_RESTORABLE",
+            Rule::TagNotRestorable,
             format!("tag {name:?} never pointed at {digest} inside the {window_s}s time-machine window"),
         ));
     }

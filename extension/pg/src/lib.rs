@@ -97,7 +97,7 @@ fn with_core<T>(f: impl FnOnce(&mut dyn Executor) -> CoreResult<T>) -> T {
     match result {
         Ok(v) => v,
         Err(CoreError::Invalid { code, message }) => {
-            ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, code);
+            ereport!(ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, code.as_str());
         }
         Err(CoreError::Database(message)) => {
             ereport!(ERROR, PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message);

@@ -151,8 +151,44 @@ impl IntoResponse for RegistryError {
 /// Seconds a client is asked to wait while the database is unreachable.
 pub const RETRY_AFTER_S: u32 = 5;
 
+/// The OCI error of a rule the core refused with: the one mapping from `quay_core::rules::Rule`
+/// to `/v2` errors (a route with a more precise answer for one rule matches it first).
+fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
+    use quay_core::rules::Rule as R;
+    let code = match rule {
+        R::DigestInvalid => Code::DigestInvalid,
+        R::MediaTypeUnsupported => {
+            return RegistryError::detail(Code::ManifestInvalid, message)
+                .status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        }
+        R::ManifestInvalid | R::MediaTypeMismatch | R::MediaTypeUnknown => Code::ManifestInvalid,
+        R::BlobUnknown => Code::ManifestBlobUnknown,
+        R::ManifestUnknown => Code::ManifestUnknown,
+        R::TagImmutable => Code::TagImmutable,
+        R::TagNameInvalid => Code::TagInvalid,
+        R::NameInvalid => Code::NameInvalid,
+        R::RepositoryUnknown | R::NamespaceUnknown => Code::NameUnknown,
+        R::PermissionDenied | R::NamespaceDisabled => Code::Denied,
+        R::InvalidArgument
+        | R::NamespaceExists
+        | R::NamespaceLastAdmin
+        | R::NamespaceNotMarked
+        | R::QueueNameInvalid
+        | R::RepositoryNotMarked
+        | R::StorageLocationUnknown
+        | R::TagNotRestorable => {
+            tracing::error!(%rule, %message, "rule refused a registry operation");
+            return RegistryError::new(Code::Internal);
+        }
+    };
+    RegistryError::detail(code, message)
+}
+
 impl From<crate::store::StoreError> for RegistryError {
     fn from(e: crate::store::StoreError) -> Self {
+        if let crate::store::StoreError::Rule { code, message } = e {
+            return rule_error(code, message);
+        }
         if matches!(e, crate::store::StoreError::Unreachable { .. }) {
             tracing::warn!(error = %e, "database unreachable");
             return RegistryError::new(Code::Unavailable)

@@ -97,9 +97,9 @@ pub enum StoreError {
         "the `quay` extension is not installed in this database: install its files (cargo pgrx install -p quay-pg) and run `quay migrate`"
     )]
     ExtensionMissing,
-    /// A registry rule refused the operation; `code` is the stable `QUAY_*` code.
+    /// A registry rule refused the operation (`code`: its stable `QUAY_*` rule).
     #[error("{message} ({code})")]
-    Rule { code: String, message: String },
+    Rule { code: quay_core::rules::Rule, message: String },
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }

@@ -13,7 +13,7 @@ const RULE_SQLSTATE: &str = "22023";
 
 pub(crate) fn core_err(e: CoreError) -> StoreError {
     match e {
-        CoreError::Invalid { code, message } => StoreError::Rule { code: code.to_string(), message },
+        CoreError::Invalid { code, message } => StoreError::Rule { code, message },
         CoreError::Database(m) => StoreError::Other(anyhow::anyhow!(m)),
     }
 }
@@ -21,9 +21,9 @@ pub(crate) fn core_err(e: CoreError) -> StoreError {
 pub(crate) fn pg_err(e: tokio_postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error()
         && db.code().code() == RULE_SQLSTATE
-        && let Some(code) = db.detail().filter(|d| d.starts_with("QUAY_"))
+        && let Some(code) = db.detail().and_then(quay_core::rules::Rule::parse)
     {
-        return StoreError::Rule { code: code.to_string(), message: db.message().to_string() };
+        return StoreError::Rule { code, message: db.message().to_string() };
     }
     if connection_lost(&e) {
         return StoreError::Unreachable { uri: "postgresql".into(), reason: pg_error_text(&e) };

@@ -14,6 +14,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use quay_core::exec::CoreError;
+use quay_core::rules::Rule;
 
 type Result<T> = std::result::Result<T, Response>;
 
@@ -128,23 +129,14 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
         tags: if by_digest { query_tags.clone() } else { vec![reference.to_string()] },
     };
     let pushed = state.store.manifest_push(push).await.map_err(|e| match e {
-        StoreError::Rule { code, message } => match code.as_str() {
-            "QUAY_DIGEST_INVALID" => RegistryError::detail(Code::DigestInvalid, message).into_response(),
-            "QUAY_MEDIA_TYPE_UNSUPPORTED" => RegistryError::detail(Code::ManifestInvalid, message)
-                .status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
-                .into_response(),
-            "QUAY_BLOB_UNKNOWN" | "QUAY_MANIFEST_UNKNOWN" => {
-                RegistryError::detail(Code::ManifestBlobUnknown, message).into_response()
-            }
-            "QUAY_TAG_IMMUTABLE" => {
-                RegistryError::detail(Code::TagImmutable, format!("tag '{reference}' is immutable"))
-                    .into_response()
-            }
-            "QUAY_TAG_NAME_INVALID" => RegistryError::detail(Code::TagInvalid, message).into_response(),
-            "QUAY_REPOSITORY_UNKNOWN" => err(Code::NameUnknown),
-            // QUAY_MANIFEST_INVALID, QUAY_MEDIA_TYPE_MISMATCH and anything else about the document.
-            _ => invalid(message),
-        },
+        // A child manifest the repository lacks is, for the spec, a reference it cannot resolve.
+        StoreError::Rule { code: Rule::ManifestUnknown, message } => {
+            RegistryError::detail(Code::ManifestBlobUnknown, message).into_response()
+        }
+        StoreError::Rule { code: Rule::TagImmutable, .. } => {
+            RegistryError::detail(Code::TagImmutable, format!("tag '{reference}' is immutable"))
+                .into_response()
+        }
         other => RegistryError::from(other).into_response(),
     })?;
     let digest = pushed.digest;
@@ -174,19 +166,14 @@ pub(crate) fn pushes_disabled() -> Response {
 pub async fn delete(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
     let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
     let store = &state.store;
-    let to_store = |e: StoreError| match e {
-        StoreError::Rule { code, message } if code == "QUAY_TAG_IMMUTABLE" => {
-            RegistryError::detail(Code::TagImmutable, message).into_response()
-        }
-        other => RegistryError::from(other).into_response(),
-    };
+    let to_store = |e: StoreError| RegistryError::from(e).into_response();
     let deleted = if is_digest(reference) {
         if !quay_core::names::is_valid_digest(reference) {
             return Err(err(Code::DigestInvalid));
         }
         match store.manifest_delete(found.id, reference).await {
             Ok(n) => n > 0,
-            Err(StoreError::Rule { code, .. }) if code == "QUAY_MANIFEST_UNKNOWN" => false,
+            Err(StoreError::Rule { code: Rule::ManifestUnknown, .. }) => false,
             Err(e) => return Err(to_store(e)),
         }
     } else {

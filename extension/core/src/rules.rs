@@ -1,0 +1,112 @@
+//! The stable codes of rule violations: one enum, so callers match variants, not strings. The
+//! extension raises SQLSTATE 22023 with [`Rule::as_str`] in DETAIL; the server maps each variant
+//! to its protocol's error once (`/v2`: the OCI error body).
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    BlobUnknown,
+    DigestInvalid,
+    InvalidArgument,
+    ManifestInvalid,
+    ManifestUnknown,
+    MediaTypeMismatch,
+    MediaTypeUnknown,
+    MediaTypeUnsupported,
+    NamespaceDisabled,
+    NamespaceExists,
+    NamespaceLastAdmin,
+    NamespaceNotMarked,
+    NamespaceUnknown,
+    NameInvalid,
+    PermissionDenied,
+    QueueNameInvalid,
+    RepositoryNotMarked,
+    RepositoryUnknown,
+    StorageLocationUnknown,
+    TagImmutable,
+    TagNameInvalid,
+    TagNotRestorable,
+}
+
+impl Rule {
+    /// Every rule, for parsing and documentation.
+    pub const ALL: &'static [Rule] = &[
+        Rule::BlobUnknown,
+        Rule::DigestInvalid,
+        Rule::InvalidArgument,
+        Rule::ManifestInvalid,
+        Rule::ManifestUnknown,
+        Rule::MediaTypeMismatch,
+        Rule::MediaTypeUnknown,
+        Rule::MediaTypeUnsupported,
+        Rule::NamespaceDisabled,
+        Rule::NamespaceExists,
+        Rule::NamespaceLastAdmin,
+        Rule::NamespaceNotMarked,
+        Rule::NamespaceUnknown,
+        Rule::NameInvalid,
+        Rule::PermissionDenied,
+        Rule::QueueNameInvalid,
+        Rule::RepositoryNotMarked,
+        Rule::RepositoryUnknown,
+        Rule::StorageLocationUnknown,
+        Rule::TagImmutable,
+        Rule::TagNameInvalid,
+        Rule::TagNotRestorable,
+    ];
+
+    /// The stable code (`QUAY_*`), as in DETAIL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::BlobUnknown => "QUAY_BLOB_UNKNOWN",
+            Rule::DigestInvalid => "QUAY_DIGEST_INVALID",
+            Rule::InvalidArgument => "QUAY_INVALID_ARGUMENT",
+            Rule::ManifestInvalid => "QUAY_MANIFEST_INVALID",
+            Rule::ManifestUnknown => "QUAY_MANIFEST_UNKNOWN",
+            Rule::MediaTypeMismatch => "QUAY_MEDIA_TYPE_MISMATCH",
+            Rule::MediaTypeUnknown => "QUAY_MEDIA_TYPE_UNKNOWN",
+            Rule::MediaTypeUnsupported => "QUAY_MEDIA_TYPE_UNSUPPORTED",
+            Rule::NamespaceDisabled => "QUAY_NAMESPACE_DISABLED",
+            Rule::NamespaceExists => "QUAY_NAMESPACE_EXISTS",
+            Rule::NamespaceLastAdmin => "QUAY_NAMESPACE_LAST_ADMIN",
+            Rule::NamespaceNotMarked => "QUAY_NAMESPACE_NOT_MARKED",
+            Rule::NamespaceUnknown => "QUAY_NAMESPACE_UNKNOWN",
+            Rule::NameInvalid => "QUAY_NAME_INVALID",
+            Rule::PermissionDenied => "QUAY_PERMISSION_DENIED",
+            Rule::QueueNameInvalid => "QUAY_QUEUE_NAME_INVALID",
+            Rule::RepositoryNotMarked => "QUAY_REPOSITORY_NOT_MARKED",
+            Rule::RepositoryUnknown => "QUAY_REPOSITORY_UNKNOWN",
+            Rule::StorageLocationUnknown => "QUAY_STORAGE_LOCATION_UNKNOWN",
+            Rule::TagImmutable => "QUAY_TAG_IMMUTABLE",
+            Rule::TagNameInvalid => "QUAY_TAG_NAME_INVALID",
+            Rule::TagNotRestorable => "QUAY_TAG_NOT_RESTORABLE",
+        }
+    }
+
+    /// The rule of a stable code (`None` for a code this build does not know).
+    pub fn parse(code: &str) -> Option<Rule> {
+        Rule::ALL.iter().copied().find(|r| r.as_str() == code)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rule;
+
+    #[test]
+    fn codes_round_trip() {
+        for r in Rule::ALL {
+            assert_eq!(Rule::parse(r.as_str()), Some(*r));
+            assert!(r.as_str().starts_with("QUAY_"));
+        }
+        assert_eq!(Rule::parse("QUAY_NOPE"), None);
+    }
+}
