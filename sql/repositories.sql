@@ -64,3 +64,7 @@ SELECT 1 FROM "user" u
                      JOIN teamrole tr ON tr.id = t.role_id AND tr.name IN ('admin', 'creator')
                      JOIN teammember tm ON tm.team_id = t.id
                     WHERE t.organization_id = $2 AND tm.user_id = u.id))
+
+-- name: repository_state
+-- $1 repository id -> state (NULL when missing)
+SELECT state FROM repository WHERE id = $1

@@ -1,10 +1,6 @@
 -- Tags and manifests (quay_core::tags): the statements of quay.manifest_put, quay.tag_set,
 -- quay.tag_delete and quay.tag_restore. Rules: docs/sql-api.md and quay-data-model.md §4.
 
--- name: repository_state
--- $1 repository id -> state (NULL when missing)
-SELECT state FROM repository WHERE id = $1
-
 -- name: manifest_by_digest
 SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2
 

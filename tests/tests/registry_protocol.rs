@@ -362,3 +362,50 @@ async fn disabled_pushes_refuse_every_write() {
     }
     assert_eq!(status(&r, Method::GET, "/v2/", Some(&t)).await, 200);
 }
+
+/// Only `NORMAL` repositories take writes, whoever writes: the core refuses tag changes,
+/// deletes and blob links on a read-only (1) or mirrored (2) repository with
+/// QUAY_REPOSITORY_NOT_WRITABLE (through `quay.*` on PostgreSQL, in-process on SQLite), and
+/// reads keep working.
+async fn only_normal_repositories_take_writes(backend: Backend) {
+    use quay_core::rules::Rule;
+    use quay_server::store::StoreError;
+    let r = Registry::start(backend, "rostate", "").await;
+    r.user("alice").await;
+    let t = r.token(Some("alice"), &["repository:alice/app:pull,push"]).await;
+    let (m, d) = image(&r, "alice/app", &t, "rostate").await;
+    assert_eq!(r.put_manifest("alice/app", "v1", &t, OCI_MANIFEST, &m).await.status(), 201);
+    let repo = common::scalar(&r, "SELECT CAST(id AS BIGINT) FROM repository WHERE name = 'app'").await;
+    let manifest = common::scalar(&r, "SELECT CAST(id AS BIGINT) FROM manifest").await;
+    for state in [1, 2] {
+        common::exec(&r, &format!("UPDATE repository SET state = {state} WHERE id = {repo}")).await;
+        let refused = |e: Result<_, StoreError>| {
+            matches!(e, Err(StoreError::Rule { code: Rule::RepositoryNotWritable, .. }))
+        };
+        assert!(refused(r.store.tag_set(repo, "v2", manifest).await.map(|_| ())), "tag_set, state {state}");
+        assert!(refused(r.store.tag_delete(repo, "v1").await.map(|_| ())), "tag_delete, state {state}");
+        assert!(
+            refused(r.store.manifest_delete(repo, &d).await.map(|_| ())),
+            "manifest_delete, state {state}"
+        );
+        let lock = r.store.digest_lock(&d).await.expect("lock");
+        let linked = r.store.blob_commit(&lock, repo, &digest(b"layer of rostate"), 16, "local_us", 60).await;
+        lock.release().await;
+        assert!(refused(linked.map(|_| ())), "blob_commit, state {state}");
+        assert_eq!(status(&r, Method::GET, "/v2/alice/app/manifests/v1", Some(&t)).await, 200, "reads work");
+    }
+    assert_eq!(
+        common::scalar(&r, "SELECT count(*) FROM tag WHERE lifetime_end_ms IS NULL AND NOT hidden").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn only_normal_repositories_take_writes_sqlite() {
+    only_normal_repositories_take_writes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn only_normal_repositories_take_writes_postgres() {
+    only_normal_repositories_take_writes(Backend::Postgres).await;
+}

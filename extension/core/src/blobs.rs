@@ -3,10 +3,14 @@
 
 use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
 use crate::names;
+use crate::repositories::{require_live_repository, require_writable_repository};
 use crate::rules::Rule;
-use crate::tags::{EMPTY_LAYER_DIGEST, require_live_repository};
 
 const SQL: &str = include_str!("../../../sql/blobs.sql");
+
+/// The shared empty layer, visible in every repository (Quay's `get_shared_blob`).
+pub const EMPTY_LAYER_DIGEST: &str =
+    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
 
 /// A blob as a repository sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +46,7 @@ pub fn blob_commit(
     if size < 0 || !(0..=10 * 365 * 86_400).contains(&link_expiration_s) {
         return Err(invalid(Rule::InvalidArgument, "size and link expiration must be non-negative"));
     }
-    require_live_repository(ex, repository_id)?;
+    require_writable_repository(ex, repository_id)?;
     let location_id = first_int(&q(ex, "location_id", &[Value::text(location)])?).ok_or_else(|| {
         invalid(
             Rule::StorageLocationUnknown,

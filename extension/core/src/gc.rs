@@ -3,13 +3,14 @@
 //! blobs whose stored content is no longer referenced; the caller deletes those objects from
 //! storage after commit (leaking an object beats a row pointing at nothing).
 
+use crate::blobs::EMPTY_LAYER_DIGEST;
 use crate::exec::{
     CoreError, CoreResult, Executor, Value, first_int, ints, invalid, json_str, lock, named, now_ms, one_int,
     run,
 };
 use crate::queue;
+use crate::repositories::STATE_MARKED_FOR_DELETION;
 use crate::rules::Rule;
-use crate::tags::{EMPTY_LAYER_DIGEST, STATE_MARKED_FOR_DELETION};
 use std::collections::BTreeSet;
 
 const SQL: &str = include_str!("../../../sql/gc.sql");

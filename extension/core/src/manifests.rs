@@ -15,7 +15,6 @@
 use crate::exec::{CoreError, CoreResult, invalid};
 use crate::names;
 use crate::rules::Rule;
-use crate::tags::NewManifest;
 use serde_json::Value;
 use sha2::Digest as _;
 use std::fmt::Write as _;
@@ -31,6 +30,29 @@ pub const MANIFEST_INVALID: Rule = Rule::ManifestInvalid;
 pub const MEDIA_TYPE_UNSUPPORTED: Rule = Rule::MediaTypeUnsupported;
 pub const MEDIA_TYPE_MISMATCH: Rule = Rule::MediaTypeMismatch;
 pub const DIGEST_INVALID: Rule = Rule::DigestInvalid;
+
+/// The facts of a manifest to record. [`crate::tags::manifest_put_bytes`] derives them from the bytes
+/// ([`crate::manifests`]); the legacy 12-argument `quay.manifest_put` takes them from its caller
+/// as they are.
+#[derive(Debug, Clone, Default)]
+pub struct NewManifest {
+    pub repository_id: i64,
+    pub digest: String,
+    pub media_type: String,
+    pub manifest_bytes: String,
+    pub config_digest: Option<String>,
+    /// Layers without foreign URLs (the config digest may be given here or above).
+    pub blob_digests: Vec<String>,
+    /// Manifests of a list/index, already in the repository.
+    pub child_digests: Vec<String>,
+    pub subject_digest: Option<String>,
+    pub artifact_type: Option<String>,
+    pub config_media_type: Option<String>,
+    pub layers_compressed_size: Option<i64>,
+    /// A hidden `$temp-` tag keeping the manifest for this long, unless a tag already does
+    /// (Quay: pushes by digest). `None` when the caller tags it in the same transaction.
+    pub temp_tag_expiration_s: Option<i64>,
+}
 
 fn bad(message: impl Into<String>) -> CoreError {
     invalid(MANIFEST_INVALID, message)

@@ -12,6 +12,37 @@ fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<
     run(ex, named(SQL, name), params)
 }
 
+/// Repository state `NORMAL` (Quay's `RepositoryState`): the only one that accepts writes.
+pub const STATE_NORMAL: i64 = 0;
+/// Repository state `MARKED_FOR_DELETION`: invisible to every lookup.
+pub const STATE_MARKED_FOR_DELETION: i64 = 3;
+
+fn state(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<Option<i64>> {
+    Ok(first_int(&q(ex, "repository_state", &[Value::Int(repository_id)])?))
+}
+
+/// Fails with `QUAY_REPOSITORY_UNKNOWN` unless the repository exists and is not marked for deletion.
+pub fn require_live_repository(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<()> {
+    match state(ex, repository_id)? {
+        Some(s) if s != STATE_MARKED_FOR_DELETION => Ok(()),
+        _ => Err(invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist"))),
+    }
+}
+
+/// As [`require_live_repository`], and fails with `QUAY_REPOSITORY_NOT_WRITABLE` unless the
+/// repository is `NORMAL`: read-only and mirrored repositories take no pushes, tag changes or
+/// deletes from any writer (Quay checks this in its endpoints; here it holds for every caller).
+pub fn require_writable_repository(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<()> {
+    match state(ex, repository_id)? {
+        Some(STATE_NORMAL) => Ok(()),
+        Some(s) if s != STATE_MARKED_FOR_DELETION => Err(invalid(
+            Rule::RepositoryNotWritable,
+            format!("repository {repository_id} is read-only or mirrored (state {s}) and takes no writes"),
+        )),
+        _ => Err(invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist"))),
+    }
+}
+
 /// May `user_id` create repositories in namespace `namespace_id` (its own namespace, or an
 /// organization where it is in an admin or creator team)?
 pub fn can_create(ex: &mut dyn Executor, user_id: i64, namespace_id: i64) -> CoreResult<bool> {

@@ -16,35 +16,10 @@ use crate::rules::Rule;
 
 const SQL: &str = include_str!("../../../sql/tags.sql");
 
-/// The shared empty layer, visible in every repository (Quay's `get_shared_blob`).
-pub const EMPTY_LAYER_DIGEST: &str =
-    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
-
-/// Repository state `MARKED_FOR_DELETION`: invisible to every lookup.
-pub const STATE_MARKED_FOR_DELETION: i64 = 3;
-
-/// The facts of a manifest to record. [`manifest_put_bytes`] derives them from the bytes
-/// ([`crate::manifests`]); the legacy 12-argument `quay.manifest_put` takes them from its caller
-/// as they are.
-#[derive(Debug, Clone, Default)]
-pub struct NewManifest {
-    pub repository_id: i64,
-    pub digest: String,
-    pub media_type: String,
-    pub manifest_bytes: String,
-    pub config_digest: Option<String>,
-    /// Layers without foreign URLs (the config digest may be given here or above).
-    pub blob_digests: Vec<String>,
-    /// Manifests of a list/index, already in the repository.
-    pub child_digests: Vec<String>,
-    pub subject_digest: Option<String>,
-    pub artifact_type: Option<String>,
-    pub config_media_type: Option<String>,
-    pub layers_compressed_size: Option<i64>,
-    /// A hidden `$temp-` tag keeping the manifest for this long, unless a tag already does
-    /// (Quay: pushes by digest). `None` when the caller tags it in the same transaction.
-    pub temp_tag_expiration_s: Option<i64>,
-}
+pub use crate::blobs::EMPTY_LAYER_DIGEST;
+pub use crate::manifests::NewManifest;
+use crate::repositories::require_writable_repository;
+pub use crate::repositories::{STATE_MARKED_FOR_DELETION, require_live_repository};
 
 fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<Value>>> {
     run(ex, named(SQL, name), params)
@@ -52,14 +27,6 @@ fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<
 
 fn q_int(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Option<i64>> {
     one_int(ex, named(SQL, name), params)
-}
-
-/// Fails with `QUAY_REPOSITORY_UNKNOWN` unless the repository exists and is not marked for deletion.
-pub fn require_live_repository(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<()> {
-    match q_int(ex, "repository_state", &[Value::Int(repository_id)])? {
-        Some(state) if state != STATE_MARKED_FOR_DELETION => Ok(()),
-        _ => Err(invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist"))),
-    }
 }
 
 fn check_digest(what: &str, digest: &str) -> CoreResult<()> {
@@ -134,7 +101,7 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
     for d in m.blob_digests.iter().chain(&m.child_digests).chain(&m.config_digest).chain(&m.subject_digest) {
         check_digest("referenced digest", d)?;
     }
-    require_live_repository(ex, m.repository_id)?;
+    require_writable_repository(ex, m.repository_id)?;
 
     if let Some(id) = q_int(ex, "manifest_by_digest", &[repo.clone(), Value::text(&m.digest)])? {
         protect(ex, m, id)?;
@@ -447,7 +414,7 @@ pub fn tag_set(
     expires_at_ms: Option<i64>,
 ) -> CoreResult<i64> {
     check_tag_name(name)?;
-    require_live_repository(ex, repository_id)?;
+    require_writable_repository(ex, repository_id)?;
     if q(ex, "manifest_in_repository", &[Value::Int(manifest_id), Value::Int(repository_id)])?.is_empty() {
         return Err(invalid(
             Rule::ManifestUnknown,
@@ -461,7 +428,7 @@ pub fn tag_set(
 /// `false` when the name has no alive tag.
 pub fn tag_delete(ex: &mut dyn Executor, repository_id: i64, name: &str) -> CoreResult<bool> {
     check_tag_name(name)?;
-    require_live_repository(ex, repository_id)?;
+    require_writable_repository(ex, repository_id)?;
     lock(ex, &retarget_lock_key(repository_id))?;
     let now = name_clock(ex, repository_id, name)?;
     let Some(current) = alive_tag(ex, repository_id, name, now)? else { return Ok(false) };
@@ -487,7 +454,7 @@ fn manifest_id(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreR
 /// `QUAY_MANIFEST_UNKNOWN` when the repository has no such manifest.
 pub fn manifest_delete(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResult<i64> {
     check_digest("manifest digest", digest)?;
-    require_live_repository(ex, repository_id)?;
+    require_writable_repository(ex, repository_id)?;
     let manifest = manifest_id(ex, repository_id, digest)?;
     lock(ex, &retarget_lock_key(repository_id))?;
     let now = now_ms(ex)?;
@@ -526,7 +493,7 @@ pub fn manifest_delete(ex: &mut dyn Executor, repository_id: i64, digest: &str) 
 pub fn tag_restore(ex: &mut dyn Executor, repository_id: i64, name: &str, digest: &str) -> CoreResult<i64> {
     check_tag_name(name)?;
     check_digest("manifest digest", digest)?;
-    require_live_repository(ex, repository_id)?;
+    require_writable_repository(ex, repository_id)?;
     let manifest = manifest_id(ex, repository_id, digest)?;
     let window_s = q_int(ex, "namespace_window", &[Value::Int(repository_id)])?.unwrap_or(0);
     let now = now_ms(ex)?;

@@ -168,7 +168,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         R::TagNameInvalid => Code::TagInvalid,
         R::NameInvalid => Code::NameInvalid,
         R::RepositoryUnknown | R::NamespaceUnknown => Code::NameUnknown,
-        R::PermissionDenied | R::NamespaceDisabled => Code::Denied,
+        R::PermissionDenied | R::NamespaceDisabled | R::RepositoryNotWritable => Code::Denied,
         R::InvalidArgument
         | R::NamespaceExists
         | R::NamespaceLastAdmin
