@@ -8,7 +8,7 @@ SELECT enabled FROM "user" WHERE id = $1
 -- name: grants
 -- Every (repository, rank) a caller gets from each source, for live image repositories of
 -- enabled namespaces; $1 narrows to one repository (NULL: all), $3 to one namespace name.
-SELECT x.rid, MAX(x.rank) FROM (
+SELECT x.rid AS rid, MAX(x.rank) AS rank FROM (
     SELECT r.id AS rid, 1 AS rank
       FROM repository r JOIN visibility v ON v.id = r.visibility_id
      WHERE v.name = 'public'
@@ -38,3 +38,15 @@ WHERE r.state <> 3 AND ns.enabled = true
   AND ($3 = '' OR ns.username = $3)
 GROUP BY x.rid
 ORDER BY x.rid
+
+-- name: visible_names
+-- A page of the caller's readable repositories by full name (the catalog): the grants above
+-- ($1 = -1: every repository, $2 caller, $3 = '': every namespace), named, after $4 in byte
+-- order, at most $5.
+SELECT g.rid, ns.username || '/' || r.name AS full_name
+  FROM ({grants}) g
+  JOIN repository r ON r.id = g.rid
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+ WHERE (ns.username || '/' || r.name){collate_c} > $4{collate_c}
+ ORDER BY (ns.username || '/' || r.name){collate_c}
+ LIMIT $5

@@ -14,6 +14,18 @@ SELECT r.id, r.namespace_user_id, v.name = 'public', k.name = 'image', r.state, 
   JOIN repositorykind k ON k.id = r.kind_id
  WHERE ns.username = $1 AND r.name = $2 AND r.state <> 3
 
+-- name: repository_names_after
+-- Full names of every live image repository of an enabled namespace after $1 (byte order), at
+-- most $2: the catalog of configured superusers.
+SELECT r.id, ns.username || '/' || r.name AS full_name
+  FROM repository r
+  JOIN repositorykind k ON k.id = r.kind_id AND k.name = 'image'
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+ WHERE r.state <> 3 AND ns.enabled = true
+   AND (ns.username || '/' || r.name){collate_c} > $1{collate_c}
+ ORDER BY (ns.username || '/' || r.name){collate_c}
+ LIMIT $2
+
 -- name: repository_names
 -- Full names of live repositories with ids in [$1, $2].
 SELECT r.id, ns.username, r.name

@@ -8,6 +8,7 @@
 //! - `{now_ms}`: the wall clock in epoch milliseconds (Quay's tag lifetimes), read at call time;
 //! - `{for_update}`: `FOR UPDATE` on PostgreSQL, nothing on SQLite;
 //! - `{yesterday}`: the UTC date before today;
+//! - `{collate_c}`: byte-order comparison of text (`COLLATE "C"` on PostgreSQL; SQLite's default);
 //! - `{json_values:$N}`: a FROM item `j` with one row per element of the JSON array text `$N`,
 //!   its text in column `j.value` (set-based statements over a list passed as one parameter);
 //! - `$N` parameters (rendered `?N` on SQLite).
@@ -160,6 +161,8 @@ impl Dialect {
             (Dialect::Postgres, "yesterday") => "((now() AT TIME ZONE 'UTC')::date - 1)".into(),
             (Dialect::Sqlite, "yesterday") => "date('now', '-1 day')".into(),
             (Dialect::Postgres, "ts") => format!("to_char({arg}, 'YYYY-MM-DD HH24:MI:SS.US')"),
+            (Dialect::Postgres, "collate_c") => " COLLATE \"C\"".into(),
+            (Dialect::Sqlite, "collate_c") => String::new(),
             (Dialect::Postgres, "json_values") => {
                 format!("json_array_elements_text(CAST({arg} AS json)) AS j(value)")
             }

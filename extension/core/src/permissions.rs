@@ -92,3 +92,21 @@ pub fn visible_repositories(
 ) -> CoreResult<Vec<(i64, Role)>> {
     grants(ex, user_id, None, namespace)
 }
+
+/// A page of the repositories the caller can read, by full name (`namespace/name`) in byte
+/// order: at most `limit` after `after`. The catalog, paged in the database.
+pub fn visible_names(
+    ex: &mut dyn Executor,
+    user_id: Option<i64>,
+    after: &str,
+    limit: i64,
+) -> CoreResult<Vec<(i64, String)>> {
+    let caller = effective_caller(ex, user_id)?;
+    let sql = named(SQL, "visible_names").replace("{grants}", named(SQL, "grants").trim_end());
+    let rows = run(
+        ex,
+        &sql,
+        &[Value::Int(-1), Value::Int(caller), Value::text(""), Value::text(after), Value::Int(limit.max(0))],
+    )?;
+    Ok(rows.iter().filter_map(|r| Some((r.first()?.as_i64()?, r.get(1)?.as_text()?.to_string()))).collect())
+}

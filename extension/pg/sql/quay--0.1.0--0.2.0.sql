@@ -25,3 +25,22 @@ COMMENT ON FUNCTION manifest_put(bigint, text, text, text, text, text[], text[],
   'Legacy form (0.1.0): record a manifest from facts its caller parsed, taken as given (the bytes are not checked; pushes use manifest_put(repository_id, media_type, manifest_bytes, ...)). Creates it in a repository (idempotent per digest) with its manifestblob, manifestchild and security-status rows; refuses blobs not linked to the repository and children not in it. Referrers (subject) get a non-expiring hidden tag; temp_tag_expiration_s adds a hidden $temp- tag. Returns the manifest id.';
 COMMENT ON FUNCTION manifest_put(bigint, text, text, integer, text, text[]) IS
   'Push a manifest from its bytes: computes the digest (sha256, or the algorithm of expected_digest, which must match), validates the document against media_type (a Content-Type; NULL lets the document decide), derives config, layers, children, subject and artifact type, refuses blobs the repository cannot use and children not in it, records the manifest (idempotent per digest) with its manifestblob, manifestchild and security-status rows and points each of tag_names at it. Referrers get a non-expiring hidden tag, temp_tag_expiration_s an expiring one. Refusals: SQLSTATE 22023, DETAIL QUAY_MANIFEST_INVALID, QUAY_MEDIA_TYPE_UNSUPPORTED, QUAY_MEDIA_TYPE_MISMATCH, QUAY_DIGEST_INVALID, QUAY_BLOB_UNKNOWN, QUAY_MANIFEST_UNKNOWN, QUAY_TAG_NAME_INVALID, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_UNKNOWN; nothing is written. Returns the manifest id, digest and subject.';
+
+-- New: the catalog paged in the database.
+CREATE FUNCTION "visible_repository_names"(
+	"user_id" bigint,
+	"after" TEXT DEFAULT '',
+	"max_rows" INT DEFAULT 100
+) RETURNS TABLE (
+	"repository_id" bigint,
+	"full_name" TEXT
+)
+STABLE
+SET search_path TO public, pg_catalog
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'visible_repository_names_wrapper';
+
+COMMENT ON FUNCTION visible_repository_names(bigint, text, integer) IS
+  'A page of the catalog: repositories a user (NULL = anonymous) can read, by full name (namespace/name) in byte order, at most max_rows after after.';
+COMMENT ON FUNCTION manifest_delete(bigint, text) IS
+  'Delete a manifest for every reader: end every alive tag on it (hidden and temporary ones too) in one transaction. Returns how many tags it ended. Errors: QUAY_MANIFEST_UNKNOWN, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_NOT_WRITABLE.';

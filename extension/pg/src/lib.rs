@@ -407,6 +407,19 @@ fn visible_repositories(
     TableIterator::new(rows.into_iter().map(|(id, role)| (id, role.as_str().to_string())))
 }
 
+/// A page of the catalog: the repositories `user_id` can read, by full name in byte order, at most
+/// `max_rows` after `after`.
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn visible_repository_names(
+    user_id: Option<i64>,
+    after: default!(&str, "''"),
+    max_rows: default!(i32, 100),
+) -> TableIterator<'static, (name!(repository_id, i64), name!(full_name, String))> {
+    let rows = with_core(|ex| quay_core::permissions::visible_names(ex, user_id, after, i64::from(max_rows)));
+    TableIterator::new(rows)
+}
+
 extension_sql!(
     r#"
 CREATE FUNCTION queue_claim(queue_prefix text, processing_s integer DEFAULT 300,
@@ -495,6 +508,10 @@ COMMENT ON FUNCTION repository_role(bigint, bigint) IS
   'The role (admin, write, read) a user (NULL = anonymous) has on a repository, or NULL: public, direct and team grants, organization admin teams, namespace ownership.';
 COMMENT ON FUNCTION visible_repositories(bigint, text) IS
   'Repositories a user (NULL = anonymous) can read, with the role, optionally in one namespace.';
+COMMENT ON FUNCTION visible_repository_names(bigint, text, integer) IS
+  'A page of the catalog: repositories a user (NULL = anonymous) can read, by full name (namespace/name) in byte order, at most max_rows after after.';
+COMMENT ON FUNCTION manifest_delete(bigint, text) IS
+  'Delete a manifest for every reader: end every alive tag on it (hidden and temporary ones too) in one transaction. Returns how many tags it ended. Errors: QUAY_MANIFEST_UNKNOWN, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_NOT_WRITABLE.';
 COMMENT ON VIEW queue_status IS 'Per queue: available, running, expired leases, exhausted items and the age of the oldest available item.';
 "#,
     name = "queue_sql",

@@ -18,33 +18,28 @@ pub struct Page {
 pub async fn page(ctx: &Context, caller: &Caller, last: &str, n: i64) -> Result<Page, StoreError> {
     let public_catalog = ctx.config.feature_public_catalog.0;
     let everything = access::configured_role(ctx, caller.username(), caller.limit).is_some();
-    let ids: Vec<i64> = match caller.limit {
-        _ if everything => {
-            ctx.store.repository_names(0, i64::MAX).await?.into_iter().map(|(id, _)| id).collect()
-        }
-        Limit::Repository { id, role: Some(_) } => vec![id],
+    // One more than asked, to know whether more follow; paged in the database.
+    let want = n.saturating_add(1);
+    let rows: Vec<(i64, String)> = match caller.limit {
+        _ if everything => ctx.store.repository_names_after(last, want).await?,
+        Limit::Repository { id, role: Some(_) } => ctx
+            .store
+            .repository_names(id, id)
+            .await?
+            .into_iter()
+            .filter(|(_, name)| name.as_str() > last)
+            .collect(),
         Limit::Repository { .. } => Vec::new(),
-        Limit::Scopes { max: None, .. } if public_catalog => ctx.store.visible_repository_ids(None).await?,
+        Limit::Scopes { max: None, .. } if public_catalog => {
+            ctx.store.visible_repository_names(None, last, want).await?
+        }
         Limit::Scopes { max: None, .. } => Vec::new(),
         _ if caller.user_id.is_some() || public_catalog => {
-            ctx.store.visible_repository_ids(caller.user_id).await?
+            ctx.store.visible_repository_names(caller.user_id, last, want).await?
         }
         _ => Vec::new(),
     };
-    let mut names: Vec<String> = Vec::new();
-    if let (Some(lo), Some(hi)) = (ids.first(), ids.last()) {
-        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
-        names = ctx
-            .store
-            .repository_names(*lo, *hi)
-            .await?
-            .into_iter()
-            .filter(|(id, _)| wanted.contains(id))
-            .map(|(_, name)| name)
-            .filter(|name| name.as_str() > last)
-            .collect();
-    }
-    names.sort();
+    let mut names: Vec<String> = rows.into_iter().map(|(_, name)| name).collect();
     let more = names.len() as i64 > n;
     names.truncate(usize::try_from(n).unwrap_or(0));
     Ok(Page { names, more })

@@ -180,19 +180,36 @@ impl Store {
         Ok(name.as_deref().and_then(Role::parse))
     }
 
-    /// Repositories the caller can read (`quay.visible_repositories`), ids ascending.
-    pub async fn visible_repository_ids(&self, user_id: Option<i64>) -> Result<Vec<i64>, StoreError> {
+    /// A page of the catalog: `(id, "namespace/name")` of the repositories the caller can read
+    /// (`quay.visible_repository_names`), at most `limit` after `after` in byte order.
+    pub async fn visible_repository_names(
+        &self,
+        user_id: Option<i64>,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let owned = after.to_string();
+        let limit = limit.clamp(0, i64::from(i32::MAX));
         self.call(
             Access::Scan,
-            "SELECT repository_id FROM quay.visible_repositories($1) ORDER BY 1",
-            vec![Value::opt_int(user_id)],
-            move |ex| {
-                quay_core::permissions::visible_repositories(ex, user_id, None)
-                    .map(|v| v.into_iter().map(|(id, _)| id).collect())
-            },
-            |rows| Some(rows.iter().filter_map(|r| int(r, 0)).collect()),
+            "SELECT repository_id, full_name FROM quay.visible_repository_names($1, $2, $3::integer)",
+            vec![Value::opt_int(user_id), Value::text(after), Value::Int(limit)],
+            move |ex| quay_core::permissions::visible_names(ex, user_id, &owned, limit),
+            |rows| Some(rows.iter().filter_map(|r| Some((int(r, 0)?, text(r, 1)?))).collect()),
         )
         .await
+    }
+
+    /// Every live image repository's `(id, "namespace/name")` after `after`, at most `limit`.
+    pub async fn repository_names_after(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = self
+            .write_rows(sql("repository_names_after"), vec![Value::text(after), Value::Int(limit)])
+            .await?;
+        Ok(rows.iter().filter_map(|r| Some((int(r, 0)?, text(r, 1)?))).collect())
     }
 
     /// `(id, "namespace/name")` of live repositories with ids in `[from, to]`.
