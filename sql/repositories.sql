@@ -68,3 +68,7 @@ SELECT 1 FROM "user" u
 -- name: repository_state
 -- $1 repository id -> state (NULL when missing)
 SELECT state FROM repository WHERE id = $1
+
+-- name: namespace_id_by_name
+-- A user or organization (not a robot) by name.
+SELECT id FROM "user" WHERE username = $1 AND robot = false

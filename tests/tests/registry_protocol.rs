@@ -455,3 +455,45 @@ async fn catalog_pages_in_byte_order_sqlite() {
 async fn catalog_pages_in_byte_order_postgres() {
     catalog_pages_in_byte_order(Backend::Postgres).await;
 }
+
+/// What a push creates is one core call: a refused repository leaves no namespace behind, and a
+/// stranger's namespace gets nothing (through `quay.repository_create_on_push` on PostgreSQL, the
+/// core on SQLite).
+async fn create_on_push_is_one_transaction(backend: Backend) {
+    use quay_core::rules::Rule;
+    use quay_server::store::StoreError;
+    let r = Registry::start(backend, "onpush", "").await;
+    r.user("alice").await;
+    let bob = r.user("bob").await;
+    let s = &r.store;
+    let refused = |e: Result<(i64, bool, bool), StoreError>, rule: Rule| matches!(e, Err(StoreError::Rule { code, .. }) if code == rule);
+    assert!(refused(
+        s.repository_create_on_push("neworg", "Bad", false, bob, Some(60)).await,
+        Rule::NameInvalid
+    ));
+    assert!(s.namespace_by_name("neworg").await.expect("q").is_none(), "no namespace left behind");
+    assert!(refused(
+        s.repository_create_on_push("alice", "app", false, bob, Some(60)).await,
+        Rule::PermissionDenied
+    ));
+    assert!(refused(
+        s.repository_create_on_push("nobody", "app", false, bob, None).await,
+        Rule::NamespaceUnknown
+    ));
+    let (id, ns_created, created) =
+        s.repository_create_on_push("neworg", "app", false, bob, Some(60)).await.expect("ok");
+    assert!(ns_created && created);
+    let again = s.repository_create_on_push("neworg", "app", false, bob, Some(60)).await.expect("again");
+    assert_eq!(again, (id, false, false), "idempotent");
+    assert_eq!(common::scalar(&r, "SELECT count(*) FROM repository").await, 1);
+}
+
+#[tokio::test]
+async fn create_on_push_is_one_transaction_sqlite() {
+    create_on_push_is_one_transaction(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn create_on_push_is_one_transaction_postgres() {
+    create_on_push_is_one_transaction(Backend::Postgres).await;
+}

@@ -106,3 +106,28 @@ pub fn create(
     }
     Ok((id, true))
 }
+
+/// What a push creates: the repository `namespace/name`, creating the namespace first as an
+/// organization owned by `creator_id` when it does not exist and `namespace_expiration_s` (its
+/// `removed_tag_expiration_s`) is given (CREATE_NAMESPACE_ON_PUSH). One transaction: a refused
+/// repository leaves no namespace behind. Returns the repository id, whether the namespace and
+/// whether the repository were created now.
+pub fn create_on_push(
+    ex: &mut dyn Executor,
+    namespace: &str,
+    name: &str,
+    public: bool,
+    creator_id: i64,
+    namespace_expiration_s: Option<i64>,
+) -> CoreResult<(i64, bool, bool)> {
+    let found = first_int(&q(ex, "namespace_id_by_name", &[Value::text(namespace)])?);
+    let (namespace_id, namespace_created) = match (found, namespace_expiration_s) {
+        (Some(id), _) => (id, false),
+        (None, Some(expiration)) => crate::organizations::create(ex, namespace, creator_id, expiration)?,
+        (None, None) => {
+            return Err(invalid(Rule::NamespaceUnknown, format!("namespace {namespace:?} does not exist")));
+        }
+    };
+    let (repository_id, created) = create(ex, namespace_id, name, public, creator_id)?;
+    Ok((repository_id, namespace_created, created))
+}

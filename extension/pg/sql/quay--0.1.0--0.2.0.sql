@@ -44,3 +44,23 @@ COMMENT ON FUNCTION visible_repository_names(bigint, text, integer) IS
   'A page of the catalog: repositories a user (NULL = anonymous) can read, by full name (namespace/name) in byte order, at most max_rows after after.';
 COMMENT ON FUNCTION manifest_delete(bigint, text) IS
   'Delete a manifest for every reader: end every alive tag on it (hidden and temporary ones too) in one transaction. Returns how many tags it ended. Errors: QUAY_MANIFEST_UNKNOWN, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_NOT_WRITABLE.';
+
+-- New: what a push creates (namespace and repository) in one transaction.
+CREATE FUNCTION "repository_create_on_push"(
+	"namespace_name" TEXT,
+	"repository_name" TEXT,
+	"public" bool,
+	"creator_id" bigint,
+	"namespace_expiration_s" bigint DEFAULT NULL
+) RETURNS TABLE (
+	"repository_id" bigint,
+	"namespace_created" bool,
+	"repository_created" bool
+)
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'repository_create_on_push_wrapper';
+
+COMMENT ON FUNCTION repository_create_on_push(text, text, boolean, bigint, bigint) IS
+  'What a push creates, in one transaction: the repository namespace/name (private unless public), and first its namespace as an organization owned by the creator when it is missing and namespace_expiration_s is given. A refusal (QUAY_PERMISSION_DENIED, QUAY_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN, QUAY_NAMESPACE_EXISTS, QUAY_NAMESPACE_DISABLED) creates nothing. Returns the repository id and what was created now.';

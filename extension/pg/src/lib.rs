@@ -385,6 +385,33 @@ fn organization_create(
     TableIterator::once((id, created))
 }
 
+/// What a push creates, in one transaction: the namespace (as an organization, when
+/// `namespace_expiration_s` is given and it is missing) and the repository.
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn repository_create_on_push(
+    namespace_name: &str,
+    repository_name: &str,
+    public: bool,
+    creator_id: i64,
+    namespace_expiration_s: default!(Option<i64>, "NULL"),
+) -> TableIterator<
+    'static,
+    (name!(repository_id, i64), name!(namespace_created, bool), name!(repository_created, bool)),
+> {
+    let row = with_core(|ex| {
+        quay_core::repositories::create_on_push(
+            ex,
+            namespace_name,
+            repository_name,
+            public,
+            creator_id,
+            namespace_expiration_s,
+        )
+    });
+    TableIterator::once(row)
+}
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn can_create_repository(user_id: i64, namespace_id: i64) -> bool {
@@ -508,6 +535,8 @@ COMMENT ON FUNCTION repository_role(bigint, bigint) IS
   'The role (admin, write, read) a user (NULL = anonymous) has on a repository, or NULL: public, direct and team grants, organization admin teams, namespace ownership.';
 COMMENT ON FUNCTION visible_repositories(bigint, text) IS
   'Repositories a user (NULL = anonymous) can read, with the role, optionally in one namespace.';
+COMMENT ON FUNCTION repository_create_on_push(text, text, boolean, bigint, bigint) IS
+  'What a push creates, in one transaction: the repository namespace/name (private unless public), and first its namespace as an organization owned by the creator when it is missing and namespace_expiration_s is given. A refusal (QUAY_PERMISSION_DENIED, QUAY_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN, QUAY_NAMESPACE_EXISTS, QUAY_NAMESPACE_DISABLED) creates nothing. Returns the repository id and what was created now.';
 COMMENT ON FUNCTION visible_repository_names(bigint, text, integer) IS
   'A page of the catalog: repositories a user (NULL = anonymous) can read, by full name (namespace/name) in byte order, at most max_rows after after.';
 COMMENT ON FUNCTION manifest_delete(bigint, text) IS

@@ -258,6 +258,45 @@ impl Store {
         .await
     }
 
+    /// What a push creates, in one transaction (`quay.repository_create_on_push`): the
+    /// repository, and first its namespace as an organization when missing and
+    /// `namespace_expiration_s` is given. Returns the repository id and (namespace created,
+    /// repository created).
+    pub async fn repository_create_on_push(
+        &self,
+        namespace: &str,
+        name: &str,
+        public: bool,
+        creator_id: i64,
+        namespace_expiration_s: Option<i64>,
+    ) -> Result<(i64, bool, bool), StoreError> {
+        let (ns, n) = (namespace.to_string(), name.to_string());
+        self.call(
+            Access::Write,
+            "SELECT repository_id, namespace_created, repository_created \
+             FROM quay.repository_create_on_push($1, $2, $3, $4, $5)",
+            vec![
+                Value::text(namespace),
+                Value::text(name),
+                Value::Bool(public),
+                Value::Int(creator_id),
+                Value::opt_int(namespace_expiration_s),
+            ],
+            move |ex| {
+                quay_core::repositories::create_on_push(
+                    ex,
+                    &ns,
+                    &n,
+                    public,
+                    creator_id,
+                    namespace_expiration_s,
+                )
+            },
+            |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1), boolean(r, 2)))),
+        )
+        .await
+    }
+
     /// The live repository, created when missing (`quay.repository_create`).
     pub async fn repository_create(
         &self,

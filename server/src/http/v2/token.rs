@@ -168,7 +168,6 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
             ))
             .into_response());
     }
-    let mut ns = ns;
     let mut found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?;
     if found.as_ref().is_some_and(|r| !r.is_image) {
         return Err(RegistryError::new(Code::Unsupported).into_response());
@@ -182,41 +181,33 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
     let mut granted = Vec::new();
     let wants = |a: &str| requested.contains(&a);
 
-    // Asking for push in a missing namespace creates it as an organization owned by the caller
-    // when CREATE_NAMESPACE_ON_PUSH is on (people only: not robots or delegate tokens).
+    // Asking for push on a missing repository creates it when the caller may create there, and
+    // first its namespace (as an organization the caller owns) when CREATE_NAMESPACE_ON_PUSH is
+    // on, for people only (not robots or delegate tokens): one core call, one transaction; the
+    // core refuses what the caller may not create, and then nothing is created.
     let read_only = state.config.read_only();
-    if ns.is_none()
-        && wants("push")
-        && !read_only
-        && state.config.create_namespace_on_push
-        && may_create
-        && let Some(e) = entity.filter(|e| e.kind != EntityKind::Robot)
-        && let Some(creator) = e.user_id
-    {
-        let expiration = i64::try_from(state.config.default_tag_expiration_s()).unwrap_or(1_209_600);
-        match store.organization_create(&repo.namespace, creator, expiration).await {
-            Ok(_) => ns = store.namespace_by_name(&repo.namespace).await.map_err(err)?,
-            Err(crate::store::StoreError::Rule { code, message }) => {
-                tracing::info!(%code, %message, "namespace not created on push");
-            }
-            Err(e) => return Err(err(e)),
-        }
-    }
-    // Asking for push on a missing repository creates it when the caller may create there
-    // (`quay.repository_create` checks that itself and refuses otherwise).
     if found.is_none()
         && wants("push")
         && !read_only
         && may_create
-        && let (Some(creator), Some(ns)) = (user_id, &ns)
+        && let Some(creator) = user_id
     {
-        let public = !state.config.create_private_repo_on_push;
-        match store.repository_create(ns.id, &repo.name, public, creator).await {
-            Ok(_) => found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?,
-            Err(crate::store::StoreError::Rule { code, message }) => {
-                tracing::info!(%code, %message, "repository not created on push");
+        let namespace_expiration = (ns.is_none()
+            && state.config.create_namespace_on_push
+            && entity.is_some_and(|e| e.kind != EntityKind::Robot))
+        .then(|| i64::try_from(state.config.default_tag_expiration_s()).unwrap_or(1_209_600));
+        if ns.is_some() || namespace_expiration.is_some() {
+            let public = !state.config.create_private_repo_on_push;
+            match store
+                .repository_create_on_push(&repo.namespace, &repo.name, public, creator, namespace_expiration)
+                .await
+            {
+                Ok(_) => found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?,
+                Err(crate::store::StoreError::Rule { code, message }) => {
+                    tracing::info!(%code, %message, "nothing created on push");
+                }
+                Err(e) => return Err(err(e)),
             }
-            Err(e) => return Err(err(e)),
         }
     }
     if let Some(r) = &found {
