@@ -7,7 +7,7 @@ use crate::storage::BlobStorage;
 use crate::store::{Store, StoreError};
 use crate::{auth, tls};
 use anyhow::{Context as _, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,11 +23,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
+pub use crate::logging::LogFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -305,7 +301,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
 
-    http::conn::serve(std_listener, app, tls, limits, shutdown_signal()).await?;
+    http::conn::serve(std_listener, app, tls, limits, crate::shutdown::signal()).await?;
     renewal.abort();
     let _ = stop_worker.send(true);
     if let Some(w) = worker {
@@ -313,25 +309,4 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

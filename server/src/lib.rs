@@ -17,6 +17,7 @@ pub mod http;
 pub mod logging;
 pub mod ops;
 pub mod registry;
+pub mod shutdown;
 pub mod storage;
 pub mod store;
 pub mod tls;

@@ -1,13 +1,19 @@
 //! Structured logs on stderr (`--log-format text|json`, level from `RUST_LOG`, default `info`)
 //! and one log line per HTTP request.
 
-use crate::cli::LogFormat;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use std::io::IsTerminal as _;
 use std::time::Instant;
 use tracing_subscriber::EnvFilter;
+
+/// The log line format (`--log-format`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));

@@ -280,7 +280,7 @@ pub async fn clean_stale_uploads(store: &Store, storage: &BlobStorage, max_age: 
 pub fn shutdown_on_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        crate::cli::shutdown_signal().await;
+        crate::shutdown::signal().await;
         tracing::info!("shutdown requested: finishing the current job");
         let _ = tx.send(true);
     });
