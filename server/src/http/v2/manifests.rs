@@ -1,19 +1,17 @@
-//! Manifests: `GET`/`HEAD`/`PUT`/`DELETE /v2/<repo>/manifests/<tag|digest>`. The stored bytes are
-//! served exactly as pushed. A push hands the bytes, the `Content-Type`, the digest it was pushed
-//! by and its tags to the core (`quay.manifest_put` / `quay_core::tags::manifest_put_checked`),
-//! which computes the digest, validates the document, checks what it references and records it,
-//! or refuses with a stable code and writes nothing; this module maps the codes to OCI errors.
+//! Manifests on `/v2`: `GET`/`HEAD`/`PUT`/`DELETE /v2/<repo>/manifests/<tag|digest>`. The stored
+//! bytes are served exactly as pushed. Each handler parses the request, calls one operation of
+//! `ops::manifests` and renders; the rules are the core's (`quay.manifest_put`), which writes
+//! nothing when it refuses.
 
 use super::access::{self, Action, authorize};
 use super::{AppState, RepoName};
 use crate::http::registry_error::{Code, RegistryError};
+use crate::ops::manifests::{self, ManifestError};
 use crate::store::StoreError;
-use crate::store::registry::ManifestPush;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use quay_core::exec::CoreError;
 use quay_core::rules::Rule;
 
 type Result<T> = std::result::Result<T, Response>;
@@ -22,8 +20,26 @@ fn err(code: Code) -> Response {
     RegistryError::new(code).into_response()
 }
 
-fn is_digest(reference: &str) -> bool {
-    reference.contains(':')
+/// The answer to a refused manifest operation; `reference` is the tag or digest of the request.
+fn manifest_err(reference: &str, e: ManifestError) -> Response {
+    match e {
+        ManifestError::DigestInvalid => err(Code::DigestInvalid),
+        ManifestError::TagInvalid(m) => RegistryError::detail(Code::TagInvalid, m).into_response(),
+        ManifestError::Invalid(m) => RegistryError::detail(Code::ManifestInvalid, m).into_response(),
+        // A child manifest the repository lacks is, for the spec, a reference it cannot resolve.
+        ManifestError::Store(StoreError::Rule { code: Rule::ManifestUnknown, message }) => {
+            RegistryError::detail(Code::ManifestBlobUnknown, message).into_response()
+        }
+        ManifestError::Store(StoreError::Rule { code: Rule::TagImmutable, .. }) => {
+            RegistryError::detail(Code::TagImmutable, format!("tag '{reference}' is immutable"))
+                .into_response()
+        }
+        ManifestError::Store(e) => RegistryError::from(e).into_response(),
+    }
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
 pub async fn get(
@@ -34,22 +50,10 @@ pub async fn get(
     head: bool,
 ) -> Result<Response> {
     let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Pull).await?;
-    let store = &state.store;
-    let m = if is_digest(reference) {
-        if !quay_core::names::is_valid_digest(reference) {
-            return Err(err(Code::DigestInvalid));
-        }
-        store.manifest_by_digest(found.id, reference).await
-    } else {
-        // No manifest can have an invalid tag: unknown, as the spec's conformance tests and
-        // Quay expect (a PUT with one is refused with TAG_INVALID).
-        if !quay_core::names::is_valid_tag(reference) {
-            return Err(err(Code::ManifestUnknown));
-        }
-        store.manifest_by_tag(found.id, reference).await
-    }
-    .map_err(|e| RegistryError::from(e).into_response())?
-    .ok_or_else(|| err(Code::ManifestUnknown))?;
+    let m = manifests::lookup(state, found.id, reference)
+        .await
+        .map_err(|e| manifest_err(reference, e))?
+        .ok_or_else(|| err(Code::ManifestUnknown))?;
     let len = m.bytes.len();
     let mut resp = if head { Body::empty().into_response() } else { Body::from(m.bytes).into_response() };
     let h = resp.headers_mut();
@@ -60,38 +64,14 @@ pub async fn get(
     Ok(resp)
 }
 
-fn header_value(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
-
-fn invalid(message: impl Into<String>) -> Response {
-    RegistryError::detail(Code::ManifestInvalid, message).into_response()
-}
-
 pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
     let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
-    let by_digest = is_digest(reference);
     // OCI distribution 1.1: a push by digest may name tags to set with it (`?tag=a&tag=b`).
     let query_tags: Vec<String> = super::token::query_pairs(req.uri().query())
         .into_iter()
         .filter(|(k, _)| k == "tag")
         .map(|(_, v)| v)
         .collect();
-    if query_tags.iter().any(|t| !quay_core::names::is_valid_tag(t)) || (!by_digest && !query_tags.is_empty())
-    {
-        return Err(RegistryError::detail(
-            Code::TagInvalid,
-            "tag query parameters need a valid tag each and a push by digest",
-        )
-        .into_response());
-    }
-    if by_digest {
-        if !quay_core::names::is_valid_digest(reference) {
-            return Err(err(Code::DigestInvalid));
-        }
-    } else if !quay_core::names::is_valid_tag(reference) {
-        return Err(err(Code::TagInvalid));
-    }
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let limit = usize::try_from(state.config.maximum_manifest_bytes()).unwrap_or(usize::MAX);
@@ -111,34 +91,9 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
         // The rest of the body is not read: the connection cannot be reused.
         e.with_header("connection", HeaderValue::from_static("close")).into_response()
     })?;
-    let text = match quay_core::manifests::manifest_text(&bytes) {
-        Ok(text) => text.to_string(),
-        Err(CoreError::Invalid { message, .. }) => return Err(invalid(message)),
-        Err(e) => return Err(invalid(e.to_string())),
-    };
-    drop(bytes);
-    // The core checks everything else (digest, document, media type, what it references) and
-    // records the manifest and its tags in one transaction, or nothing.
-    let push = ManifestPush {
-        repository_id: found.id,
-        content_type,
-        bytes: text,
-        expected_digest: by_digest.then(|| reference.to_string()),
-        temp_tag_expiration_s: (by_digest && query_tags.is_empty())
-            .then(|| i64::try_from(state.config.push_temp_tag_expiration_sec).unwrap_or(3600)),
-        tags: if by_digest { query_tags.clone() } else { vec![reference.to_string()] },
-    };
-    let pushed = state.store.manifest_push(push).await.map_err(|e| match e {
-        // A child manifest the repository lacks is, for the spec, a reference it cannot resolve.
-        StoreError::Rule { code: Rule::ManifestUnknown, message } => {
-            RegistryError::detail(Code::ManifestBlobUnknown, message).into_response()
-        }
-        StoreError::Rule { code: Rule::TagImmutable, .. } => {
-            RegistryError::detail(Code::TagImmutable, format!("tag '{reference}' is immutable"))
-                .into_response()
-        }
-        other => RegistryError::from(other).into_response(),
-    })?;
+    let pushed = manifests::push(state, found.id, reference, content_type, &bytes, query_tags.clone())
+        .await
+        .map_err(|e| manifest_err(reference, e))?;
     let digest = pushed.digest;
     let mut resp = (StatusCode::CREATED, "").into_response();
     let h = resp.headers_mut();
@@ -160,29 +115,12 @@ pub(crate) fn pushes_disabled() -> Response {
         .into_response()
 }
 
-/// Deleting a digest ends every alive tag on it, hidden ones too, in one transaction
-/// (`quay.manifest_delete`), so no reader sees it any more; deleting a tag ends that tag. Both
-/// are restorable through the time machine. 202 either way; 404 when nothing kept it alive.
+/// Deleting a digest ends every alive tag on it, hidden ones too, in one transaction; deleting a
+/// tag ends that tag. Both are restorable through the time machine. 202 either way; 404 when
+/// nothing kept it alive.
 pub async fn delete(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
     let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
-    let store = &state.store;
-    let to_store = |e: StoreError| RegistryError::from(e).into_response();
-    let deleted = if is_digest(reference) {
-        if !quay_core::names::is_valid_digest(reference) {
-            return Err(err(Code::DigestInvalid));
-        }
-        match store.manifest_delete(found.id, reference).await {
-            Ok(n) => n > 0,
-            Err(StoreError::Rule { code: Rule::ManifestUnknown, .. }) => false,
-            Err(e) => return Err(to_store(e)),
-        }
-    } else {
-        if !quay_core::names::is_valid_tag(reference) {
-            return Err(err(Code::TagInvalid));
-        }
-        store.tag_delete(found.id, reference).await.map_err(to_store)?
-    };
-    if !deleted {
+    if !manifests::delete(state, found.id, reference).await.map_err(|e| manifest_err(reference, e))? {
         return Err(err(Code::ManifestUnknown));
     }
     Ok((StatusCode::ACCEPTED, "").into_response())

@@ -1,0 +1,111 @@
+//! Manifests as operations: read by tag or digest, push (the core checks and records the bytes:
+//! `quay.manifest_put`), delete by tag or digest. The protocol reads the body and renders.
+
+use super::Context;
+use crate::store::StoreError;
+use crate::store::registry::{ManifestPush, StoredManifest};
+use quay_core::exec::CoreError;
+use quay_core::rules::Rule;
+use quay_core::tags::PushedManifest;
+
+/// How a request names a manifest: a digest (it has a `:`) or a tag.
+fn is_digest(reference: &str) -> bool {
+    reference.contains(':')
+}
+
+#[derive(Debug)]
+pub enum ManifestError {
+    /// A reference or expected digest that is not a sha256/sha512 digest.
+    DigestInvalid,
+    /// A tag name that cannot be (or a `?tag=` on a push by tag).
+    TagInvalid(String),
+    /// The bytes are not a manifest (not UTF-8 here; the core says the rest with its rules).
+    Invalid(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ManifestError {
+    fn from(e: StoreError) -> Self {
+        ManifestError::Store(e)
+    }
+}
+
+/// The manifest `reference` names in the repository, if something keeps it alive. An invalid
+/// tag names nothing (the spec's conformance tests and Quay answer "unknown").
+pub async fn lookup(
+    ctx: &Context,
+    repository_id: i64,
+    reference: &str,
+) -> Result<Option<StoredManifest>, ManifestError> {
+    if is_digest(reference) {
+        if !quay_core::names::is_valid_digest(reference) {
+            return Err(ManifestError::DigestInvalid);
+        }
+        return Ok(ctx.store.manifest_by_digest(repository_id, reference).await?);
+    }
+    if !quay_core::names::is_valid_tag(reference) {
+        return Ok(None);
+    }
+    Ok(ctx.store.manifest_by_tag(repository_id, reference).await?)
+}
+
+/// Pushes `bytes` (sent with `content_type`) as `reference`: a tag, or a digest the bytes must
+/// have, optionally with `tags` to set with it (OCI 1.1 `?tag=`). The core checks everything
+/// else (document, media type, digest, what it references) and records the manifest and its
+/// tags in one transaction, or nothing.
+pub async fn push(
+    ctx: &Context,
+    repository_id: i64,
+    reference: &str,
+    content_type: Option<String>,
+    bytes: &[u8],
+    tags: Vec<String>,
+) -> Result<PushedManifest, ManifestError> {
+    let by_digest = is_digest(reference);
+    if tags.iter().any(|t| !quay_core::names::is_valid_tag(t)) || (!by_digest && !tags.is_empty()) {
+        return Err(ManifestError::TagInvalid(
+            "tag query parameters need a valid tag each and a push by digest".into(),
+        ));
+    }
+    if by_digest {
+        if !quay_core::names::is_valid_digest(reference) {
+            return Err(ManifestError::DigestInvalid);
+        }
+    } else if !quay_core::names::is_valid_tag(reference) {
+        return Err(ManifestError::TagInvalid(format!("{reference:?} is not a valid tag")));
+    }
+    let text = match quay_core::manifests::manifest_text(bytes) {
+        Ok(text) => text.to_string(),
+        Err(CoreError::Invalid { message, .. }) => return Err(ManifestError::Invalid(message)),
+        Err(e) => return Err(ManifestError::Invalid(e.to_string())),
+    };
+    let temp = i64::try_from(ctx.config.push_temp_tag_expiration_sec).unwrap_or(3600);
+    let push = ManifestPush {
+        repository_id,
+        content_type,
+        bytes: text,
+        expected_digest: by_digest.then(|| reference.to_string()),
+        temp_tag_expiration_s: (by_digest && tags.is_empty()).then_some(temp),
+        tags: if by_digest { tags } else { vec![reference.to_string()] },
+    };
+    Ok(ctx.store.manifest_push(push).await?)
+}
+
+/// Deletes by digest (every alive tag on it ends, hidden ones too: `quay.manifest_delete`) or by
+/// tag (that tag ends). `false` when nothing kept it alive.
+pub async fn delete(ctx: &Context, repository_id: i64, reference: &str) -> Result<bool, ManifestError> {
+    if is_digest(reference) {
+        if !quay_core::names::is_valid_digest(reference) {
+            return Err(ManifestError::DigestInvalid);
+        }
+        return match ctx.store.manifest_delete(repository_id, reference).await {
+            Ok(n) => Ok(n > 0),
+            Err(StoreError::Rule { code: Rule::ManifestUnknown, .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        };
+    }
+    if !quay_core::names::is_valid_tag(reference) {
+        return Err(ManifestError::TagInvalid(format!("{reference:?} is not a valid tag")));
+    }
+    Ok(ctx.store.tag_delete(repository_id, reference).await?)
+}
