@@ -50,3 +50,15 @@ SELECT g.rid, ns.username || '/' || r.name AS full_name
  WHERE (ns.username || '/' || r.name){collate_c} > $4{collate_c}
  ORDER BY (ns.username || '/' || r.name){collate_c}
  LIMIT $5
+
+-- name: readable_with_blob
+-- The first repository (by id) the caller ($2) can read that uses or holds an unexpired upload
+-- link to blob $4: where a mount without `from` takes the blob from. One query for every candidate.
+SELECT g.rid FROM ({grants}) g
+ WHERE g.rid IN (SELECT mb.repository_id FROM manifestblob mb JOIN imagestorage s ON s.id = mb.blob_id
+                  WHERE s.content_checksum = $4
+                 UNION
+                 SELECT u.repository_id FROM uploadedblob u JOIN imagestorage s ON s.id = u.blob_id
+                  WHERE s.content_checksum = $4 AND u.expires_at > {now})
+ ORDER BY g.rid
+ LIMIT 1

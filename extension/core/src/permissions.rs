@@ -110,3 +110,16 @@ pub fn visible_names(
     )?;
     Ok(rows.iter().filter_map(|r| Some((r.first()?.as_i64()?, r.get(1)?.as_text()?.to_string()))).collect())
 }
+
+/// The first repository (by id) the caller can read that holds blob `digest` (used by one of its
+/// manifests, or linked by an unexpired upload): a mount's source when the client names none.
+pub fn readable_with_blob(
+    ex: &mut dyn Executor,
+    user_id: Option<i64>,
+    digest: &str,
+) -> CoreResult<Option<i64>> {
+    let caller = effective_caller(ex, user_id)?;
+    let sql = named(SQL, "readable_with_blob").replace("{grants}", named(SQL, "grants").trim_end());
+    let rows = run(ex, &sql, &[Value::Int(-1), Value::Int(caller), Value::text(""), Value::text(digest)])?;
+    Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64))
+}

@@ -64,3 +64,16 @@ AS 'MODULE_PATHNAME', 'repository_create_on_push_wrapper';
 
 COMMENT ON FUNCTION repository_create_on_push(text, text, boolean, bigint, bigint) IS
   'What a push creates, in one transaction: the repository namespace/name (private unless public), and first its namespace as an organization owned by the creator when it is missing and namespace_expiration_s is given. A refusal (QUAY_PERMISSION_DENIED, QUAY_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN, QUAY_NAMESPACE_EXISTS, QUAY_NAMESPACE_DISABLED) creates nothing. Returns the repository id and what was created now.';
+
+-- New: a mount's source in one query.
+CREATE FUNCTION "readable_repository_with_blob"(
+	"user_id" bigint,
+	"blob_digest" TEXT
+) RETURNS bigint
+STABLE
+SET search_path TO public, pg_catalog
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'readable_repository_with_blob_wrapper';
+
+COMMENT ON FUNCTION readable_repository_with_blob(bigint, text) IS
+  'Where a mount without a source takes a blob from: the first repository (by id) the user (NULL = anonymous) can read that uses the blob or holds an unexpired upload link to it; NULL when none.';

@@ -447,6 +447,14 @@ fn visible_repository_names(
     TableIterator::new(rows)
 }
 
+/// Where a mount without `from` takes blob `digest` from: the first repository (by id) the user
+/// can read that holds it; NULL when none.
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn readable_repository_with_blob(user_id: Option<i64>, blob_digest: &str) -> Option<i64> {
+    with_core(|ex| quay_core::permissions::readable_with_blob(ex, user_id, blob_digest))
+}
+
 extension_sql!(
     r#"
 CREATE FUNCTION queue_claim(queue_prefix text, processing_s integer DEFAULT 300,
@@ -537,6 +545,8 @@ COMMENT ON FUNCTION visible_repositories(bigint, text) IS
   'Repositories a user (NULL = anonymous) can read, with the role, optionally in one namespace.';
 COMMENT ON FUNCTION repository_create_on_push(text, text, boolean, bigint, bigint) IS
   'What a push creates, in one transaction: the repository namespace/name (private unless public), and first its namespace as an organization owned by the creator when it is missing and namespace_expiration_s is given. A refusal (QUAY_PERMISSION_DENIED, QUAY_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN, QUAY_NAMESPACE_EXISTS, QUAY_NAMESPACE_DISABLED) creates nothing. Returns the repository id and what was created now.';
+COMMENT ON FUNCTION readable_repository_with_blob(bigint, text) IS
+  'Where a mount without a source takes a blob from: the first repository (by id) the user (NULL = anonymous) can read that uses the blob or holds an unexpired upload link to it; NULL when none.';
 COMMENT ON FUNCTION visible_repository_names(bigint, text, integer) IS
   'A page of the catalog: repositories a user (NULL = anonymous) can read, by full name (namespace/name) in byte order, at most max_rows after after.';
 COMMENT ON FUNCTION manifest_delete(bigint, text) IS

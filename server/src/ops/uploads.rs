@@ -94,6 +94,13 @@ pub async fn mount(
                 Err(_) => return Ok(false),
             }
         }
+        // A credential without limits and no configured role: one query over the grants.
+        None if caller.limit == crate::auth::credentials::Limit::Unlimited
+            && access::configured_role(ctx, caller.username(), caller.limit).is_none() =>
+        {
+            ctx.store.readable_repository_with_blob(caller.user_id, digest).await?.into_iter().collect()
+        }
+        // Delegate and OAuth tokens, configured superusers: their limits decide, per candidate.
         None => {
             let mut readable = Vec::new();
             for id in ctx.store.repositories_with_blob(digest).await? {

@@ -221,6 +221,24 @@ impl Store {
             .collect())
     }
 
+    /// The first repository (by id) the user can read that holds blob `digest`
+    /// (`quay.readable_repository_with_blob`): a mount's source when the client names none.
+    pub async fn readable_repository_with_blob(
+        &self,
+        user_id: Option<i64>,
+        digest: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let owned = digest.to_string();
+        self.call(
+            Access::Read,
+            "SELECT quay.readable_repository_with_blob($1, $2)",
+            vec![Value::opt_int(user_id), Value::text(digest)],
+            move |ex| quay_core::permissions::readable_with_blob(ex, user_id, &owned),
+            |rows| Some(first(rows, |r| int(r, 0))),
+        )
+        .await
+    }
+
     /// Repositories (up to 100) that hold blob `digest`: candidates for a mount without `from`.
     pub async fn repositories_with_blob(&self, digest: &str) -> Result<Vec<i64>, StoreError> {
         let rows = self.rows(sql("repositories_with_blob"), vec![Value::text(digest)]).await?;
