@@ -1,12 +1,14 @@
 //! Operations, written once for every caller (`/v2` handlers, workers, and later `/api/v1`):
 //! who the caller is and what it may do ([`access`]), blob objects and their rows ([`blobs`]),
-//! blob uploads ([`uploads`]), manifests ([`manifests`]), listings ([`catalog`]).
+//! registry token grants ([`credentials`]), blob uploads ([`uploads`]), manifests
+//! ([`manifests`]), listings ([`catalog`]).
 //! They know neither HTTP nor SQL: they take a [`Context`], call `store` and `storage`, and
 //! return typed errors.
 
 pub mod access;
 pub mod blobs;
 pub mod catalog;
+pub mod credentials;
 pub mod manifests;
 pub mod repositories;
 pub mod uploads;

@@ -1,0 +1,115 @@
+//! Registry token grants: what a credential may do on the repositories a token request names
+//! (Docker token auth scopes), creating what a push needs on the way (`quay.repository_create_on_push`).
+
+use super::Context;
+use super::access;
+use super::repositories::RepoName;
+use crate::auth::credentials::{Entity, EntityKind};
+use crate::auth::jwt::Access;
+use crate::store::StoreError;
+use quay_core::permissions::Role;
+
+/// Why a scope cannot be granted at all (a scope the caller simply may not use gets an entry
+/// with no actions instead).
+#[derive(Debug)]
+pub enum GrantError {
+    /// Not `repository:<name>:<pull|push|*,...>`.
+    BadScope(String),
+    NameInvalid,
+    NamespaceDisabled(String),
+    NotAnImage,
+    Store(StoreError),
+}
+
+/// One `repository:<name>:<actions>` scope → the access entry (possibly with no actions) and the
+/// repository's full name.
+pub async fn grant(
+    state: &Context,
+    entity: Option<&Entity>,
+    scope: &str,
+) -> Result<(Access, String), GrantError> {
+    let bad = || GrantError::BadScope(scope.to_string());
+    let rest = scope.strip_prefix("repository:").ok_or_else(bad)?;
+    let (name, actions) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let requested: Vec<&str> = actions.split(',').filter(|a| !a.is_empty()).collect();
+    if requested.is_empty() || requested.iter().any(|a| !matches!(*a, "push" | "pull" | "*")) {
+        return Err(bad());
+    }
+    let host_prefix = format!("{}/", state.config.server_hostname);
+    let path = name.strip_prefix(&host_prefix).unwrap_or(name);
+    let library = state.config.feature_library_support.0.then_some(state.config.library_namespace.as_str());
+    let Some(repo) = RepoName::parse(path, library) else {
+        return Err(GrantError::NameInvalid);
+    };
+    let store = &state.store;
+    let err = GrantError::Store;
+    let ns = store.namespace_by_name(&repo.namespace).await.map_err(err)?;
+    if ns.as_ref().is_some_and(|n| !n.enabled) {
+        return Err(GrantError::NamespaceDisabled(repo.namespace.clone()));
+    }
+    let mut found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?;
+    if found.as_ref().is_some_and(|r| !r.is_image) {
+        return Err(GrantError::NotAnImage);
+    }
+    let user_id = entity.and_then(|e| e.user_id);
+    let limit = entity.map(|e| e.limit).unwrap_or_default();
+    let username = entity.and_then(|e| e.username.as_deref());
+    // Global read-only superusers never write, so nothing is created for them either.
+    let may_create =
+        limit.may_create() && access::configured_role(state, username, limit) != Some(Role::Read);
+    let mut granted = Vec::new();
+    let wants = |a: &str| requested.contains(&a);
+
+    // Asking for push on a missing repository creates it when the caller may create there, and
+    // first its namespace (as an organization the caller owns) when CREATE_NAMESPACE_ON_PUSH is
+    // on, for people only (not robots or delegate tokens): one core call, one transaction; the
+    // core refuses what the caller may not create, and then nothing is created.
+    let read_only = state.config.read_only();
+    if found.is_none()
+        && wants("push")
+        && !read_only
+        && may_create
+        && let Some(creator) = user_id
+    {
+        let namespace_expiration = (ns.is_none()
+            && state.config.create_namespace_on_push
+            && entity.is_some_and(|e| e.kind != EntityKind::Robot))
+        .then(|| i64::try_from(state.config.default_tag_expiration_s()).unwrap_or(1_209_600));
+        if ns.is_some() || namespace_expiration.is_some() {
+            let public = !state.config.create_private_repo_on_push;
+            match store
+                .repository_create_on_push(&repo.namespace, &repo.name, public, creator, namespace_expiration)
+                .await
+            {
+                Ok(_) => found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?,
+                Err(crate::store::StoreError::Rule { code, message }) => {
+                    tracing::info!(%code, %message, "nothing created on push");
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+    }
+    if let Some(r) = &found {
+        let role = access::effective_role(state, user_id, username, limit, r.id).await.map_err(err)?;
+        if wants("push") && entity.is_some() && role >= Some(Role::Write) && r.state == 0 {
+            granted.push("push");
+        }
+        if wants("pull") {
+            let anonymous_ok = r.public && (entity.is_some() || state.config.feature_anonymous_access.0);
+            if role >= Some(Role::Read) || anonymous_ok {
+                granted.push("pull");
+            }
+        }
+        if wants("*") && role == Some(Role::Admin) && r.state == 0 {
+            granted.push("*");
+        }
+    }
+    Ok((
+        Access {
+            kind: "repository".into(),
+            name: name.to_string(),
+            actions: granted.into_iter().map(String::from).collect(),
+        },
+        repo.full(),
+    ))
+}
