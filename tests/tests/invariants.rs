@@ -603,11 +603,7 @@ fn run_core(ex: &mut dyn Executor, step: Step) -> Result<String, CoreError> {
 
 async fn run_sqlite(store: &SqliteStore, step: &Step) -> String {
     let step = step.clone();
-    match store.with_core(move |ex| run_core(ex, step)).await.expect("sqlite store") {
-        Ok(s) => s,
-        Err(CoreError::Invalid { code, .. }) => format!("error {code}"),
-        Err(e) => format!("error {e}"),
-    }
+    common::sqlite_outcome(store, move |ex| run_core(ex, step)).await
 }
 
 #[tokio::test]

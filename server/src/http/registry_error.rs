@@ -198,3 +198,15 @@ impl From<crate::store::StoreError> for RegistryError {
         RegistryError::new(Code::Internal)
     }
 }
+
+impl From<crate::ops::OpError> for RegistryError {
+    fn from(e: crate::ops::OpError) -> Self {
+        match e {
+            crate::ops::OpError::Store(e) => e.into(),
+            crate::ops::OpError::Storage(e) => {
+                tracing::error!(error = %format!("{e:#}"), "blob storage failed");
+                RegistryError::new(Code::Internal)
+            }
+        }
+    }
+}

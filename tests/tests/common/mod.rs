@@ -268,6 +268,21 @@ pub async fn error_code(resp: reqwest::Response) -> String {
     v["errors"][0]["code"].as_str().unwrap_or("").to_string()
 }
 
+/// A parity step run by the core in one SQLite write transaction, as its outcome text: the
+/// step's `Ok` text, or `error <QUAY_* code>` (the form the PostgreSQL side prints from DETAIL).
+pub async fn sqlite_outcome(
+    store: &quay_server::store::sqlite::SqliteStore,
+    step: impl FnOnce(&mut dyn quay_core::exec::Executor) -> Result<String, quay_core::exec::CoreError>
+    + Send
+    + 'static,
+) -> String {
+    match store.with_core(step).await.expect("sqlite store") {
+        Ok(s) => s,
+        Err(quay_core::exec::CoreError::Invalid { code, .. }) => format!("error {code}"),
+        Err(e) => format!("error {e}"),
+    }
+}
+
 /// A migrated mirror-mode store in `dir` (for parity suites that drive the core directly).
 pub async fn migrated_sqlite(dir: &std::path::Path) -> quay_server::store::sqlite::SqliteStore {
     let db = quay_server::config::Database::Sqlite(dir.join("quay.db"));

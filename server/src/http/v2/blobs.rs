@@ -4,7 +4,6 @@
 use super::access::{self, Action, authorize};
 use super::{AppState, RepoName};
 use crate::http::registry_error::{Code, RegistryError};
-use crate::ops::OpError;
 use crate::ops::blobs::{self, Located};
 use axum::body::Body;
 use axum::extract::Request;
@@ -53,14 +52,9 @@ pub async fn get(
         return Err(RegistryError::new(Code::DigestInvalid).into_response());
     }
     let unknown = || RegistryError::new(Code::BlobUnknown).into_response();
-    let located =
-        blobs::locate(&state.store, &state.storage, found.id, digest, !head).await.map_err(|e| match e {
-            OpError::Store(e) => RegistryError::from(e).into_response(),
-            OpError::Storage(e) => {
-                tracing::error!(%digest, error = %e, "cannot stat blob");
-                RegistryError::new(Code::Internal).into_response()
-            }
-        })?;
+    let located = blobs::locate(&state.store, &state.storage, found.id, digest, !head)
+        .await
+        .map_err(|e| RegistryError::from(e).into_response())?;
     let size = match located {
         Located::Unknown => return Err(unknown()),
         Located::Redirect(url) => {

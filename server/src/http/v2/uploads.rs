@@ -17,16 +17,8 @@ use futures_util::StreamExt as _;
 
 type Result<T> = std::result::Result<T, Response>;
 
-fn internal(e: impl std::fmt::Display + std::fmt::Debug) -> Response {
-    tracing::error!(error = %e, detail = ?e, "upload failed");
-    RegistryError::new(Code::Internal).into_response()
-}
-
 fn op_err(e: OpError) -> Response {
-    match e {
-        OpError::Store(e) => RegistryError::from(e).into_response(),
-        OpError::Storage(e) => internal(e),
-    }
+    RegistryError::from(e).into_response()
 }
 
 /// The registry's answer to a refused upload step.
