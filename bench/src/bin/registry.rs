@@ -1,10 +1,13 @@
 //! Registry throughput beside its peers on this machine, in one run:
-//! our server (mirror mode, release build), Debian's `docker-registry` (distribution 2.8) and
-//! nginx serving the same blob as a static file (sendfile: the practical ceiling).
+//! our server in mirror mode (SQLite + files) and in PostgreSQL mode (a throwaway database on
+//! `QUAY_TEST_PG` with the `quay` extension, the mode stateless pods run in), both release
+//! builds, Debian's `docker-registry` (distribution 2.8) and nginx serving the same blob as a
+//! static file (sendfile: the practical ceiling).
 //!
-//! Reports manifest GET by tag (req/s), 5 MB blob GET (MB/s) and `skopeo copy` push time, with
-//! ratios. Usage (after `cargo build --release --bin quay`):
-//!   cargo run --release -p quay-bench --bin registry -- [--seconds 10] [--clients 32]
+//! Reports manifest GET by tag (req/s and p99 latency), 5 MB blob GET (MB/s) and `skopeo copy`
+//! push time, with ratios. Usage (after `cargo build --release --bin quay` and
+//! `cargo pgrx install --release -p quay-pg`):
+//!   cargo run --release -p quay-bench --bin registry -- [--seconds 10] [--clients 32] [--no-postgres]
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
@@ -35,6 +38,9 @@ struct Args {
     /// Our binary (default: $CARGO_TARGET_DIR/release/quay).
     #[arg(long)]
     quay: Option<PathBuf>,
+    /// Skip the PostgreSQL-mode server (no cluster at `QUAY_TEST_PG`).
+    #[arg(long)]
+    no_postgres: bool,
 }
 
 const PASSWORD: &str = "bench-password";
@@ -147,13 +153,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Runs `clients` loops of GET `url` for `seconds`; returns (requests/s, MB/s).
-async fn hammer(
-    url: String,
-    token: Option<String>,
-    clients: usize,
-    seconds: u64,
-) -> anyhow::Result<(f64, f64)> {
+/// What one [`hammer`] run measured.
+struct Load {
+    per_s: f64,
+    mb_per_s: f64,
+    /// 99th percentile request latency, ms.
+    p99_ms: f64,
+}
+
+/// Runs `clients` loops of GET `url` for `seconds`.
+async fn hammer(url: String, token: Option<String>, clients: usize, seconds: u64) -> anyhow::Result<Load> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
     let (count, bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -162,7 +171,9 @@ async fn hammer(
         let (http, url, token, count, bytes) =
             (http.clone(), url.clone(), token.clone(), count.clone(), bytes.clone());
         tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
             while Instant::now() < deadline {
+                let start = Instant::now();
                 let mut req = http.get(&url).header(
                     "accept",
                     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
@@ -175,17 +186,73 @@ async fn hammer(
                     anyhow::bail!("GET {url}: {}", resp.status());
                 }
                 let body = resp.bytes().await?;
+                latencies.push(start.elapsed().as_secs_f64() * 1e3);
                 count.fetch_add(1, Ordering::Relaxed);
                 bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
             }
-            Ok(())
+            Ok(latencies)
         }));
     }
+    let mut latencies = Vec::new();
     for t in tasks {
-        t.await??;
+        latencies.extend(t.await??);
     }
+    latencies.sort_by(f64::total_cmp);
+    let p99_ms = latencies.get(latencies.len() * 99 / 100).copied().unwrap_or(0.0);
     let s = seconds as f64;
-    Ok((count.load(Ordering::Relaxed) as f64 / s, bytes.load(Ordering::Relaxed) as f64 / 1e6 / s))
+    Ok(Load {
+        per_s: count.load(Ordering::Relaxed) as f64 / s,
+        mb_per_s: bytes.load(Ordering::Relaxed) as f64 / 1e6 / s,
+        p99_ms,
+    })
+}
+
+/// `quay init` of the bench user, for `target` (`--data-dir DIR` or `--config FILE`).
+fn init_user(quay: &Path, target: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
+    let mut init = Command::new(quay)
+        .args(["init", "--init-user", "bench", "--init-password-stdin"])
+        .args(target)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("{} (cargo build --release --bin quay)", quay.display()))?;
+    {
+        use std::io::Write as _;
+        init.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
+    }
+    if !init.wait()?.success() {
+        bail!("quay init failed");
+    }
+    Ok(())
+}
+
+/// `quay serve` on `port` for `target`.
+fn serve(quay: &Path, port: u16, target: &[&std::ffi::OsStr]) -> anyhow::Result<Killed> {
+    Ok(Killed(
+        Command::new(quay)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(target)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    ))
+}
+
+/// A pull token for `bench/push0` from the server at `host`.
+async fn pull_token(host: &str) -> anyhow::Result<String> {
+    let token: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{host}/v2/auth?service={host}&scope=repository:bench/push0:pull"))
+        .basic_auth("bench", Some(PASSWORD))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(token["token"].as_str().context("no token")?.to_string())
+}
+
+fn rounds_line(name: &str, v: &[f64]) {
+    eprintln!("{name} per round: {}", v.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(", "));
 }
 
 #[tokio::main]
@@ -201,30 +268,33 @@ async fn main() -> anyhow::Result<()> {
 
     // Our server, mirror mode.
     let data = work.join("quay-data");
-    let mut init = Command::new(&quay)
-        .args(["init", "--init-user", "bench", "--init-password-stdin", "--data-dir"])
-        .arg(&data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("{} (cargo build --release --bin quay)", quay.display()))?;
-    {
-        use std::io::Write as _;
-        init.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
-    }
-    if !init.wait()?.success() {
-        bail!("quay init failed");
-    }
+    let mirror_target = [std::ffi::OsStr::new("--data-dir"), data.as_os_str()];
+    init_user(&quay, &mirror_target)?;
     let qport = free_port()?;
-    let _quay = Killed(
-        Command::new(&quay)
-            .args(["serve", "--listen", &format!("127.0.0.1:{qport}"), "--data-dir"])
-            .arg(&data)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
+    let _quay = serve(&quay, qport, &mirror_target)?;
+    // Our server, PostgreSQL mode: a fresh database with Quay's schema and the extension.
+    let pg = if args.no_postgres {
+        None
+    } else {
+        let db = quay_tests::TestDb::with_extension("bench").await?;
+        let pport = free_port()?;
+        let cfg = work.join("config.yaml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "SERVER_HOSTNAME: \"127.0.0.1:{pport}\"\nPREFERRED_URL_SCHEME: http\nDB_URI: \"{}\"\n\
+                 DATABASE_SECRET_KEY: bench-secret\nSUPER_USERS: [bench]\n\
+                 DISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: \"{}\"}}]}}\n\
+                 DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n",
+                db.url,
+                work.join("pg-storage").display()
+            ),
+        )?;
+        let target = [std::ffi::OsStr::new("--config"), cfg.as_os_str()];
+        init_user(&quay, &target)?;
+        let server = serve(&quay, pport, &target)?;
+        Some((db, pport, server))
+    };
     // distribution 2.8
     let dport = free_port()?;
     let dcfg = work.join("distribution.yml");
@@ -271,75 +341,117 @@ async fn main() -> anyhow::Result<()> {
             .spawn()
             .context("nginx (apt-get install nginx-light)")?,
     );
-    for p in [qport, dport, nport] {
+    let pport = pg.as_ref().map(|(_, p, _)| *p);
+    for p in [qport, dport, nport].into_iter().chain(pport) {
         wait_port(p)?;
     }
     let (qhost, dhost) = (format!("127.0.0.1:{qport}"), format!("127.0.0.1:{dport}"));
+    let phost = pport.map(|p| format!("127.0.0.1:{p}"));
 
     eprintln!("pushing with skopeo ({} runs each) ...", args.pushes);
-    let qpush = push_time(&work, &qhost, "bench", Some(&format!("bench:{PASSWORD}")), args.pushes)?;
+    let creds = format!("bench:{PASSWORD}");
+    let qpush = push_time(&work, &qhost, "bench", Some(&creds), args.pushes)?;
+    let ppush = match &phost {
+        Some(h) => Some(push_time(&work, h, "bench", Some(&creds), args.pushes)?),
+        None => None,
+    };
     let dpush = push_time(&work, &dhost, "bench", None, args.pushes)?;
 
-    let http = reqwest::Client::new();
-    let token: serde_json::Value = http
-        .get(format!("http://{qhost}/v2/auth?service={qhost}&scope=repository:bench/push0:pull"))
-        .basic_auth("bench", Some(PASSWORD))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = token["token"].as_str().context("no token")?.to_string();
+    let token = pull_token(&qhost).await?;
+    let ptoken = match &phost {
+        Some(h) => Some(pull_token(h).await?),
+        None => None,
+    };
 
     // Throughput is measured in rounds that alternate the servers, and the median round is
     // reported: one long run per server lets a noisy moment on this shared machine decide.
     let man = |host: &str| format!("http://{host}/v2/bench/push0/manifests/v1");
     let blob = |host: &str| format!("http://{host}/v2/bench/push0/blobs/{layer_digest}");
     let nginx = format!("http://127.0.0.1:{nport}/blob");
-    let (mut q_man, mut d_man) = (Vec::new(), Vec::new());
-    let (mut q_blob, mut d_blob, mut n_blob) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut q_man, mut p_man, mut d_man) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut q_p99, mut p_p99, mut d_p99) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut q_blob, mut p_blob, mut d_blob, mut n_blob) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         eprintln!(
             "round {round}/{}: manifest GET by tag ({} clients), {BLOB_MB} MB blob GET ({} clients), {} s each ...",
             args.rounds, args.clients, args.blob_clients, args.seconds
         );
-        q_man.push(hammer(man(&qhost), Some(token.clone()), args.clients, args.seconds).await?.0);
-        d_man.push(hammer(man(&dhost), None, args.clients, args.seconds).await?.0);
-        q_blob.push(hammer(blob(&qhost), Some(token.clone()), args.blob_clients, args.seconds).await?.1);
-        d_blob.push(hammer(blob(&dhost), None, args.blob_clients, args.seconds).await?.1);
-        n_blob.push(hammer(nginx.clone(), None, args.blob_clients, args.seconds).await?.1);
+        let l = hammer(man(&qhost), Some(token.clone()), args.clients, args.seconds).await?;
+        q_man.push(l.per_s);
+        q_p99.push(l.p99_ms);
+        if let (Some(h), Some(t)) = (&phost, &ptoken) {
+            let l = hammer(man(h), Some(t.clone()), args.clients, args.seconds).await?;
+            p_man.push(l.per_s);
+            p_p99.push(l.p99_ms);
+        }
+        let l = hammer(man(&dhost), None, args.clients, args.seconds).await?;
+        d_man.push(l.per_s);
+        d_p99.push(l.p99_ms);
+        q_blob.push(hammer(blob(&qhost), Some(token.clone()), args.blob_clients, args.seconds).await?.mb_per_s);
+        if let (Some(h), Some(t)) = (&phost, &ptoken) {
+            p_blob.push(hammer(blob(h), Some(t.clone()), args.blob_clients, args.seconds).await?.mb_per_s);
+        }
+        d_blob.push(hammer(blob(&dhost), None, args.blob_clients, args.seconds).await?.mb_per_s);
+        n_blob.push(hammer(nginx.clone(), None, args.blob_clients, args.seconds).await?.mb_per_s);
     }
-    for (name, v) in [("quay manifest", &q_man), ("dist manifest", &d_man)] {
-        eprintln!(
-            "{name} req/s per round: {}",
-            v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(", ")
-        );
+    for (name, v) in [
+        ("mirror manifest req/s", &q_man),
+        ("postgres manifest req/s", &p_man),
+        ("dist manifest req/s", &d_man),
+        ("mirror manifest p99 ms", &q_p99),
+        ("postgres manifest p99 ms", &p_p99),
+        ("dist manifest p99 ms", &d_p99),
+        ("mirror blob MB/s", &q_blob),
+        ("postgres blob MB/s", &p_blob),
+        ("dist blob MB/s", &d_blob),
+        ("nginx blob MB/s", &n_blob),
+    ] {
+        if !v.is_empty() {
+            rounds_line(name, v);
+        }
     }
-    for (name, v) in [("quay blob", &q_blob), ("dist blob", &d_blob), ("nginx blob", &n_blob)] {
-        eprintln!(
-            "{name} MB/s per round: {}",
-            v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(", ")
-        );
-    }
-    let (q_man, d_man) = (median(q_man), median(d_man));
-    let (q_blob, d_blob, n_blob) = (median(q_blob), median(d_blob), median(n_blob));
+    let some = |v: Vec<f64>| (!v.is_empty()).then(|| median(v));
+    let (q_man, p_man, d_man) = (median(q_man), some(p_man), median(d_man));
+    let (q_p99, p_p99, d_p99) = (median(q_p99), some(p_p99), median(d_p99));
+    let (q_blob, p_blob, d_blob, n_blob) = (median(q_blob), some(p_blob), median(d_blob), median(n_blob));
+    let opt = |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |x| format!("{x:.digits$}"));
 
     println!(
-        "| measure | quay-rs | distribution 2.8 | nginx (static) | quay-rs / distribution | quay-rs / nginx |"
+        "| measure | quay-rs mirror | quay-rs PostgreSQL | distribution 2.8 | nginx (static) | mirror / distribution | PostgreSQL / mirror | mirror / nginx |"
     );
-    println!("|---|---|---|---|---|---|");
-    println!("| manifest GET by tag (req/s) | {q_man:.0} | {d_man:.0} | - | {:.2}x | - |", q_man / d_man);
+    println!("|---|---|---|---|---|---|---|---|");
     println!(
-        "| {BLOB_MB} MB blob GET (MB/s) | {q_blob:.0} | {d_blob:.0} | {n_blob:.0} | {:.2}x | {:.0}% |",
+        "| manifest GET by tag (req/s) | {q_man:.0} | {} | {d_man:.0} | - | {:.2}x | {} | - |",
+        opt(p_man, 0),
+        q_man / d_man,
+        opt(p_man.map(|p| p / q_man), 2)
+    );
+    println!(
+        "| manifest GET p99 latency (ms), {} clients | {q_p99:.2} | {} | {d_p99:.2} | - | - | - | - |",
+        args.clients,
+        opt(p_p99, 2)
+    );
+    println!(
+        "| {BLOB_MB} MB blob GET (MB/s) | {q_blob:.0} | {} | {d_blob:.0} | {n_blob:.0} | {:.2}x | {} | {:.0}% |",
+        opt(p_blob, 0),
         q_blob / d_blob,
+        opt(p_blob.map(|p| p / q_blob), 2),
         100.0 * q_blob / n_blob
     );
     println!(
-        "| skopeo copy push, median of {} (s) | {:.3} | {:.3} | - | {:.2}x time | - |",
+        "| skopeo copy push, median of {} (s) | {:.3} | {} | {:.3} | - | {:.2}x time | {} | - |",
         args.pushes,
         qpush.as_secs_f64(),
+        opt(ppush.map(|d| d.as_secs_f64()), 3),
         dpush.as_secs_f64(),
-        qpush.as_secs_f64() / dpush.as_secs_f64()
+        qpush.as_secs_f64() / dpush.as_secs_f64(),
+        opt(ppush.map(|d| d.as_secs_f64() / qpush.as_secs_f64()), 2)
     );
+    drop(_quay);
+    if let Some((db, _, server)) = pg {
+        drop(server);
+        db.drop_db().await?;
+    }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
