@@ -26,20 +26,31 @@ INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at)
 VALUES ($1, $2, {now}, {now_plus:$3})
 
 -- name: blob_in_repository
--- A blob is visible in a repository through an upload link (expired or not, as Quay) or one of
--- the repository's manifests, and must have a placement.
-SELECT s.id, s.image_size FROM imagestorage s
- WHERE s.content_checksum = $2
+-- A blob is visible in repository <repository> through an upload link (expired or not, as
+-- Quay) or one of the repository's manifests, and must have a placement. <repository> and
+-- <digest> are the parameters of the statement that embeds this one (see read_blob).
+SELECT s.id FROM imagestorage s
+ WHERE s.content_checksum = {digest}
    AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id)
    -- `+`: search uploadedblob by blob (SQLite would otherwise scan the repository's links).
-   AND (EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id AND +u.repository_id = $1)
-        OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = $1))
+   AND (EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id AND +u.repository_id = {repository})
+        OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = {repository}))
  ORDER BY s.id
  LIMIT 1
 
 -- name: shared_blob
-SELECT s.id, s.image_size FROM imagestorage s
- WHERE s.content_checksum = $1
+-- The shared empty layer <digest>: visible in every repository once stored.
+SELECT s.id FROM imagestorage s
+ WHERE s.content_checksum = {digest}
    AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id)
  ORDER BY s.id
  LIMIT 1
+
+-- name: blob_by_id
+-- A visible blob (<visible>: blob_in_repository or shared_blob, for $1 = repository, $2 = digest).
+SELECT b.id, b.image_size FROM imagestorage b WHERE b.id = ({visible})
+
+-- name: read_blob
+-- What permissions.sql repository_access adds for a blob pull of $4 (<visible>:
+-- blob_in_repository or shared_blob, for repository r).
+LEFT JOIN imagestorage b ON b.id = ({visible})

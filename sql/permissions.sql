@@ -1,43 +1,72 @@
--- Permission filtering (quay_core::permissions): quay.repository_role and
--- quay.visible_repositories, after quay-data-model.md §6. $2 is the caller's user id (-1 for
--- anonymous). Rank: 1 read, 2 write, 3 admin; the effective role is the highest source.
+-- Permission filtering (quay_core::permissions): quay.repository_role, quay.repository_access
+-- and quay.visible_repositories, after quay-data-model.md §6. Rank: 1 read, 2 write, 3 admin;
+-- the effective role is the highest source (role_rank).
 
--- name: caller_enabled
-SELECT enabled FROM "user" WHERE id = $1
+-- name: role_rank
+-- An expression, not a statement: the rank (3 admin, 2 write, 1 read, NULL none) of the caller
+-- on repository `r` with visibility `v`, where `c` is the caller's user row if it is enabled
+-- (NULL: anonymous, or disabled, which counts as anonymous). The highest source wins: owning
+-- the namespace or membership of an admin team of its organization (3), direct and team grants
+-- (their role), public visibility (1). Every role decision embeds this one text.
+CASE
+  WHEN r.namespace_user_id = c.id
+    OR EXISTS (SELECT 1 FROM team t
+                 JOIN teamrole tr ON tr.id = t.role_id AND tr.name = 'admin'
+                 JOIN teammember tm ON tm.team_id = t.id
+                WHERE t.organization_id = r.namespace_user_id AND tm.user_id = c.id)
+  THEN 3
+  ELSE COALESCE(
+    (SELECT MAX(CASE ro.name WHEN 'admin' THEN 3 WHEN 'write' THEN 2 ELSE 1 END)
+       FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
+      WHERE p.repository_id = r.id
+        AND (p.user_id = c.id
+             OR p.team_id IN (SELECT tm.team_id FROM teammember tm WHERE tm.user_id = c.id))),
+    CASE WHEN v.name = 'public' THEN 1 END)
+END
+
+-- name: repository_access
+-- The live repository $1/$2 (any kind, state or namespace state: the caller decides) with the
+-- rank of caller $3 (NULL: anonymous) on it: what every registry request decides on, in one
+-- statement. A read adds its object's columns and joins (<more_columns>, <more_joins>: tags.sql
+-- read_by_tag / read_by_digest, blobs.sql read_blob / read_shared_blob), so a pull is one round
+-- trip.
+SELECT r.id, r.namespace_user_id, v.name = 'public', k.name = 'image', r.state, ns.enabled,
+       {role_rank} AS rank{more_columns}
+  FROM repository r
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+  JOIN visibility v ON v.id = r.visibility_id
+  JOIN repositorykind k ON k.id = r.kind_id
+  LEFT JOIN "user" c ON c.id = $3 AND c.enabled = true
+  {more_joins}
+ WHERE ns.username = $1 AND r.name = $2 AND r.state <> 3
+
+-- name: role_on
+-- The rank of caller $2 (-1: anonymous) on repository $1 if it is a live image repository of an
+-- enabled namespace (quay.repository_role).
+SELECT {role_rank}
+  FROM repository r
+  JOIN visibility v ON v.id = r.visibility_id
+  JOIN repositorykind k ON k.id = r.kind_id AND k.name = 'image'
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+  LEFT JOIN "user" c ON c.id = $2 AND c.enabled = true
+ WHERE r.id = $1 AND r.state <> 3 AND ns.enabled = true
 
 -- name: grants
--- Every (repository, rank) a caller gets from each source, for live image repositories of
--- enabled namespaces; $1 narrows to one repository (NULL: all), $3 to one namespace name.
-SELECT x.rid AS rid, MAX(x.rank) AS rank FROM (
-    SELECT r.id AS rid, 1 AS rank
-      FROM repository r JOIN visibility v ON v.id = r.visibility_id
-     WHERE v.name = 'public'
-    UNION ALL
-    SELECT p.repository_id, CASE ro.name WHEN 'admin' THEN 3 WHEN 'write' THEN 2 ELSE 1 END
-      FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
-     WHERE p.user_id = $2
-    UNION ALL
-    SELECT p.repository_id, CASE ro.name WHEN 'admin' THEN 3 WHEN 'write' THEN 2 ELSE 1 END
-      FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
-      JOIN teammember tm ON tm.team_id = p.team_id
-     WHERE tm.user_id = $2
-    UNION ALL
-    SELECT r.id, 3
-      FROM repository r JOIN team t ON t.organization_id = r.namespace_user_id
-      JOIN teamrole tr ON tr.id = t.role_id AND tr.name = 'admin'
-      JOIN teammember tm ON tm.team_id = t.id
-     WHERE tm.user_id = $2
-    UNION ALL
-    SELECT r.id, 3 FROM repository r WHERE r.namespace_user_id = $2
-) x
-JOIN repository r ON r.id = x.rid
-JOIN repositorykind k ON k.id = r.kind_id AND k.name = 'image'
-JOIN "user" ns ON ns.id = r.namespace_user_id
-WHERE r.state <> 3 AND ns.enabled = true
-  AND ($1 < 0 OR r.id = $1)
-  AND ($3 = '' OR ns.username = $3)
-GROUP BY x.rid
-ORDER BY x.rid
+-- Every (repository, rank) of caller $2 (-1: anonymous) over live image repositories of enabled
+-- namespaces; $1 narrows to one repository (-1: all), $3 to one namespace name ('': all).
+SELECT g.rid AS rid, g.rank AS rank FROM (
+    SELECT r.id AS rid, {role_rank} AS rank
+      FROM repository r
+      JOIN visibility v ON v.id = r.visibility_id
+      JOIN repositorykind k ON k.id = r.kind_id AND k.name = 'image'
+      JOIN "user" ns ON ns.id = r.namespace_user_id
+      LEFT JOIN "user" c ON c.id = $2 AND c.enabled = true
+     WHERE r.state <> 3 AND ns.enabled = true
+       AND ($1 < 0 OR r.id = $1)
+       AND ($3 = '' OR ns.username = $3)
+) g
+WHERE g.rank IS NOT NULL
+ORDER BY g.rid
 
 -- name: visible_names
 -- A page of the caller's readable repositories by full name (the catalog): the grants above

@@ -4,16 +4,6 @@
 -- name: namespace_by_name
 SELECT id, enabled, organization FROM "user" WHERE username = $1 AND NOT robot
 
--- name: repository_by_name
--- Live repositories only (state 3 = marked for deletion is invisible). Columns: id, namespace
--- id, public, kind is image, state, namespace enabled.
-SELECT r.id, r.namespace_user_id, v.name = 'public', k.name = 'image', r.state, ns.enabled
-  FROM repository r
-  JOIN "user" ns ON ns.id = r.namespace_user_id
-  JOIN visibility v ON v.id = r.visibility_id
-  JOIN repositorykind k ON k.id = r.kind_id
- WHERE ns.username = $1 AND r.name = $2 AND r.state <> 3
-
 -- name: repository_names_after
 -- Full names of every live image repository of an enabled namespace after $1 (byte order), at
 -- most $2: the catalog of configured superusers.
@@ -31,30 +21,6 @@ SELECT r.id, ns.username || '/' || r.name AS full_name
 SELECT r.id, ns.username, r.name
   FROM repository r JOIN "user" ns ON ns.id = r.namespace_user_id
  WHERE r.id >= $1 AND r.id <= $2 AND r.state <> 3
-
--- name: manifest_by_digest
--- A manifest something keeps alive (as Quay's manifest lookup): an alive tag of any kind (hidden
--- and temporary ones too), or an alive tag on an index that lists it. A manifest only dead tags
--- point at is gone for readers, though its row stays until GC.
-SELECT m.id, m.digest, mt.name, m.manifest_bytes
-  FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
- WHERE m.repository_id = $1 AND m.digest = $2
-   AND (EXISTS (SELECT 1 FROM tag t
-                 WHERE t.manifest_id = m.id AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms}))
-        OR EXISTS (SELECT 1 FROM manifestchild c JOIN tag t ON t.manifest_id = c.manifest_id
-                    WHERE c.child_manifest_id = m.id
-                      AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})))
-
--- name: manifest_by_tag
--- The manifest of the alive, visible tag $2.
-SELECT m.id, m.digest, mt.name, m.manifest_bytes
-  FROM tag t
-  JOIN manifest m ON m.id = t.manifest_id
-  JOIN mediatype mt ON mt.id = m.media_type_id
- WHERE t.repository_id = $1 AND t.name = $2 AND NOT t.hidden
-   AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
- ORDER BY t.lifetime_start_ms DESC
- LIMIT 1
 
 -- name: tag_names
 -- Alive visible tag names after $2 (exclusive) in name order, at most $3.

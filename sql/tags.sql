@@ -117,3 +117,27 @@ SELECT id, name, hidden, immutable FROM tag
    AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $3)
  ORDER BY id
  {for_update}
+
+-- name: read_by_digest
+-- What permissions.sql repository_access adds for a manifest pull by digest $4: the manifest if
+-- something keeps it alive (as Quay's manifest lookup): an alive tag of any kind (hidden and
+-- temporary ones too), or an alive tag on an index that lists it. A manifest only dead tags
+-- point at is gone for readers, though its row stays until GC.
+LEFT JOIN manifest m ON m.repository_id = r.id AND m.digest = $4
+      AND (EXISTS (SELECT 1 FROM tag t
+                    WHERE t.manifest_id = m.id AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms}))
+           OR EXISTS (SELECT 1 FROM manifestchild mc JOIN tag t ON t.manifest_id = mc.manifest_id
+                       WHERE mc.child_manifest_id = m.id
+                         AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})))
+LEFT JOIN mediatype mt ON mt.id = m.media_type_id
+
+-- name: read_by_tag
+-- What permissions.sql repository_access adds for a manifest pull by tag $4: the manifest of
+-- the alive, visible tag.
+LEFT JOIN manifest m ON m.id = (
+      SELECT t.manifest_id FROM tag t
+       WHERE t.repository_id = r.id AND t.name = $4 AND NOT t.hidden
+         AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
+       ORDER BY t.lifetime_start_ms DESC
+       LIMIT 1)
+LEFT JOIN mediatype mt ON mt.id = m.media_type_id

@@ -1,7 +1,7 @@
-//! `ALTER EXTENSION quay UPDATE` from every earlier version: a database created with the 0.1.0
-//! install script (kept in extension/pg/sql/quay--0.1.0.sql; tests/run.sh installs it next to
-//! the current version's files) updates to the current version, ends up with exactly the objects
-//! a fresh install has, and its new functions work while the old ones keep working.
+//! `ALTER EXTENSION quay UPDATE` from every earlier version: a database created with the 0.1.0 or
+//! 0.2.0 install script (kept in extension/pg/sql/quay--<version>.sql; tests/run.sh installs them
+//! next to the current version's files) updates to the current version, ends up with exactly the
+//! objects a fresh install has, and its new functions work while the old ones keep working.
 
 use quay_tests::TestDb;
 use quay_tests::fixtures::{self, digest};
@@ -43,6 +43,24 @@ async fn catalog(c: &Client) -> Vec<String> {
     out
 }
 
+/// Runs `ALTER EXTENSION quay UPDATE` on `c` and compares its catalog with a fresh install's
+/// (returned, to be dropped by the caller).
+async fn update_matches_a_fresh_install(c: &Client) -> TestDb {
+    c.batch_execute("ALTER EXTENSION quay UPDATE").await.expect("ALTER EXTENSION quay UPDATE");
+    assert_eq!(version(c).await, env!("CARGO_PKG_VERSION"));
+    let fresh = TestDb::with_extension("upgradefresh").await.expect("fresh db");
+    let fc = fresh.client().await.expect("fc");
+    assert_eq!(version(&fc).await, env!("CARGO_PKG_VERSION"));
+    let (updated, installed) = (catalog(c).await, catalog(&fc).await);
+    let only_updated: Vec<&String> = updated.iter().filter(|o| !installed.contains(o)).collect();
+    let only_fresh: Vec<&String> = installed.iter().filter(|o| !updated.contains(o)).collect();
+    assert!(
+        only_updated.is_empty() && only_fresh.is_empty(),
+        "the updated extension differs from a fresh install\n  only after the update: {only_updated:#?}\n  only in a fresh install: {only_fresh:#?}"
+    );
+    fresh
+}
+
 async fn version(c: &Client) -> String {
     c.query_one("SELECT extversion FROM pg_extension WHERE extname = 'quay'", &[])
         .await
@@ -77,19 +95,7 @@ async fn update_from_0_1_0_gives_a_fresh_install_and_the_new_manifest_put() {
         .expect("legacy manifest_put on 0.1.0")
         .get(0);
 
-    c.batch_execute("ALTER EXTENSION quay UPDATE").await.expect("ALTER EXTENSION quay UPDATE");
-    assert_eq!(version(&c).await, env!("CARGO_PKG_VERSION"));
-
-    let fresh = TestDb::with_extension("upgradefresh").await.expect("fresh db");
-    let fc = fresh.client().await.expect("fc");
-    assert_eq!(version(&fc).await, env!("CARGO_PKG_VERSION"));
-    let (updated, installed) = (catalog(&c).await, catalog(&fc).await);
-    let only_updated: Vec<&String> = updated.iter().filter(|o| !installed.contains(o)).collect();
-    let only_fresh: Vec<&String> = installed.iter().filter(|o| !updated.contains(o)).collect();
-    assert!(
-        only_updated.is_empty() && only_fresh.is_empty(),
-        "the updated extension differs from a fresh install\n  only after the update: {only_updated:#?}\n  only in a fresh install: {only_fresh:#?}"
-    );
+    let fresh = update_matches_a_fresh_install(&c).await;
 
     // The new form works on the updated database, and the old one still does.
     let body = format!(
@@ -128,6 +134,56 @@ async fn update_from_0_1_0_gives_a_fresh_install_and_the_new_manifest_put() {
         .expect("tag")
         .get(0);
     assert_eq!(tagged, 1);
+    old.drop_db().await.expect("drop");
+    fresh.drop_db().await.expect("drop");
+}
+
+#[tokio::test]
+async fn update_from_0_2_0_gives_a_fresh_install_and_the_one_call_reads() {
+    let old = TestDb::quay_reference("upgrade2").await.expect("db");
+    let c = old.client().await.expect("c");
+    c.batch_execute("CREATE EXTENSION quay VERSION '0.2.0'").await.expect(
+        "CREATE EXTENSION quay VERSION '0.2.0' (tests/run.sh installs extension/pg/sql/quay--0.2.0.sql)",
+    );
+    assert_eq!(version(&c).await, "0.2.0");
+    let mut f =
+        vec![fixtures::user(100, "acme", false, false, 1_209_600), fixtures::repo(200, 100, "app", false)];
+    f.extend(fixtures::blob(300, &digest(1), 200, false));
+    for st in &f {
+        c.execute(st.as_str(), &[]).await.expect("fixture");
+    }
+    let body = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":2}},"layers":[]}}"#,
+        digest(1)
+    );
+    let pushed: String = c
+        .query_one(
+            "SELECT digest FROM quay.manifest_put(200, 'application/vnd.oci.image.manifest.v1+json', $1, tag_names => ARRAY['v1'])",
+            &[&body],
+        )
+        .await
+        .expect("manifest_put on 0.2.0")
+        .get(0);
+    assert!(c.query("SELECT quay.manifest_read('acme', 'app', 100, 'v1')", &[]).await.is_err());
+
+    let fresh = update_matches_a_fresh_install(&c).await;
+    // The owner reads its manifest by tag with its role, in one call.
+    let row = c
+        .query_one(
+            "SELECT repository_id, role, digest, manifest_bytes FROM quay.manifest_read('acme', 'app', 100, 'v1')",
+            &[],
+        )
+        .await
+        .expect("manifest_read after the update");
+    assert_eq!(row.get::<_, i64>(0), 200);
+    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("admin"));
+    assert_eq!(row.get::<_, Option<String>>(2), Some(pushed));
+    assert_eq!(row.get::<_, Option<String>>(3), Some(body));
+    let blob = c
+        .query_one("SELECT role, storage_id FROM quay.blob_read('acme', 'app', NULL, $1)", &[&digest(1)])
+        .await
+        .expect("blob_read");
+    assert_eq!((blob.get::<_, Option<String>>(0), blob.get::<_, Option<i64>>(1)), (None, Some(300)));
     old.drop_db().await.expect("drop");
     fresh.drop_db().await.expect("drop");
 }

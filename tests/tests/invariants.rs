@@ -31,6 +31,8 @@ enum Step {
     BlobCommit(i64, String, i64),
     BlobLookup(i64, String),
     Role(Option<i64>, i64),
+    /// namespace, repository, caller: what a registry request reads (`quay.repository_access`).
+    Access(&'static str, &'static str, Option<i64>),
     Visible(Option<i64>, Option<&'static str>),
     Sleep(u64),
     /// namespace, name, public, creator
@@ -296,9 +298,13 @@ fn scenario() -> Vec<(Step, &'static str)> {
         (Some(120), ["Some(\"admin\")", "Some(\"admin\")", "None", "None"]),
         (Some(999), ["None", "Some(\"read\")", "None", "None"]),
     ];
+    let names = [("corp", "private"), ("corp", "public"), ("alice", "own"), ("corp", "marked")];
     for (caller, roles) in matrix {
-        for (repo, role) in [220, 221, 222, 223].into_iter().zip(roles) {
+        for ((repo, role), (ns, name)) in [220, 221, 222, 223].into_iter().zip(roles).zip(names) {
             s.push((Role(caller, repo), role));
+            // The one-statement read agrees with the role rule (a marked repository is not found).
+            let access = if repo == 223 { "no repository".to_string() } else { format!("{repo} {role}") };
+            s.push((Access(ns, name, caller), Box::leak(access.into_boxed_str())));
         }
     }
     s.push((Visible(Some(121), None), "[(220, \"write\"), (221, \"read\"), (222, \"admin\")]"));
@@ -503,6 +509,17 @@ async fn run_postgres(c: &Client, step: &Step) -> String {
             Ok(row) => format!("{:?}", row.get::<_, Option<String>>(0)),
             Err(e) => err(e),
         },
+        Step::Access(ns, name, u) => {
+            match c
+                .query("SELECT repository_id, role FROM quay.repository_access($1, $2, $3)", &[&ns, &name, u])
+                .await
+            {
+                Ok(rows) => rows.first().map_or("no repository".into(), |r| {
+                    format!("{} {:?}", r.get::<_, i64>(0), r.get::<_, Option<String>>(1))
+                }),
+                Err(e) => err(e),
+            }
+        }
         Step::Visible(u, ns) => {
             match c.query("SELECT repository_id, role FROM quay.visible_repositories($1, $2)", &[u, ns]).await
             {
@@ -579,6 +596,10 @@ fn run_core(ex: &mut dyn Executor, step: Step) -> Result<String, CoreError> {
             format!("{:?}", blobs::blob_lookup(ex, r, &d)?.map(|b| b.size.unwrap_or(-1)))
         }
         Step::Role(u, r) => format!("{:?}", permissions::repository_role(ex, u, r)?.map(|r| r.as_str())),
+        Step::Access(ns, name, u) => permissions::repository_access(ex, ns, name, u)?
+            .map_or("no repository".into(), |a| {
+                format!("{} {:?}", a.repository.id, a.role.map(|r| r.as_str()))
+            }),
         Step::Visible(u, ns) => {
             let v: Vec<(i64, &str)> = permissions::visible_repositories(ex, u, ns)?
                 .into_iter()

@@ -65,7 +65,13 @@ async fn push_and_pull(r: &Registry) {
     let c = claims(&t);
     assert_eq!(c["access"][0]["name"], "alice/app");
     assert_eq!(c["access"][0]["actions"], serde_json::json!(["push", "pull"]));
-    let repo = r.store.repository("alice", "app").await.expect("lookup").expect("created on push");
+    let repo = r
+        .store
+        .repository_access("alice", "app", None)
+        .await
+        .expect("lookup")
+        .map(|a| a.repository)
+        .expect("created on push");
     assert!(!repo.public);
 
     // Monolithic upload.
@@ -363,11 +369,11 @@ async fn permissions(r: &Registry) {
     assert_eq!(claims(&anon)["sub"], "(anonymous)");
     assert_eq!(claims(&anon)["access"][0]["actions"], serde_json::json!([]));
     assert_eq!(claims(&anon)["access"][1]["actions"], serde_json::json!([]));
-    assert!(r.store.repository("alice", "new").await.expect("q").is_none());
+    assert!(r.store.repository_access("alice", "new", None).await.expect("q").is_none());
     // bob cannot create in alice's namespace either.
     let tb2 = r.token(Some("bob"), &["repository:alice/bobs:push"]).await;
     assert_eq!(claims(&tb2)["access"][0]["actions"], serde_json::json!([]));
-    assert!(r.store.repository("alice", "bobs").await.expect("q").is_none());
+    assert!(r.store.repository_access("alice", "bobs", None).await.expect("q").is_none());
     // A token for one repository does not open another (scope escalation).
     let ta = r.token(Some("alice"), &["repository:alice/app:pull"]).await;
     assert_eq!(

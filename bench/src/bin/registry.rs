@@ -371,6 +371,13 @@ async fn main() -> anyhow::Result<()> {
     let (mut q_man, mut p_man, mut d_man) = (Vec::new(), Vec::new(), Vec::new());
     let (mut q_p99, mut p_p99, mut d_p99) = (Vec::new(), Vec::new(), Vec::new());
     let (mut q_blob, mut p_blob, mut d_blob, mut n_blob) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Warm-up (connections, statement plans, token caches), not measured.
+    for (host, t) in [(&qhost, Some(&token)), (&dhost, None)]
+        .into_iter()
+        .chain(phost.as_ref().zip(ptoken.as_ref()).map(|(h, t)| (h, Some(t))))
+    {
+        hammer(man(host), t.cloned(), args.clients, 1).await?;
+    }
     for round in 1..=args.rounds {
         eprintln!(
             "round {round}/{}: manifest GET by tag ({} clients), {BLOB_MB} MB blob GET ({} clients), {} s each ...",
@@ -387,7 +394,8 @@ async fn main() -> anyhow::Result<()> {
         let l = hammer(man(&dhost), None, args.clients, args.seconds).await?;
         d_man.push(l.per_s);
         d_p99.push(l.p99_ms);
-        q_blob.push(hammer(blob(&qhost), Some(token.clone()), args.blob_clients, args.seconds).await?.mb_per_s);
+        q_blob
+            .push(hammer(blob(&qhost), Some(token.clone()), args.blob_clients, args.seconds).await?.mb_per_s);
         if let (Some(h), Some(t)) = (&phost, &ptoken) {
             p_blob.push(hammer(blob(h), Some(t.clone()), args.blob_clients, args.seconds).await?.mb_per_s);
         }

@@ -1,8 +1,11 @@
 //! Blobs in repositories, written once for both backends (quay-data-model.md §4.7): recording a
 //! stored blob and its temporary link into a repository, and finding a blob a repository may use.
 
-use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
+use crate::exec::{CoreError, CoreResult, Executor, Value, composed, first_int, invalid, lock, named, run};
 use crate::names;
+use crate::permissions::{
+    RepositoryAccess, access_of, access_params, access_statement, repository_access_statement,
+};
 use crate::repositories::{require_live_repository, require_writable_repository};
 use crate::rules::Rule;
 
@@ -81,13 +84,61 @@ pub fn blob_lookup(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> C
     find(ex, repository_id, digest)
 }
 
+/// The subquery of the storage row of blob {digest} visible in repository {repository}.
+fn visible(shared: bool, repository: &str, digest: &str) -> String {
+    let name = if shared { "shared_blob" } else { "blob_in_repository" };
+    format!(
+        "({})",
+        named(SQL, name).trim_end().replace("{repository}", repository).replace("{digest}", digest)
+    )
+}
+
+/// The statement of a blob pull (permissions' `repository_access` with blobs.sql `read_blob`):
+/// $4 is the digest; `shared` for the shared empty layer. Columns after the access ones are read
+/// by [`blob_of`].
+pub fn blob_read_statement(shared: bool) -> &'static str {
+    let build = move || {
+        let joins = named(SQL, "read_blob").replace("{visible}", &visible(shared, "r.id", "$4"));
+        access_statement(", b.id, b.image_size", &joins)
+    };
+    if shared { composed("blobs.read_shared_blob", build) } else { composed("blobs.read_blob", build) }
+}
+
+/// The blob in a [`blob_read_statement`] row, if it found one.
+pub fn blob_of(r: &[Value]) -> Option<RepoBlob> {
+    Some(RepoBlob { storage_id: r.get(7)?.as_i64()?, size: r.get(8).and_then(Value::as_i64) })
+}
+
+/// A pull of a blob in one statement: the repository, the caller's role on it and the blob
+/// `digest` if the repository may use it (none when `digest` is `None` or invalid). The caller
+/// decides, from the first two, whether the third may be served.
+pub fn blob_read(
+    ex: &mut dyn Executor,
+    namespace: &str,
+    name: &str,
+    user_id: Option<i64>,
+    digest: Option<&str>,
+) -> CoreResult<Option<(RepositoryAccess, Option<RepoBlob>)>> {
+    let mut params = access_params(namespace, name, user_id);
+    let digest = digest.filter(|d| names::is_valid_digest(d));
+    let sql = match digest {
+        Some(d) => {
+            params.push(Value::text(d));
+            blob_read_statement(d == EMPTY_LAYER_DIGEST)
+        }
+        None => repository_access_statement(),
+    };
+    let rows = run(ex, sql, &params)?;
+    Ok(rows.first().and_then(|r| Some((access_of(r)?, digest.and_then(|_| blob_of(r))))))
+}
+
 /// [`blob_lookup`] for a repository already known to be live.
 pub(crate) fn find(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResult<Option<RepoBlob>> {
-    let rows = if digest == EMPTY_LAYER_DIGEST {
-        q(ex, "shared_blob", &[Value::text(digest)])?
-    } else {
-        q(ex, "blob_in_repository", &[Value::Int(repository_id), Value::text(digest)])?
-    };
+    let shared = digest == EMPTY_LAYER_DIGEST;
+    let build = move || named(SQL, "blob_by_id").replace("{visible}", &visible(shared, "$1", "$2"));
+    let sql =
+        if shared { composed("blobs.shared_by_id", build) } else { composed("blobs.blob_by_id", build) };
+    let rows = run(ex, sql, &[Value::Int(repository_id), Value::text(digest)])?;
     Ok(rows
         .first()
         .and_then(|r| Some(RepoBlob { storage_id: r.first()?.as_i64()?, size: r.get(1)?.as_i64() })))

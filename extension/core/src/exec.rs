@@ -223,6 +223,20 @@ pub fn named(file: &'static str, name: &str) -> &'static str {
     panic!("SQL statement {name:?} missing from its sql/ file (a build-time bug)")
 }
 
+/// A statement composed once from named pieces (`{token}`s replaced by other statements' text)
+/// and kept for the life of the process under `key`, so hot paths do not rebuild it.
+pub fn composed(key: &'static str, build: impl FnOnce() -> String) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, RwLock};
+    static MEMO: OnceLock<RwLock<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(s) = memo.read().ok().and_then(|m| m.get(key).copied()) {
+        return s;
+    }
+    let mut m = memo.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    m.entry(key).or_insert_with(|| Box::leak(build().into_boxed_str()))
+}
+
 /// A transaction-scoped lock on `key`. PostgreSQL: an advisory lock; SQLite: nothing to do, the
 /// write transaction (`BEGIN IMMEDIATE`) already excludes every other writer.
 pub fn lock(ex: &mut dyn Executor, key: &str) -> CoreResult<()> {

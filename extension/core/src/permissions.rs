@@ -6,7 +6,8 @@
 //! callers count as anonymous; repositories marked for deletion or in a disabled namespace are
 //! invisible. Superusers are a config matter, applied by the server.
 
-use crate::exec::{CoreResult, Executor, Value, named, run};
+use crate::exec::{CoreResult, Executor, Value, composed, named, run};
+use crate::repositories::RepoRef;
 
 const SQL: &str = include_str!("../../../sql/permissions.sql");
 
@@ -35,7 +36,8 @@ impl Role {
             _ => None,
         }
     }
-    fn from_rank(rank: i64) -> Option<Role> {
+    /// A rank of the permission statements (1 read, 2 write, 3 admin).
+    pub fn from_rank(rank: i64) -> Option<Role> {
         match rank {
             1 => Some(Role::Read),
             2 => Some(Role::Write),
@@ -45,12 +47,19 @@ impl Role {
     }
 }
 
-/// The caller as the grant query sees it: -1 for anonymous or disabled.
-fn effective_caller(ex: &mut dyn Executor, user_id: Option<i64>) -> CoreResult<i64> {
-    let Some(id) = user_id else { return Ok(-1) };
-    let rows = run(ex, named(SQL, "caller_enabled"), &[Value::Int(id)])?;
-    let enabled = rows.first().and_then(|r| r.first()).and_then(Value::as_bool).unwrap_or(false);
-    Ok(if enabled { id } else { -1 })
+/// `name` of permissions.sql with the role rule (`role_rank`) in place of `{role_rank}`.
+fn with_role_rank(name: &str) -> String {
+    named(SQL, name).replace("{role_rank}", named(SQL, "role_rank").trim_end())
+}
+
+/// The grants statement (`{grants}`) in `name`, composed once.
+fn over_grants(key: &'static str, name: &'static str) -> &'static str {
+    composed(key, || named(SQL, name).replace("{grants}", &with_role_rank("grants")))
+}
+
+/// The caller as the statements see it: -1 for anonymous (a disabled user is anonymous there).
+fn caller(user_id: Option<i64>) -> Value {
+    Value::Int(user_id.unwrap_or(-1))
 }
 
 fn grants(
@@ -59,16 +68,50 @@ fn grants(
     repository_id: Option<i64>,
     namespace: Option<&str>,
 ) -> CoreResult<Vec<(i64, Role)>> {
-    let caller = effective_caller(ex, user_id)?;
+    let sql = composed("permissions.grants", || with_role_rank("grants"));
     let rows = run(
         ex,
-        named(SQL, "grants"),
-        &[Value::Int(repository_id.unwrap_or(-1)), Value::Int(caller), Value::text(namespace.unwrap_or(""))],
+        sql,
+        &[Value::Int(repository_id.unwrap_or(-1)), caller(user_id), Value::text(namespace.unwrap_or(""))],
     )?;
     Ok(rows
         .iter()
         .filter_map(|r| Some((r.first()?.as_i64()?, Role::from_rank(r.get(1)?.as_i64()?)?)))
         .collect())
+}
+
+/// permissions.sql `repository_access` with a read's columns and joins added (`more_columns`
+/// starts with `, `): parameters $1 namespace, $2 name, $3 caller (NULL: anonymous), then the
+/// read's own from $4. Its first columns are read by [`access_of`].
+pub fn access_statement(more_columns: &str, more_joins: &str) -> String {
+    with_role_rank("repository_access")
+        .replace("{more_columns}", more_columns)
+        .replace("{more_joins}", more_joins.trim_end())
+}
+
+/// [`access_statement`] alone: the repository and the caller's rank.
+pub fn repository_access_statement() -> &'static str {
+    composed("permissions.repository_access", || access_statement("", ""))
+}
+
+/// The repository and role from the first seven columns of an [`access_statement`] row.
+pub fn access_of(r: &[Value]) -> Option<RepositoryAccess> {
+    Some(RepositoryAccess {
+        repository: RepoRef {
+            id: r.first()?.as_i64()?,
+            namespace_id: r.get(1)?.as_i64()?,
+            public: r.get(2)?.as_bool().unwrap_or(false),
+            is_image: r.get(3)?.as_bool().unwrap_or(false),
+            state: r.get(4)?.as_i64()?,
+            namespace_enabled: r.get(5)?.as_bool().unwrap_or(false),
+        },
+        role: r.get(6).and_then(Value::as_i64).and_then(Role::from_rank),
+    })
+}
+
+/// The parameters of an [`access_statement`] before the read's own.
+pub fn access_params(namespace: &str, name: &str, user_id: Option<i64>) -> Vec<Value> {
+    vec![Value::text(namespace), Value::text(name), Value::opt_int(user_id)]
 }
 
 /// The caller's role on one repository; `None` = no access (or no such repository).
@@ -78,10 +121,28 @@ pub fn repository_role(
     user_id: Option<i64>,
     repository_id: i64,
 ) -> CoreResult<Option<Role>> {
-    if repository_id < 0 {
-        return Ok(None);
-    }
-    Ok(grants(ex, user_id, Some(repository_id), None)?.into_iter().next().map(|(_, role)| role))
+    let sql = composed("permissions.role_on", || with_role_rank("role_on"));
+    let rows = run(ex, sql, &[Value::Int(repository_id), caller(user_id)])?;
+    Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64).and_then(Role::from_rank))
+}
+
+/// A repository found by name with the caller's role on it ([`repository_role`]): what every
+/// registry request decides on, read together (one round trip on PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryAccess {
+    pub repository: RepoRef,
+    pub role: Option<Role>,
+}
+
+/// The live repository `namespace/name` and the caller's role on it; `None` when there is none.
+pub fn repository_access(
+    ex: &mut dyn Executor,
+    namespace: &str,
+    name: &str,
+    user_id: Option<i64>,
+) -> CoreResult<Option<RepositoryAccess>> {
+    let rows = run(ex, repository_access_statement(), &access_params(namespace, name, user_id))?;
+    Ok(rows.first().and_then(|r| access_of(r)))
 }
 
 /// Every repository the caller can read, with its role, by id; optionally in one namespace.
@@ -101,12 +162,11 @@ pub fn visible_names(
     after: &str,
     limit: i64,
 ) -> CoreResult<Vec<(i64, String)>> {
-    let caller = effective_caller(ex, user_id)?;
-    let sql = named(SQL, "visible_names").replace("{grants}", named(SQL, "grants").trim_end());
+    let sql = over_grants("permissions.visible_names", "visible_names");
     let rows = run(
         ex,
-        &sql,
-        &[Value::Int(-1), Value::Int(caller), Value::text(""), Value::text(after), Value::Int(limit.max(0))],
+        sql,
+        &[Value::Int(-1), caller(user_id), Value::text(""), Value::text(after), Value::Int(limit.max(0))],
     )?;
     Ok(rows.iter().filter_map(|r| Some((r.first()?.as_i64()?, r.get(1)?.as_text()?.to_string()))).collect())
 }
@@ -118,8 +178,7 @@ pub fn readable_with_blob(
     user_id: Option<i64>,
     digest: &str,
 ) -> CoreResult<Option<i64>> {
-    let caller = effective_caller(ex, user_id)?;
-    let sql = named(SQL, "readable_with_blob").replace("{grants}", named(SQL, "grants").trim_end());
-    let rows = run(ex, &sql, &[Value::Int(-1), Value::Int(caller), Value::text(""), Value::text(digest)])?;
+    let sql = over_grants("permissions.readable_with_blob", "readable_with_blob");
+    let rows = run(ex, sql, &[Value::Int(-1), caller(user_id), Value::text(""), Value::text(digest)])?;
     Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64))
 }

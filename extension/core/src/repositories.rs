@@ -17,6 +17,18 @@ pub const STATE_NORMAL: i64 = 0;
 /// Repository state `MARKED_FOR_DELETION`: invisible to every lookup.
 pub const STATE_MARKED_FOR_DELETION: i64 = 3;
 
+/// A live repository as the registry sees it before deciding anything
+/// (`permissions::repository_access`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRef {
+    pub id: i64,
+    pub namespace_id: i64,
+    pub public: bool,
+    pub is_image: bool,
+    pub state: i64,
+    pub namespace_enabled: bool,
+}
+
 fn state(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<Option<i64>> {
     Ok(first_int(&q(ex, "repository_state", &[Value::Int(repository_id)])?))
 }

@@ -8,10 +8,14 @@
 //!   two generations never end in the same millisecond (Quay's unique index).
 
 use crate::exec::{
-    CoreError, CoreResult, Executor, Value, first_int, invalid, json_array, lock, named, now_ms, one_int, run,
+    CoreError, CoreResult, Executor, Value, composed, first_int, invalid, json_array, lock, named, now_ms,
+    one_int, run,
 };
 use crate::manifests::CheckedManifest;
 use crate::names;
+use crate::permissions::{
+    RepositoryAccess, access_of, access_params, access_statement, repository_access_statement,
+};
 use crate::rules::Rule;
 
 const SQL: &str = include_str!("../../../sql/tags.sql");
@@ -39,6 +43,60 @@ fn check_digest(what: &str, digest: &str) -> CoreResult<()> {
 
 fn tag_kind(ex: &mut dyn Executor) -> CoreResult<i64> {
     q_int(ex, "tag_kind_id", &[])?.ok_or_else(|| CoreError::Database("tagkind 'tag' is missing".into()))
+}
+
+/// A manifest as readers get it: the bytes exactly as pushed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    pub id: i64,
+    pub digest: String,
+    pub media_type: String,
+    pub bytes: String,
+}
+
+/// The statement of a manifest pull (permissions' `repository_access` with tags.sql
+/// `read_by_digest` or `read_by_tag`): $4 is the digest or tag. Columns after the access ones
+/// are read by [`manifest_of`].
+pub fn manifest_read_statement(by_digest: bool) -> &'static str {
+    const COLUMNS: &str = ", m.id, m.digest, mt.name, m.manifest_bytes";
+    if by_digest {
+        composed("tags.read_by_digest", || access_statement(COLUMNS, named(SQL, "read_by_digest")))
+    } else {
+        composed("tags.read_by_tag", || access_statement(COLUMNS, named(SQL, "read_by_tag")))
+    }
+}
+
+/// The manifest in a [`manifest_read_statement`] row, if it found one.
+pub fn manifest_of(r: &[Value]) -> Option<StoredManifest> {
+    Some(StoredManifest {
+        id: r.get(7)?.as_i64()?,
+        digest: r.get(8)?.as_text()?.to_string(),
+        media_type: r.get(9)?.as_text()?.to_string(),
+        bytes: r.get(10)?.as_text()?.to_string(),
+    })
+}
+
+/// A pull of a manifest in one statement: the repository, the caller's role on it and the
+/// manifest `reference` names if something keeps it alive: by digest (it has a `:`) an alive tag
+/// on it or on an index listing it, by tag the alive, visible tag's (none when `reference` is
+/// `None`). The caller decides, from the first two, whether the third may be served.
+pub fn manifest_read(
+    ex: &mut dyn Executor,
+    namespace: &str,
+    name: &str,
+    user_id: Option<i64>,
+    reference: Option<&str>,
+) -> CoreResult<Option<(RepositoryAccess, Option<StoredManifest>)>> {
+    let mut params = access_params(namespace, name, user_id);
+    let sql = match reference {
+        Some(r) => {
+            params.push(Value::text(r));
+            manifest_read_statement(r.contains(':'))
+        }
+        None => repository_access_statement(),
+    };
+    let rows = run(ex, sql, &params)?;
+    Ok(rows.first().and_then(|r| Some((access_of(r)?, reference.and_then(|_| manifest_of(r))))))
 }
 
 /// What a push recorded.

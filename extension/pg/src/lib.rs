@@ -424,6 +424,136 @@ fn repository_role(user_id: Option<i64>, repository_id: i64) -> Option<&'static 
     with_core(|ex| quay_core::permissions::repository_role(ex, user_id, repository_id)).map(|r| r.as_str())
 }
 
+/// The columns every read function starts with: the repository and the caller's role on it.
+type AccessColumns = (i64, i64, bool, bool, i64, bool, Option<String>);
+
+fn access_columns(a: &quay_core::permissions::RepositoryAccess) -> AccessColumns {
+    let r = &a.repository;
+    (
+        r.id,
+        r.namespace_id,
+        r.public,
+        r.is_image,
+        r.state,
+        r.namespace_enabled,
+        a.role.map(|x| x.as_str().into()),
+    )
+}
+
+/// The live repository `namespace_name/repository_name` and the role `user_id` (NULL =
+/// anonymous) has on it: what a registry request decides on, in one call. No row when there is
+/// no such repository.
+#[allow(clippy::type_complexity)] // pgrx reads the column names from the signature
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn repository_access(
+    namespace_name: &str,
+    repository_name: &str,
+    user_id: Option<i64>,
+) -> TableIterator<
+    'static,
+    (
+        name!(repository_id, i64),
+        name!(namespace_id, i64),
+        name!(public, bool),
+        name!(is_image, bool),
+        name!(state, i64),
+        name!(namespace_enabled, bool),
+        name!(role, Option<String>),
+    ),
+> {
+    let found = with_core(|ex| {
+        quay_core::permissions::repository_access(ex, namespace_name, repository_name, user_id)
+    });
+    TableIterator::new(found.iter().map(access_columns).collect::<Vec<_>>())
+}
+
+/// A manifest pull in one call: [`repository_access`]'s columns and the manifest `reference` (a
+/// tag or a digest) names, if something keeps it alive (NULL columns when not).
+#[allow(clippy::type_complexity)] // pgrx reads the column names from the signature
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn manifest_read(
+    namespace_name: &str,
+    repository_name: &str,
+    user_id: Option<i64>,
+    reference: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(repository_id, i64),
+        name!(namespace_id, i64),
+        name!(public, bool),
+        name!(is_image, bool),
+        name!(state, i64),
+        name!(namespace_enabled, bool),
+        name!(role, Option<String>),
+        name!(manifest_id, Option<i64>),
+        name!(digest, Option<String>),
+        name!(media_type, Option<String>),
+        name!(manifest_bytes, Option<String>),
+    ),
+> {
+    let found = with_core(|ex| {
+        quay_core::tags::manifest_read(ex, namespace_name, repository_name, user_id, reference)
+    });
+    TableIterator::new(
+        found
+            .into_iter()
+            .map(|(a, m)| {
+                let (id, ns, public, image, state, enabled, role) = access_columns(&a);
+                let (mid, digest, media_type, bytes) = match m {
+                    Some(m) => (Some(m.id), Some(m.digest), Some(m.media_type), Some(m.bytes)),
+                    None => (None, None, None, None),
+                };
+                (id, ns, public, image, state, enabled, role, mid, digest, media_type, bytes)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A blob pull in one call: [`repository_access`]'s columns and blob `blob_digest` if the
+/// repository may use it (NULL columns when not).
+#[allow(clippy::type_complexity)] // pgrx reads the column names from the signature
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn blob_read(
+    namespace_name: &str,
+    repository_name: &str,
+    user_id: Option<i64>,
+    blob_digest: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(repository_id, i64),
+        name!(namespace_id, i64),
+        name!(public, bool),
+        name!(is_image, bool),
+        name!(state, i64),
+        name!(namespace_enabled, bool),
+        name!(role, Option<String>),
+        name!(storage_id, Option<i64>),
+        name!(size_bytes, Option<i64>),
+    ),
+> {
+    let found = with_core(|ex| {
+        quay_core::blobs::blob_read(ex, namespace_name, repository_name, user_id, blob_digest)
+    });
+    TableIterator::new(
+        found
+            .into_iter()
+            .map(|(a, b)| {
+                let (id, ns, public, image, state, enabled, role) = access_columns(&a);
+                let (sid, size) = match b {
+                    Some(b) => (Some(b.storage_id), b.size),
+                    None => (None, None),
+                };
+                (id, ns, public, image, state, enabled, role, sid, size)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn visible_repositories(
@@ -551,6 +681,12 @@ COMMENT ON FUNCTION visible_repository_names(bigint, text, integer) IS
   'A page of the catalog: repositories a user (NULL = anonymous) can read, by full name (namespace/name) in byte order, at most max_rows after after.';
 COMMENT ON FUNCTION manifest_delete(bigint, text) IS
   'Delete a manifest for every reader: end every alive tag on it (hidden and temporary ones too) in one transaction. Returns how many tags it ended. Errors: QUAY_MANIFEST_UNKNOWN, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_NOT_WRITABLE.';
+COMMENT ON FUNCTION repository_access(text, text, bigint) IS
+  'The live repository namespace/name (any kind, state or namespace state) and the role (admin, write, read, NULL) a user (NULL = anonymous) has on it, as quay.repository_role: what a registry request decides on, in one call. No row when there is no such repository.';
+COMMENT ON FUNCTION manifest_read(text, text, bigint, text) IS
+  'A manifest pull in one call: the columns of quay.repository_access and the manifest a tag or digest names if something keeps it alive (an alive tag on it or on an index listing it; by tag, the alive visible tag), else NULLs. The caller serves it only if the role allows.';
+COMMENT ON FUNCTION blob_read(text, text, bigint, text) IS
+  'A blob pull in one call: the columns of quay.repository_access and the blob if the repository may use it (linked, in one of its manifests, or the shared empty layer), else NULLs. The caller serves it only if the role allows.';
 COMMENT ON VIEW queue_status IS 'Per queue: available, running, expired leases, exhausted items and the age of the oldest available item.';
 "#,
     name = "queue_sql",

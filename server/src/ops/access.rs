@@ -9,7 +9,7 @@ use super::repositories::RepoName;
 use crate::auth::credentials::{self, Limit};
 use crate::auth::jwt::{self, Claims};
 use crate::store::StoreError;
-use crate::store::registry::RepoRef;
+use crate::store::registry::{RepoRef, RepositoryAccess};
 use quay_core::permissions::Role;
 
 /// The anonymous `sub`.
@@ -217,22 +217,44 @@ async fn may_see_absence(ctx: &Context, caller: &Caller, repo: &RepoName) -> Res
     ctx.store.can_create_repository(user, ns.id).await
 }
 
+/// The user whose grants count for the caller (none for a delegate token, whose role is its own).
+pub fn grant_user(caller: &Caller) -> Option<i64> {
+    match caller.limit {
+        Limit::Repository { .. } => None,
+        _ => caller.user_id,
+    }
+}
+
 /// The repository, if the caller may do `action` on it now. Pulls of public repositories need no
 /// token while `FEATURE_ANONYMOUS_ACCESS` is on. A missing repository is [`Denied::NameUnknown`]
 /// only for a caller whose token names it or who would be allowed to read it once created (see
-/// [`may_see_absence`]); everyone else is [`Denied::Unauthorized`].
+/// [`may_see_absence`]); everyone else is [`Denied::Unauthorized`]. One store call
+/// (`quay.repository_access`); reads that fetch their object with it call [`decide`].
 pub async fn authorize(
     ctx: &Context,
     caller: &Caller,
     repo: &RepoName,
     action: Action,
 ) -> Result<RepoRef, Denied> {
-    let found = ctx.store.repository(&repo.namespace, &repo.name).await?;
+    let found = ctx.store.repository_access(&repo.namespace, &repo.name, grant_user(caller)).await?;
+    decide(ctx, caller, repo, action, found).await
+}
+
+/// [`authorize`]'s decision over what the store found: the repository and the role of
+/// [`grant_user`] on it (`quay.repository_access`, or a read that extends it).
+pub async fn decide(
+    ctx: &Context,
+    caller: &Caller,
+    repo: &RepoName,
+    action: Action,
+    found: Option<RepositoryAccess>,
+) -> Result<RepoRef, Denied> {
     let has_grant = granted(ctx, caller, repo, action);
-    let Some(found) = found.filter(|r| r.namespace_enabled) else {
+    let Some(found) = found.filter(|a| a.repository.namespace_enabled) else {
         let known = has_grant || (action == Action::Pull && may_see_absence(ctx, caller, repo).await?);
         return Err(if known { Denied::NameUnknown } else { unauthorized(caller, repo, action) });
     };
+    let RepositoryAccess { repository: found, role } = found;
     if !found.is_image {
         return Err(Denied::NotAnImage);
     }
@@ -244,10 +266,7 @@ pub async fn authorize(
     };
     let ok = match needs {
         None => true,
-        Some(needed) => {
-            effective_role(ctx, caller.user_id, caller.username(), caller.limit, found.id).await?
-                >= Some(needed)
-        }
+        Some(needed) => combine_role(ctx, caller.username(), caller.limit, found.id, role) >= Some(needed),
     };
     if !ok {
         return Err(unauthorized(caller, repo, action));
@@ -272,7 +291,8 @@ pub fn configured_role(ctx: &Context, username: Option<&str>, limit: Limit) -> O
 }
 
 /// The caller's role on a repository: `quay.repository_role`, then the credential's limit, then
-/// what the configuration grants. Every grant (token issue, each request, mounts) comes from here.
+/// what the configuration grants ([`combine_role`]). Every grant (token issue, each request,
+/// mounts) comes from here or from [`combine_role`] over a role read with the repository.
 pub async fn effective_role(
     ctx: &Context,
     user_id: Option<i64>,
@@ -285,10 +305,22 @@ pub async fn effective_role(
         Limit::Repository { .. } => None,
         _ => ctx.store.repository_role(user_id, repository_id).await?,
     };
+    Ok(combine_role(ctx, username, limit, repository_id, user_role))
+}
+
+/// The effective role from the user's own role on the repository (`quay.repository_role`): the
+/// credential's limit applied, then what the configuration grants.
+pub fn combine_role(
+    ctx: &Context,
+    username: Option<&str>,
+    limit: Limit,
+    repository_id: i64,
+    user_role: Option<Role>,
+) -> Option<Role> {
     let own = limit.apply(repository_id, user_role);
-    Ok(match configured_role(ctx, username, limit) {
+    match configured_role(ctx, username, limit) {
         Some(Role::Read) => Some(Role::Read),
         Some(r) => own.max(Some(r)),
         None => own,
-    })
+    }
 }

@@ -8,9 +8,11 @@
 //! - content objects are written once: a finished upload of a digest already stored is
 //!   discarded and the stored object kept.
 
-use super::OpError;
+use super::access::{self, Action, Caller, Denied};
+use super::repositories::RepoName;
+use super::{Context, OpError};
 use crate::storage::{BlobStorage, Placed};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use quay_core::gc::FreedBlob;
 use quay_core::tags::EMPTY_LAYER_DIGEST;
 use std::time::{Duration, SystemTime};
@@ -91,18 +93,52 @@ pub enum Located {
     Stored { size: u64 },
 }
 
-/// Finds the blob `digest` for a read from the repository: a direct URL when `redirect` is
-/// allowed and the storage offers one, else its size.
-pub async fn locate(
-    store: &Store,
-    storage: &BlobStorage,
-    repository_id: i64,
+/// Why a blob read is refused.
+#[derive(Debug)]
+pub enum ReadError {
+    Denied(Denied),
+    /// Not a sha256/sha512 digest (said only to callers who may read the repository).
+    DigestInvalid,
+    Op(OpError),
+}
+
+impl From<StoreError> for ReadError {
+    fn from(e: StoreError) -> Self {
+        ReadError::Op(OpError::Store(e))
+    }
+}
+
+/// A pull of blob `digest` from `repo` by `caller`: the repository, the caller's role and the
+/// blob in one store call (`quay.blob_read`), the decision of [`access::decide`], then where the
+/// object is: a direct URL when `redirect` is allowed and the storage offers one, else its size.
+pub async fn read(
+    ctx: &Context,
+    caller: &Caller,
+    repo: &RepoName,
     digest: &str,
     redirect: bool,
-) -> Result<Located, OpError> {
-    if store.blob_lookup(repository_id, digest).await?.is_none() {
+) -> Result<Located, ReadError> {
+    let valid = quay_core::names::is_valid_digest(digest);
+    let found = ctx
+        .store
+        .blob_read(&repo.namespace, &repo.name, access::grant_user(caller), valid.then_some(digest))
+        .await?;
+    let (access, blob) = match found {
+        Some((a, b)) => (Some(a), b),
+        None => (None, None),
+    };
+    access::decide(ctx, caller, repo, Action::Pull, access).await.map_err(ReadError::Denied)?;
+    if !valid {
+        return Err(ReadError::DigestInvalid);
+    }
+    if blob.is_none() {
         return Ok(Located::Unknown);
     }
+    locate_object(&ctx.storage, digest, redirect).await.map_err(ReadError::Op)
+}
+
+/// Where the object of a blob the repository may serve is.
+async fn locate_object(storage: &BlobStorage, digest: &str, redirect: bool) -> Result<Located, OpError> {
     if redirect {
         match storage.direct_url(digest).await {
             Ok(Some(url)) => return Ok(Located::Redirect(url)),

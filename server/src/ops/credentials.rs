@@ -4,7 +4,7 @@
 use super::Context;
 use super::access;
 use super::repositories::RepoName;
-use crate::auth::credentials::{Entity, EntityKind};
+use crate::auth::credentials::{Entity, EntityKind, Limit};
 use crate::auth::jwt::Access;
 use crate::store::StoreError;
 use quay_core::permissions::Role;
@@ -47,12 +47,14 @@ pub async fn grant(
     if ns.as_ref().is_some_and(|n| !n.enabled) {
         return Err(GrantError::NamespaceDisabled(repo.namespace.clone()));
     }
-    let mut found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?;
-    if found.as_ref().is_some_and(|r| !r.is_image) {
-        return Err(GrantError::NotAnImage);
-    }
     let user_id = entity.and_then(|e| e.user_id);
     let limit = entity.map(|e| e.limit).unwrap_or_default();
+    // Whose grants count: none for a delegate token, whose role is its own.
+    let grant_user = if matches!(limit, Limit::Repository { .. }) { None } else { user_id };
+    let mut found = store.repository_access(&repo.namespace, &repo.name, grant_user).await.map_err(err)?;
+    if found.as_ref().is_some_and(|a| !a.repository.is_image) {
+        return Err(GrantError::NotAnImage);
+    }
     let username = entity.and_then(|e| e.username.as_deref());
     // Global read-only superusers never write, so nothing is created for them either.
     let may_create =
@@ -81,7 +83,12 @@ pub async fn grant(
                 .repository_create_on_push(&repo.namespace, &repo.name, public, creator, namespace_expiration)
                 .await
             {
-                Ok(_) => found = store.repository(&repo.namespace, &repo.name).await.map_err(err)?,
+                Ok(_) => {
+                    found = store
+                        .repository_access(&repo.namespace, &repo.name, grant_user)
+                        .await
+                        .map_err(err)?;
+                }
                 Err(crate::store::StoreError::Rule { code, message }) => {
                     tracing::info!(%code, %message, "nothing created on push");
                 }
@@ -89,8 +96,9 @@ pub async fn grant(
             }
         }
     }
-    if let Some(r) = &found {
-        let role = access::effective_role(state, user_id, username, limit, r.id).await.map_err(err)?;
+    if let Some(found) = &found {
+        let r = &found.repository;
+        let role = access::combine_role(state, username, limit, r.id, found.role);
         if wants("push") && entity.is_some() && role >= Some(Role::Write) && r.state == 0 {
             granted.push("push");
         }

@@ -2,6 +2,8 @@
 //! `quay.manifest_put`), delete by tag or digest. The protocol reads the body and renders.
 
 use super::Context;
+use super::access::{self, Action, Caller, Denied};
+use super::repositories::RepoName;
 use crate::store::StoreError;
 use crate::store::registry::{ManifestPush, StoredManifest};
 use quay_core::exec::CoreError;
@@ -30,23 +32,47 @@ impl From<StoreError> for ManifestError {
     }
 }
 
-/// The manifest `reference` names in the repository, if something keeps it alive. An invalid
-/// tag names nothing (the spec's conformance tests and Quay answer "unknown").
-pub async fn lookup(
+/// Why a manifest read is refused.
+#[derive(Debug)]
+pub enum ReadError {
+    Denied(Denied),
+    Manifest(ManifestError),
+}
+
+impl From<StoreError> for ReadError {
+    fn from(e: StoreError) -> Self {
+        ReadError::Manifest(ManifestError::Store(e))
+    }
+}
+
+/// A pull of the manifest `reference` names in `repo` by `caller`, if something keeps it alive:
+/// the repository, the caller's role and the manifest in one store call (`quay.manifest_read`),
+/// then the decision of [`access::decide`]. An invalid tag names nothing (the spec's conformance
+/// tests and Quay answer "unknown"); an invalid digest is refused, to callers who may read.
+pub async fn read(
     ctx: &Context,
-    repository_id: i64,
+    caller: &Caller,
+    repo: &RepoName,
     reference: &str,
-) -> Result<Option<StoredManifest>, ManifestError> {
-    if is_digest(reference) {
-        if !quay_core::names::is_valid_digest(reference) {
-            return Err(ManifestError::DigestInvalid);
-        }
-        return Ok(ctx.store.manifest_by_digest(repository_id, reference).await?);
+) -> Result<Option<StoredManifest>, ReadError> {
+    let valid = if is_digest(reference) {
+        quay_core::names::is_valid_digest(reference)
+    } else {
+        quay_core::names::is_valid_tag(reference)
+    };
+    let found = ctx
+        .store
+        .manifest_read(&repo.namespace, &repo.name, access::grant_user(caller), valid.then_some(reference))
+        .await?;
+    let (access, manifest) = match found {
+        Some((a, m)) => (Some(a), m),
+        None => (None, None),
+    };
+    access::decide(ctx, caller, repo, Action::Pull, access).await.map_err(ReadError::Denied)?;
+    if !valid && is_digest(reference) {
+        return Err(ReadError::Manifest(ManifestError::DigestInvalid));
     }
-    if !quay_core::names::is_valid_tag(reference) {
-        return Ok(None);
-    }
-    Ok(ctx.store.manifest_by_tag(repository_id, reference).await?)
+    Ok(manifest)
 }
 
 /// Pushes `bytes` (sent with `content_type`) as `reference`: a tag, or a digest the bytes must

@@ -36,6 +36,17 @@ impl PgStore {
         let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(mgr)
             .max_size(16)
+            // Our statements are point lookups prepared once per connection; PostgreSQL's
+            // default plan choice kept re-planning the registry's read (a quarter of a pull's
+            // cost, docs/decisions.md), so every session uses the cached generic plan.
+            .post_create(deadpool_postgres::Hook::async_fn(|client, _| {
+                Box::pin(async move {
+                    client
+                        .batch_execute("SET plan_cache_mode = force_generic_plan")
+                        .await
+                        .map_err(deadpool_postgres::HookError::Backend)
+                })
+            }))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .create_timeout(Some(Duration::from_secs(15)))
             .build()

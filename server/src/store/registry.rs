@@ -8,7 +8,7 @@ use super::{Store, StoreError};
 use quay_core::blobs::RepoBlob;
 use quay_core::exec::{Row, Value, named};
 use quay_core::manifests::CheckedManifest;
-use quay_core::permissions::Role;
+use quay_core::permissions::{self, Role};
 use quay_core::tags::PushedManifest;
 
 const SQL: &str = include_str!("../../../sql/registry.sql");
@@ -24,23 +24,9 @@ pub struct NamespaceRef {
     pub organization: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoRef {
-    pub id: i64,
-    pub namespace_id: i64,
-    pub public: bool,
-    pub is_image: bool,
-    pub state: i64,
-    pub namespace_enabled: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredManifest {
-    pub id: i64,
-    pub digest: String,
-    pub media_type: String,
-    pub bytes: String,
-}
+pub use quay_core::permissions::RepositoryAccess;
+pub use quay_core::repositories::RepoRef;
+pub use quay_core::tags::StoredManifest;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
@@ -107,10 +93,6 @@ pub struct StoredOAuthToken {
     pub unexpired: bool,
 }
 
-fn manifest(r: &Row) -> Option<StoredManifest> {
-    Some(StoredManifest { id: int(r, 0)?, digest: text(r, 1)?, media_type: text(r, 2)?, bytes: text(r, 3)? })
-}
-
 fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Option<T>) -> Option<T> {
     rows.first().and_then(f)
 }
@@ -144,19 +126,55 @@ impl Store {
         }))
     }
 
-    pub async fn repository(&self, namespace: &str, name: &str) -> Result<Option<RepoRef>, StoreError> {
+    /// The live repository `namespace/name` and `user_id`'s role on it: one statement (the core's,
+    /// which `quay.repository_access` runs too), one round trip.
+    pub async fn repository_access(
+        &self,
+        namespace: &str,
+        name: &str,
+        user_id: Option<i64>,
+    ) -> Result<Option<RepositoryAccess>, StoreError> {
+        let sql = permissions::repository_access_statement();
+        let rows = self.rows(sql, permissions::access_params(namespace, name, user_id)).await?;
+        Ok(rows.first().and_then(|r| permissions::access_of(r)))
+    }
+
+    /// [`Store::repository_access`] and the manifest `reference` (a tag or digest) names, in one
+    /// statement (`quay_core::tags::manifest_read`, as `quay.manifest_read`).
+    pub async fn manifest_read(
+        &self,
+        namespace: &str,
+        name: &str,
+        user_id: Option<i64>,
+        reference: Option<&str>,
+    ) -> Result<Option<(RepositoryAccess, Option<StoredManifest>)>, StoreError> {
+        let Some(reference) = reference else {
+            return Ok(self.repository_access(namespace, name, user_id).await?.map(|a| (a, None)));
+        };
+        let mut params = permissions::access_params(namespace, name, user_id);
+        params.push(Value::text(reference));
         let rows =
-            self.rows(sql("repository_by_name"), vec![Value::text(namespace), Value::text(name)]).await?;
-        Ok(first(rows, |r| {
-            Some(RepoRef {
-                id: int(r, 0)?,
-                namespace_id: int(r, 1)?,
-                public: boolean(r, 2),
-                is_image: boolean(r, 3),
-                state: int(r, 4)?,
-                namespace_enabled: boolean(r, 5),
-            })
-        }))
+            self.rows(quay_core::tags::manifest_read_statement(reference.contains(':')), params).await?;
+        Ok(rows.first().and_then(|r| Some((permissions::access_of(r)?, quay_core::tags::manifest_of(r)))))
+    }
+
+    /// [`Store::repository_access`] and the blob `digest` if the repository may use it, in one
+    /// statement (`quay_core::blobs::blob_read`, as `quay.blob_read`).
+    pub async fn blob_read(
+        &self,
+        namespace: &str,
+        name: &str,
+        user_id: Option<i64>,
+        digest: Option<&str>,
+    ) -> Result<Option<(RepositoryAccess, Option<RepoBlob>)>, StoreError> {
+        let Some(digest) = digest.filter(|d| quay_core::names::is_valid_digest(d)) else {
+            return Ok(self.repository_access(namespace, name, user_id).await?.map(|a| (a, None)));
+        };
+        let mut params = permissions::access_params(namespace, name, user_id);
+        params.push(Value::text(digest));
+        let sql = quay_core::blobs::blob_read_statement(digest == quay_core::blobs::EMPTY_LAYER_DIGEST);
+        let rows = self.rows(sql, params).await?;
+        Ok(rows.first().and_then(|r| Some((permissions::access_of(r)?, quay_core::blobs::blob_of(r)))))
     }
 
     /// The caller's role on a repository (`quay.repository_role`).
@@ -332,27 +350,6 @@ impl Store {
             |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1)))),
         )
         .await
-    }
-
-    pub async fn manifest_by_digest(
-        &self,
-        repository_id: i64,
-        digest: &str,
-    ) -> Result<Option<StoredManifest>, StoreError> {
-        let rows = self
-            .rows(sql("manifest_by_digest"), vec![Value::Int(repository_id), Value::text(digest)])
-            .await?;
-        Ok(first(rows, manifest))
-    }
-
-    pub async fn manifest_by_tag(
-        &self,
-        repository_id: i64,
-        tag: &str,
-    ) -> Result<Option<StoredManifest>, StoreError> {
-        let rows =
-            self.rows(sql("manifest_by_tag"), vec![Value::Int(repository_id), Value::text(tag)]).await?;
-        Ok(first(rows, manifest))
     }
 
     /// Alive tag names after `last`, at most `limit`.

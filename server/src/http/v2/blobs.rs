@@ -47,14 +47,13 @@ pub async fn get(
     req: Request,
     head: bool,
 ) -> Result<Response> {
-    let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Pull).await?;
-    if !quay_core::names::is_valid_digest(digest) {
-        return Err(RegistryError::new(Code::DigestInvalid).into_response());
-    }
     let unknown = || RegistryError::new(Code::BlobUnknown).into_response();
-    let located = blobs::locate(&state.store, &state.storage, found.id, digest, !head)
-        .await
-        .map_err(|e| RegistryError::from(e).into_response())?;
+    let located =
+        blobs::read(state, &access::caller_of(&req), repo, digest, !head).await.map_err(|e| match e {
+            blobs::ReadError::Denied(d) => access::denied(state, d),
+            blobs::ReadError::DigestInvalid => RegistryError::new(Code::DigestInvalid).into_response(),
+            blobs::ReadError::Op(e) => RegistryError::from(e).into_response(),
+        })?;
     let size = match located {
         Located::Unknown => return Err(unknown()),
         Located::Redirect(url) => {

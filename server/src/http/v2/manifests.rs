@@ -49,10 +49,12 @@ pub async fn get(
     req: Request,
     head: bool,
 ) -> Result<Response> {
-    let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Pull).await?;
-    let m = manifests::lookup(state, found.id, reference)
+    let m = manifests::read(state, &access::caller_of(&req), repo, reference)
         .await
-        .map_err(|e| manifest_err(reference, e))?
+        .map_err(|e| match e {
+            manifests::ReadError::Denied(d) => access::denied(state, d),
+            manifests::ReadError::Manifest(e) => manifest_err(reference, e),
+        })?
         .ok_or_else(|| err(Code::ManifestUnknown))?;
     let len = m.bytes.len();
     let mut resp = if head { Body::empty().into_response() } else { Body::from(m.bytes).into_response() };
