@@ -54,3 +54,9 @@ SELECT b.id, b.image_size FROM imagestorage b WHERE b.id = ({visible})
 -- What permissions.sql repository_access adds for a blob pull of $4 (<visible>:
 -- blob_in_repository or shared_blob, for repository r).
 LEFT JOIN imagestorage b ON b.id = ({visible})
+
+-- name: upload_end
+-- Ends upload session $1 of repository $2 as the finisher last saw it ($3 bytes in $4 pieces):
+-- exactly one finisher wins, and a request that advanced it meanwhile makes this one lose.
+DELETE FROM blobupload WHERE id = $1 AND repository_id = $2 AND byte_count = $3 AND chunk_count = $4
+RETURNING id

@@ -30,6 +30,8 @@ enum Step {
     /// repository, digest, size
     BlobCommit(i64, String, i64),
     BlobLookup(i64, String),
+    /// upload id, repository, byte count, chunk count, digest, size
+    UploadFinish(i64, i64, i64, i64, String, i64),
     Role(Option<i64>, i64),
     /// namespace, repository, caller: what a registry request reads (`quay.repository_access`).
     Access(&'static str, &'static str, Option<i64>),
@@ -212,6 +214,35 @@ fn scenario() -> Vec<(Step, &'static str)> {
     s.push((BlobLookup(200, "sha256:nope".into()), "None"));
     s.push((BlobCommit(200, "md5:00".into(), 1), "error QUAY_DIGEST_INVALID"));
     s.push((BlobCommit(999, d(0x20), 1), "error QUAY_REPOSITORY_UNKNOWN"));
+
+    // --- Upload finish: the session's end and the blob's link in one transaction, only for the
+    // session as the finisher saw it (a racing request or finisher makes it QUAY_UPLOAD_CHANGED).
+    s.push((
+        sql(vec![
+            "INSERT INTO blobupload (id, repository_id, uuid, byte_count, sha_state, location_id, storage_metadata, chunk_count, created) \
+             SELECT 900, 200, 'up-900', 10, NULL, l.id, '{}', 2, '2026-01-01 00:00:00' FROM imagestoragelocation l WHERE l.name = 'local'"
+                .to_string(),
+        ]),
+        "ok",
+    ));
+    let upload_rows = "SELECT count(*) FROM blobupload WHERE id = 900";
+    let linked = format!(
+        "SELECT count(*) FROM uploadedblob u JOIN imagestorage s ON s.id = u.blob_id WHERE u.repository_id = 200 AND s.content_checksum = '{}'",
+        d(0x21)
+    );
+    s.push((UploadFinish(900, 200, 9, 2, d(0x21), 10), "error QUAY_UPLOAD_CHANGED"));
+    s.push((UploadFinish(900, 200, 10, 1, d(0x21), 10), "error QUAY_UPLOAD_CHANGED"));
+    s.push((UploadFinish(900, 201, 10, 2, d(0x21), 10), "error QUAY_UPLOAD_CHANGED"));
+    s.push((count(upload_rows), "1"));
+    s.push((count(&linked), "0"));
+    // A refusal after the session's end (a bad digest) rolls the end back too.
+    s.push((UploadFinish(900, 200, 10, 2, "md5:00".into(), 10), "error QUAY_DIGEST_INVALID"));
+    s.push((count(upload_rows), "1"));
+    s.push((UploadFinish(900, 200, 10, 2, d(0x21), 10), "ok"));
+    s.push((count(upload_rows), "0"));
+    s.push((count(&linked), "1"));
+    s.push((UploadFinish(900, 200, 10, 2, d(0x21), 10), "error QUAY_UPLOAD_CHANGED"));
+    s.push((count(&linked), "1"));
 
     // --- GC (namespace gcns has no time-machine window).
     let mut f = Vec::new();
@@ -499,6 +530,12 @@ async fn run_postgres(c: &Client, step: &Step) -> String {
         Step::BlobCommit(r, d, size) => {
             ok(c.execute("SELECT quay.blob_commit($1, $2, $3, 'local')", &[r, d, size]).await)
         }
+        Step::UploadFinish(id, r, bytes, chunks, d, size) => ok(c
+            .execute(
+                "SELECT quay.upload_finish($1, $2, $3, $4, $5, $6, 'local')",
+                &[&id, &r, &bytes, &chunks, &d, &size],
+            )
+            .await),
         Step::BlobLookup(r, d) => {
             match c.query_opt("SELECT size_bytes FROM quay.blob_lookup($1, $2)", &[r, d]).await {
                 Ok(row) => format!("{:?}", row.map(|r| r.get::<_, Option<i64>>(0).unwrap_or(-1))),
@@ -591,6 +628,10 @@ fn run_core(ex: &mut dyn Executor, step: Step) -> Result<String, CoreError> {
         Step::NsDelete(n) => gc::namespace_delete(ex, n)?.map_or("None".into(), |_| "queued".into()),
         Step::BlobCommit(r, d, size) => {
             blobs::blob_commit(ex, r, &d, size, "local", 3600).map(|_| "ok".to_string())?
+        }
+        Step::UploadFinish(id, r, bytes, chunks, d, size) => {
+            blobs::upload_finish(ex, id, r, bytes, chunks, &d, size, "local", 3600)
+                .map(|_| "ok".to_string())?
         }
         Step::BlobLookup(r, d) => {
             format!("{:?}", blobs::blob_lookup(ex, r, &d)?.map(|b| b.size.unwrap_or(-1)))

@@ -75,6 +75,35 @@ pub fn blob_commit(
     Ok(storage)
 }
 
+/// The end of an upload session, in one transaction: the session row goes (only if it is still
+/// at `byte_count` bytes in `chunk_count` pieces, else `QUAY_UPLOAD_CHANGED` and nothing
+/// happens) and the verified blob is recorded and linked as [`blob_commit`] does. So a
+/// finished upload is never both gone and unlinked, and two finishers never both succeed.
+#[allow(clippy::too_many_arguments)]
+pub fn upload_finish(
+    ex: &mut dyn Executor,
+    upload_id: i64,
+    repository_id: i64,
+    byte_count: i64,
+    chunk_count: i64,
+    digest: &str,
+    size: i64,
+    location: &str,
+    link_expiration_s: i64,
+) -> CoreResult<i64> {
+    let params =
+        [Value::Int(upload_id), Value::Int(repository_id), Value::Int(byte_count), Value::Int(chunk_count)];
+    if q(ex, "upload_end", &params)?.is_empty() {
+        return Err(invalid(
+            Rule::UploadChanged,
+            format!(
+                "upload {upload_id} is not at {byte_count} bytes in {chunk_count} pieces (finished, cancelled or advanced meanwhile)"
+            ),
+        ));
+    }
+    blob_commit(ex, repository_id, digest, size, location, link_expiration_s)
+}
+
 /// The blob `digest` if the repository may use it (linked or in one of its manifests; the empty
 /// layer everywhere). `None` for an unknown blob or a repository that is gone.
 pub fn blob_lookup(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResult<Option<RepoBlob>> {

@@ -29,6 +29,9 @@ pub enum Rule {
     TagImmutable,
     TagNameInvalid,
     TagNotRestorable,
+    /// An upload session is no longer as the caller last saw it (finished, cancelled or
+    /// advanced by another request): nothing was committed.
+    UploadChanged,
 }
 
 impl Rule {
@@ -57,6 +60,7 @@ impl Rule {
         Rule::TagImmutable,
         Rule::TagNameInvalid,
         Rule::TagNotRestorable,
+        Rule::UploadChanged,
     ];
 
     /// The stable code (`QUAY_*`), as in DETAIL.
@@ -85,6 +89,7 @@ impl Rule {
             Rule::TagImmutable => "QUAY_TAG_IMMUTABLE",
             Rule::TagNameInvalid => "QUAY_TAG_NAME_INVALID",
             Rule::TagNotRestorable => "QUAY_TAG_NOT_RESTORABLE",
+            Rule::UploadChanged => "QUAY_UPLOAD_CHANGED",
         }
     }
 

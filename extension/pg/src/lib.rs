@@ -204,6 +204,34 @@ fn blob_commit(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn upload_finish(
+    upload_id: i64,
+    repository_id: i64,
+    byte_count: i64,
+    chunk_count: i64,
+    digest: &str,
+    size_bytes: i64,
+    location: &str,
+    link_expiration_s: default!(i32, 3600),
+) -> i64 {
+    with_core(|ex| {
+        quay_core::blobs::upload_finish(
+            ex,
+            upload_id,
+            repository_id,
+            byte_count,
+            chunk_count,
+            digest,
+            size_bytes,
+            location,
+            i64::from(link_expiration_s),
+        )
+    })
+}
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn blob_lookup(
@@ -687,6 +715,8 @@ COMMENT ON FUNCTION manifest_read(text, text, bigint, text) IS
   'A manifest pull in one call: the columns of quay.repository_access and the manifest a tag or digest names if something keeps it alive (an alive tag on it or on an index listing it; by tag, the alive visible tag), else NULLs. The caller serves it only if the role allows.';
 COMMENT ON FUNCTION blob_read(text, text, bigint, text) IS
   'A blob pull in one call: the columns of quay.repository_access and the blob if the repository may use it (linked, in one of its manifests, or the shared empty layer), else NULLs. The caller serves it only if the role allows.';
+COMMENT ON FUNCTION upload_finish(bigint, bigint, bigint, bigint, text, bigint, text, integer) IS
+  'Finish an upload session in one transaction: delete its blobupload row only if it still has byte_count bytes in chunk_count pieces (else QUAY_UPLOAD_CHANGED, nothing done), then record and link the verified blob as quay.blob_commit. Returns the imagestorage id.';
 COMMENT ON VIEW queue_status IS 'Per queue: available, running, expired leases, exhausted items and the age of the oldest available item.';
 "#,
     name = "queue_sql",

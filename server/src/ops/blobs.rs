@@ -12,6 +12,7 @@ use super::access::{self, Action, Caller, Denied};
 use super::repositories::RepoName;
 use super::{Context, OpError};
 use crate::storage::{BlobStorage, Placed};
+use crate::store::registry::Upload;
 use crate::store::{Store, StoreError};
 use quay_core::gc::FreedBlob;
 use quay_core::tags::EMPTY_LAYER_DIGEST;
@@ -28,11 +29,15 @@ pub struct Link<'a> {
 }
 
 /// Makes a verified upload (its recorded `pieces`, `size` bytes) the content object of the
-/// digest, unless one is already stored, and links it into the repository.
+/// digest, unless one is already stored, and links it into the repository: for a `session`, in
+/// the same transaction that ends it (`quay.upload_finish`), so the session is gone exactly when
+/// the blob is linked; a session that moved on meanwhile fails with `QUAY_UPLOAD_CHANGED` and
+/// links nothing. The upload's pieces stay for the caller to remove once this succeeded.
 pub async fn commit_upload(
     store: &Store,
     storage: &BlobStorage,
     uuid: &str,
+    session: Option<&Upload>,
     pieces: &[String],
     size: u64,
     link: Link<'_>,
@@ -53,9 +58,12 @@ pub async fn commit_upload(
             }
         }
         let size = i64::try_from(size).unwrap_or(i64::MAX);
-        store
-            .blob_commit(&lock, link.repository_id, link.digest, size, link.location, link.link_expiration_s)
-            .await?;
+        let (repo, digest, location, exp) =
+            (link.repository_id, link.digest, link.location, link.link_expiration_s);
+        match session {
+            Some(up) => store.upload_finish(&lock, up, repo, digest, size, location, exp).await?,
+            None => store.blob_commit(&lock, repo, digest, size, location, exp).await?,
+        };
         Ok(placed)
     }
     .await;

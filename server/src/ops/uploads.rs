@@ -18,6 +18,7 @@ use crate::store::StoreError;
 use crate::store::registry::Upload;
 use futures_util::StreamExt as _;
 use quay_core::permissions::Role;
+use quay_core::rules::Rule;
 
 #[derive(Debug)]
 pub enum UploadError {
@@ -145,29 +146,50 @@ async fn commit(
     ctx: &Context,
     repository_id: i64,
     uuid: &str,
+    session: Option<&Upload>,
     pieces: &[String],
     expected: &str,
     actual: String,
     size: u64,
 ) -> Result<(), UploadError> {
     if actual != expected {
-        let _ = ctx.storage.upload_cancel(uuid).await;
+        // The session ends with the refusal (as the spec's conformance tests expect), if it is
+        // still as this request left it.
+        let ended = match session {
+            Some(up) => ctx.store.upload_claim(up).await?,
+            None => true,
+        };
+        if ended {
+            let _ = ctx.storage.upload_cancel(uuid).await;
+        }
         return Err(UploadError::DigestMismatch { expected: expected.to_string(), actual });
     }
-    let committed = blobs::commit_upload(
-        &ctx.store,
-        &ctx.storage,
-        uuid,
-        pieces,
-        size,
-        link(ctx, repository_id, expected),
-    )
-    .await;
-    if let Err(e) = committed {
-        let _ = ctx.storage.upload_cancel(uuid).await;
-        return Err(e.into());
+    let link = link(ctx, repository_id, expected);
+    match blobs::commit_upload(&ctx.store, &ctx.storage, uuid, session, pieces, size, link).await {
+        Ok(_) => {
+            if let Err(e) = ctx.storage.upload_cancel(uuid).await {
+                // Committed; the sweep removes what is left of the pieces.
+                tracing::warn!(%uuid, error = %e, "upload pieces not removed");
+            }
+            Ok(())
+        }
+        Err(OpError::Store(StoreError::Rule { code: Rule::UploadChanged, .. })) => {
+            // Another request finished, cancelled or advanced the session: its pieces are
+            // theirs now, and this request says where the session is.
+            Err(match ctx.store.upload(repository_id, uuid).await? {
+                Some(now) => UploadError::RangeMismatch { byte_count: now.byte_count },
+                None => UploadError::Unknown,
+            })
+        }
+        Err(e) => {
+            // A session's row is still there (its transaction rolled back): the client may
+            // finish again, so its pieces stay. A single request's pieces are nobody's.
+            if session.is_none() {
+                let _ = ctx.storage.upload_cancel(uuid).await;
+            }
+            Err(e.into())
+        }
     }
-    Ok(())
 }
 
 /// Receives a whole blob in one request (`POST …/uploads/?digest=`) and commits it.
@@ -196,7 +218,7 @@ pub async fn monolithic(
     } else {
         vec![piece]
     };
-    commit(ctx, repository_id, &uuid, &pieces, digest, hasher.digest(), size).await
+    commit(ctx, repository_id, &uuid, None, &pieces, digest, hasher.digest(), size).await
 }
 
 /// Loads an upload and checks that a request starting at `start` (when the client said) continues it.
@@ -276,12 +298,6 @@ pub async fn finish(
     }
     let (up, mut hasher) = resume(ctx, repository_id, uuid, start).await?;
     let up = record(ctx, uuid, up, &mut hasher, body).await?;
-    if !ctx.store.upload_claim(&up).await? {
-        return Err(match ctx.store.upload(repository_id, uuid).await? {
-            Some(now) => UploadError::RangeMismatch { byte_count: now.byte_count },
-            None => UploadError::Unknown,
-        });
-    }
     let size = u64::try_from(up.byte_count).unwrap_or(0);
     let actual = match Algorithm::of_digest(digest) {
         Some(alg) if alg != hasher.algorithm() => {
@@ -294,7 +310,7 @@ pub async fn finish(
         }
         _ => hasher.digest(),
     };
-    commit(ctx, repository_id, uuid, &up.pieces, digest, actual, size).await
+    commit(ctx, repository_id, uuid, Some(&up), &up.pieces, digest, actual, size).await
 }
 
 /// The upload's recorded length.

@@ -135,7 +135,6 @@ impl LocalStorage {
             Ok(placed)
         })
         .await??;
-        self.upload_cancel(uuid).await?;
         Ok(placed)
     }
 

@@ -141,7 +141,8 @@ impl BlobStorage {
 
     /// Makes the recorded `pieces` of a verified upload (`size` bytes) the content object of
     /// `digest`, unless that object already exists: content objects are written once and never
-    /// replaced. Then removes the upload's objects. The caller holds the digest lock
+    /// replaced. The upload's objects stay (the caller removes them with
+    /// [`BlobStorage::upload_cancel`] once the session's end is committed). The caller holds the digest lock
     /// (`Store::digest_lock`), so no GC can delete the object between this and its row's commit.
     pub async fn upload_place(
         &self,

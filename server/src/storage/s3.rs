@@ -285,7 +285,6 @@ impl S3Storage {
     ) -> anyhow::Result<Placed> {
         let rel = content_path(algorithm, hex);
         if self.size(&rel).await?.is_some() {
-            self.upload_cancel(uuid).await?;
             return Ok(Placed::AlreadyStored);
         }
         let target = self.key(&rel);
@@ -359,7 +358,6 @@ impl S3Storage {
                 bail!("assembled upload holds {written} bytes, not {size}");
             }
         }
-        self.upload_cancel(uuid).await?;
         Ok(Placed::Stored)
     }
 

@@ -527,6 +527,63 @@ impl Store {
         }
     }
 
+    /// Ends the upload session `up` (as last seen) and records the verified blob, in one
+    /// transaction (`quay.upload_finish`), holding the digest lock under which the caller placed
+    /// or found its object. `StoreError::Rule(UploadChanged)` when the session moved on.
+    pub async fn upload_finish(
+        &self,
+        lock: &DigestLock,
+        up: &Upload,
+        repository_id: i64,
+        digest: &str,
+        size: i64,
+        location: &str,
+        link_expiration_s: i64,
+    ) -> Result<i64, StoreError> {
+        let (id, bytes, chunks) = (up.id, up.byte_count, up.chunk_count);
+        match self {
+            Store::Postgres(_) => {
+                let rows = self
+                    .locked_rows(
+                        lock,
+                        Access::Write,
+                        "SELECT quay.upload_finish($1, $2, $3, $4, $5, $6, $7, $8::integer)",
+                        vec![
+                            Value::Int(id),
+                            Value::Int(repository_id),
+                            Value::Int(bytes),
+                            Value::Int(chunks),
+                            Value::text(digest),
+                            Value::Int(size),
+                            Value::text(location),
+                            Value::Int(link_expiration_s),
+                        ],
+                    )
+                    .await?;
+                first(rows, |r| int(r, 0))
+                    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("upload_finish returned nothing")))
+            }
+            Store::Sqlite(s) => {
+                let (d, l) = (digest.to_string(), location.to_string());
+                s.with_core(move |ex| {
+                    quay_core::blobs::upload_finish(
+                        ex,
+                        id,
+                        repository_id,
+                        bytes,
+                        chunks,
+                        &d,
+                        size,
+                        &l,
+                        link_expiration_s,
+                    )
+                })
+                .await?
+                .map_err(super::query::core_err)
+            }
+        }
+    }
+
     pub async fn upload_create(
         &self,
         repository_id: i64,
