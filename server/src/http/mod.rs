@@ -5,6 +5,7 @@ pub mod body;
 pub mod conn;
 pub mod health;
 pub mod registry_error;
+pub mod request_log;
 pub mod v2;
 
 use axum::Router;
@@ -19,4 +20,5 @@ pub fn router(state: AppState) -> Router {
         .merge(v2::routes(&state))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(guard, body::guard))
+        .layer(axum::middleware::from_fn(request_log::log_failures))
 }

@@ -87,6 +87,8 @@ pub struct RegistryError {
     pub headers: HeaderMap,
     /// Quay's `is_readonly: true` in the error object (read-only mode).
     pub readonly: bool,
+    /// What went wrong, for the log ([`super::request_log`]); never in the body.
+    pub cause: Option<String>,
 }
 
 impl RegistryError {
@@ -98,6 +100,7 @@ impl RegistryError {
             detail: json!({}),
             headers: HeaderMap::new(),
             readonly: false,
+            cause: None,
         }
     }
     /// With a message in `detail` (`{"message": …}`, as Quay).
@@ -122,6 +125,11 @@ impl RegistryError {
         e.readonly = true;
         e
     }
+    /// Records why, for the one log line of this request.
+    pub fn cause(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
     pub fn with_header(mut self, name: &'static str, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
         self
@@ -144,6 +152,9 @@ impl IntoResponse for RegistryError {
         let body = json!({ "errors": [error] });
         let mut resp = (self.status.unwrap_or(status), Json(body)).into_response();
         resp.headers_mut().extend(self.headers);
+        if let Some(cause) = self.cause {
+            resp.extensions_mut().insert(super::request_log::Cause(cause));
+        }
         resp
     }
 }
@@ -178,8 +189,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::RepositoryNotMarked
         | R::StorageLocationUnknown
         | R::TagNotRestorable => {
-            tracing::error!(%rule, %message, "rule refused a registry operation");
-            return RegistryError::new(Code::Internal);
+            return RegistryError::new(Code::Internal).cause(format!("rule {rule} refused: {message}"));
         }
     };
     RegistryError::detail(code, message)
@@ -191,12 +201,11 @@ impl From<crate::store::StoreError> for RegistryError {
             return rule_error(code, message);
         }
         if matches!(e, crate::store::StoreError::Unreachable { .. }) {
-            tracing::warn!(error = %e, "database unreachable");
             return RegistryError::new(Code::Unavailable)
-                .with_header("retry-after", HeaderValue::from(RETRY_AFTER_S));
+                .with_header("retry-after", HeaderValue::from(RETRY_AFTER_S))
+                .cause(e);
         }
-        tracing::error!(error = %e, "store error");
-        RegistryError::new(Code::Internal)
+        RegistryError::new(Code::Internal).cause(format!("store: {e}"))
     }
 }
 
@@ -205,8 +214,7 @@ impl From<crate::ops::OpError> for RegistryError {
         match e {
             crate::ops::OpError::Store(e) => e.into(),
             crate::ops::OpError::Storage(e) => {
-                tracing::error!(error = %format!("{e:#}"), "blob storage failed");
-                RegistryError::new(Code::Internal)
+                RegistryError::new(Code::Internal).cause(format!("blob storage: {e:#}"))
             }
         }
     }

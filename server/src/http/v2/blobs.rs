@@ -93,8 +93,9 @@ pub async fn get(
         Body::empty()
     } else {
         let stream = state.storage.blob_read(digest, start, len).await.map_err(|e| {
-            tracing::error!(%digest, error = %e, "cannot read blob");
-            RegistryError::new(Code::Internal).into_response()
+            RegistryError::new(Code::Internal)
+                .cause(format!("cannot read blob {digest}: {e:#}"))
+                .into_response()
         })?;
         Body::from_stream(stream)
     };

@@ -129,10 +129,9 @@ pub async fn issue(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
             Json(json!({"token": token})),
         )
             .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot sign registry token");
-            RegistryError::new(Code::Internal).into_response()
-        }
+        Err(e) => RegistryError::new(Code::Internal)
+            .cause(format!("cannot sign registry token: {e}"))
+            .into_response(),
     }
 }
 
