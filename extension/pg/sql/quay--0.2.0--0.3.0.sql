@@ -94,3 +94,6 @@ COMMENT ON FUNCTION blob_read(text, text, bigint, text) IS
   'A blob pull in one call: the columns of quay.repository_access and the blob if the repository may use it (linked, in one of its manifests, or the shared empty layer), else NULLs. The caller serves it only if the role allows.';
 COMMENT ON FUNCTION upload_finish(bigint, bigint, bigint, bigint, text, bigint, text, integer) IS
   'Finish an upload session in one transaction: delete its blobupload row only if it still has byte_count bytes in chunk_count pieces (else QUAY_UPLOAD_CHANGED, nothing done), then record and link the verified blob as quay.blob_commit. Returns the imagestorage id.';
+-- 0.1.0 and 0.2.0 commented pg_catalog.version() (unqualified) instead of quay.version().
+COMMENT ON FUNCTION quay.version() IS 'Version of the quay extension installed in this database.';
+COMMENT ON FUNCTION pg_catalog.version() IS 'PostgreSQL version string';

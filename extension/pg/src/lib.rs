@@ -652,7 +652,8 @@ SELECT split_part(q.queue_name, '/', 1) AS queue,
   FROM public.queueitem q CROSS JOIN (SELECT now() AT TIME ZONE 'UTC' AS now) n
  GROUP BY 1, n.now;
 
-COMMENT ON FUNCTION version() IS 'Version of the quay extension installed in this database.';
+-- Qualified: an unqualified version() is pg_catalog's (0.1.0 and 0.2.0 commented that one).
+COMMENT ON FUNCTION quay.version() IS 'Version of the quay extension installed in this database.';
 COMMENT ON FUNCTION quay_schema_revision() IS 'Quay Alembic revision whose schema the quay extension targets.';
 COMMENT ON FUNCTION queue_put(text, text, integer, integer) IS
   'Enqueue a job on Quay''s queueitem table; NOTIFY quay_queue with the queue name at commit. Returns the item id.';
