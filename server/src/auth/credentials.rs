@@ -5,7 +5,7 @@
 
 use super::field_encryption::FieldEncrypter;
 use super::password;
-use crate::store::registry::StoredSecret;
+use crate::store::credentials::StoredSecret;
 use crate::store::{Store, StoreError};
 use base64::Engine as _;
 use quay_core::permissions::Role;
@@ -240,7 +240,7 @@ pub async fn delegate_token(
     store: &Store,
     code: &str,
     encrypter: Option<&FieldEncrypter>,
-) -> Result<Option<crate::store::registry::StoredAccessToken>, StoreError> {
+) -> Result<Option<crate::store::credentials::StoredAccessToken>, StoreError> {
     if code.len() < 64 || !code.is_ascii() {
         return Ok(None);
     }
@@ -255,7 +255,7 @@ pub async fn delegate_token(
 async fn oauth_token(
     store: &Store,
     token: &str,
-) -> Result<crate::store::registry::StoredOAuthToken, LoginError> {
+) -> Result<crate::store::credentials::StoredOAuthToken, LoginError> {
     if token.splitn(4, '.').count() == 3 {
         return Err(LoginError::Unsupported("SSO/OIDC JWTs as $oauthtoken"));
     }

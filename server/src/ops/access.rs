@@ -9,7 +9,7 @@ use super::repositories::RepoName;
 use crate::auth::credentials::{self, Limit};
 use crate::auth::jwt::{self, Claims};
 use crate::store::StoreError;
-use crate::store::registry::{RepoRef, RepositoryAccess};
+use crate::store::repositories::{RepoRef, RepositoryAccess};
 use quay_core::permissions::Role;
 
 /// The anonymous `sub`.

@@ -12,7 +12,7 @@ use super::access::{self, Action, Caller, Denied};
 use super::repositories::RepoName;
 use super::{Context, OpError};
 use crate::storage::{BlobStorage, Placed};
-use crate::store::registry::Upload;
+use crate::store::uploads::Upload;
 use crate::store::{Store, StoreError};
 use quay_core::gc::FreedBlob;
 use quay_core::tags::EMPTY_LAYER_DIGEST;

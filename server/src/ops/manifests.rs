@@ -5,7 +5,7 @@ use super::Context;
 use super::access::{self, Action, Caller, Denied};
 use super::repositories::RepoName;
 use crate::store::StoreError;
-use crate::store::registry::{ManifestPush, StoredManifest};
+use crate::store::tags::{ManifestPush, StoredManifest};
 use quay_core::exec::CoreError;
 use quay_core::rules::Rule;
 use quay_core::tags::PushedManifest;

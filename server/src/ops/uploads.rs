@@ -15,7 +15,7 @@ use super::{Context, OpError};
 use crate::registry::hasher::{Algorithm, Hasher};
 use crate::storage::{ByteStream, WriteError, piece_name};
 use crate::store::StoreError;
-use crate::store::registry::Upload;
+use crate::store::uploads::Upload;
 use futures_util::StreamExt as _;
 use quay_core::permissions::Role;
 use quay_core::rules::Rule;
@@ -142,6 +142,7 @@ async fn receive(
 
 /// Verifies, stores and links a finished upload of `pieces`. A wrong digest or a failure removes
 /// the upload's objects.
+#[allow(clippy::too_many_arguments)] // the upload's facts, as the one call that ends it needs them
 async fn commit(
     ctx: &Context,
     repository_id: i64,

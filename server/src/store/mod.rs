@@ -3,12 +3,17 @@
 //! Handlers and commands call [`Store`]; they never build SQL. Each backend owns its connection
 //! pool and SQL. Dependency direction: `http`/`cli` → `store` → `quay_core`.
 
+pub mod blobs;
+pub mod credentials;
 pub mod jobs;
 pub mod locks;
+pub mod permissions;
 pub mod postgres;
 mod query;
-pub mod registry;
+pub mod repositories;
 pub mod sqlite;
+pub mod tags;
+pub mod uploads;
 
 use crate::config::Database;
 use quay_core::schema::Missing;

@@ -174,3 +174,8 @@ pub(crate) fn text(r: &Row, i: usize) -> Option<String> {
 pub(crate) fn boolean(r: &Row, i: usize) -> bool {
     r.get(i).and_then(Value::as_bool).unwrap_or(false)
 }
+
+/// `f` of the first row, if any.
+pub(crate) fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Option<T>) -> Option<T> {
+    rows.first().and_then(f)
+}

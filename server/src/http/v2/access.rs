@@ -5,7 +5,7 @@
 use super::{AppState, RepoName, challenge};
 use crate::http::registry_error::{Code, RegistryError};
 use crate::ops::access::{self as ops, Denied, TokenRefused};
-use crate::store::registry::RepoRef;
+use crate::store::repositories::RepoRef;
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,0 +1,152 @@
+//! Repositories and namespaces by name: what a request decides on (`quay.repository_access`), names
+//! for the catalog, creation (`quay.repository_create`, on push, organizations). Core:
+//! `quay_core::repositories`. Statements of `sql/store/repositories.sql` run on either backend;
+//! every rule-bearing write is a core function (SQLite) or the matching `quay.*` function
+//! (PostgreSQL).
+
+use super::query::{Access, boolean, first, int, text};
+use super::{Store, StoreError};
+use quay_core::exec::{Value, named};
+use quay_core::permissions;
+
+const SQL: &str = include_str!("../../../sql/store/repositories.sql");
+
+fn sql(name: &str) -> &'static str {
+    named(SQL, name)
+}
+
+pub use quay_core::permissions::RepositoryAccess;
+pub use quay_core::repositories::RepoRef;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceRef {
+    pub id: i64,
+    pub enabled: bool,
+    pub organization: bool,
+}
+
+impl Store {
+    pub async fn namespace_by_name(&self, name: &str) -> Result<Option<NamespaceRef>, StoreError> {
+        let rows = self.rows(sql("namespace_by_name"), vec![Value::text(name)]).await?;
+        Ok(first(rows, |r| {
+            Some(NamespaceRef { id: int(r, 0)?, enabled: boolean(r, 1), organization: boolean(r, 2) })
+        }))
+    }
+
+    /// The live repository `namespace/name` and `user_id`'s role on it: one statement (the core's,
+    /// which `quay.repository_access` runs too), one round trip.
+    pub async fn repository_access(
+        &self,
+        namespace: &str,
+        name: &str,
+        user_id: Option<i64>,
+    ) -> Result<Option<RepositoryAccess>, StoreError> {
+        let sql = permissions::repository_access_statement();
+        let rows = self.rows(sql, permissions::access_params(namespace, name, user_id)).await?;
+        Ok(rows.first().and_then(|r| permissions::access_of(r)))
+    }
+
+    /// Every live image repository's `(id, "namespace/name")` after `after`, at most `limit`.
+    pub async fn repository_names_after(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = self
+            .write_rows(sql("repository_names_after"), vec![Value::text(after), Value::Int(limit)])
+            .await?;
+        Ok(rows.iter().filter_map(|r| Some((int(r, 0)?, text(r, 1)?))).collect())
+    }
+
+    /// `(id, "namespace/name")` of live repositories with ids in `[from, to]`.
+    pub async fn repository_names(&self, from: i64, to: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = self.rows(sql("repository_names"), vec![Value::Int(from), Value::Int(to)]).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((int(r, 0)?, format!("{}/{}", text(r, 1)?, text(r, 2)?))))
+            .collect())
+    }
+
+    /// Repositories (up to 100) that hold blob `digest`: candidates for a mount without `from`.
+    pub async fn repositories_with_blob(&self, digest: &str) -> Result<Vec<i64>, StoreError> {
+        let rows = self.rows(sql("repositories_with_blob"), vec![Value::text(digest)]).await?;
+        Ok(rows.iter().filter_map(|r| int(r, 0)).collect())
+    }
+
+    /// The organization `name`, created with `creator_id` as its owner when no namespace has
+    /// that name (`quay.organization_create`). Returns its id and whether it was created.
+    pub async fn organization_create(
+        &self,
+        name: &str,
+        creator_id: i64,
+        removed_tag_expiration_s: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        let owned = name.to_string();
+        self.call(
+            Access::Write,
+            "SELECT organization_id, created FROM quay.organization_create($1, $2, $3)",
+            vec![Value::text(name), Value::Int(creator_id), Value::Int(removed_tag_expiration_s)],
+            move |ex| quay_core::organizations::create(ex, &owned, creator_id, removed_tag_expiration_s),
+            |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1)))),
+        )
+        .await
+    }
+
+    /// What a push creates, in one transaction (`quay.repository_create_on_push`): the
+    /// repository, and first its namespace as an organization when missing and
+    /// `namespace_expiration_s` is given. Returns the repository id and (namespace created,
+    /// repository created).
+    pub async fn repository_create_on_push(
+        &self,
+        namespace: &str,
+        name: &str,
+        public: bool,
+        creator_id: i64,
+        namespace_expiration_s: Option<i64>,
+    ) -> Result<(i64, bool, bool), StoreError> {
+        let (ns, n) = (namespace.to_string(), name.to_string());
+        self.call(
+            Access::Write,
+            "SELECT repository_id, namespace_created, repository_created \
+             FROM quay.repository_create_on_push($1, $2, $3, $4, $5)",
+            vec![
+                Value::text(namespace),
+                Value::text(name),
+                Value::Bool(public),
+                Value::Int(creator_id),
+                Value::opt_int(namespace_expiration_s),
+            ],
+            move |ex| {
+                quay_core::repositories::create_on_push(
+                    ex,
+                    &ns,
+                    &n,
+                    public,
+                    creator_id,
+                    namespace_expiration_s,
+                )
+            },
+            |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1), boolean(r, 2)))),
+        )
+        .await
+    }
+
+    /// The live repository, created when missing (`quay.repository_create`).
+    pub async fn repository_create(
+        &self,
+        namespace_id: i64,
+        name: &str,
+        public: bool,
+        creator_id: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        let owned = name.to_string();
+        self.call(
+            Access::Write,
+            "SELECT repository_id, created FROM quay.repository_create($1, $2, $3, $4)",
+            vec![Value::Int(namespace_id), Value::text(name), Value::Bool(public), Value::Int(creator_id)],
+            move |ex| quay_core::repositories::create(ex, namespace_id, &owned, public, creator_id),
+            |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1)))),
+        )
+        .await
+    }
+}

@@ -1,0 +1,188 @@
+//! Manifests and tags: the one-statement pull, tag pages, referrers, pushes of bytes
+//! (`quay.manifest_put`), tag and manifest deletes. Core: `quay_core::tags`. Statements of
+//! `sql/store/tags.sql` run on either backend; every rule-bearing write is a core function (SQLite)
+//! or the matching `quay.*` function (PostgreSQL).
+
+use super::query::{Access, first, int, text};
+use super::{Store, StoreError};
+use quay_core::exec::{Value, named};
+use quay_core::manifests::CheckedManifest;
+use quay_core::permissions::{self, RepositoryAccess};
+use quay_core::tags::PushedManifest;
+
+const SQL: &str = include_str!("../../../sql/store/tags.sql");
+
+fn sql(name: &str) -> &'static str {
+    named(SQL, name)
+}
+
+pub use quay_core::tags::StoredManifest;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referrer {
+    pub digest: String,
+    pub media_type: String,
+    pub bytes: String,
+    pub artifact_type: Option<String>,
+    pub config_media_type: Option<String>,
+}
+
+/// A manifest push as the registry received it: the core checks and records it.
+#[derive(Debug, Clone)]
+pub struct ManifestPush {
+    pub repository_id: i64,
+    /// The request's `Content-Type` (`None`: the document decides).
+    pub content_type: Option<String>,
+    pub bytes: String,
+    /// The digest a push by digest named (its algorithm is the one computed).
+    pub expected_digest: Option<String>,
+    pub temp_tag_expiration_s: Option<i64>,
+    /// Tags to point at the manifest in the same transaction.
+    pub tags: Vec<String>,
+}
+
+/// A PostgreSQL `text[]` literal of `items`, each quoted.
+fn text_array(items: &[String]) -> String {
+    let quoted: Vec<String> =
+        items.iter().map(|t| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+impl Store {
+    /// [`Store::repository_access`] and the manifest `reference` (a tag or digest) names, in one
+    /// statement (`quay_core::tags::manifest_read`, as `quay.manifest_read`).
+    pub async fn manifest_read(
+        &self,
+        namespace: &str,
+        name: &str,
+        user_id: Option<i64>,
+        reference: Option<&str>,
+    ) -> Result<Option<(RepositoryAccess, Option<StoredManifest>)>, StoreError> {
+        let Some(reference) = reference else {
+            return Ok(self.repository_access(namespace, name, user_id).await?.map(|a| (a, None)));
+        };
+        let mut params = permissions::access_params(namespace, name, user_id);
+        params.push(Value::text(reference));
+        let rows =
+            self.rows(quay_core::tags::manifest_read_statement(reference.contains(':')), params).await?;
+        Ok(rows.first().and_then(|r| Some((permissions::access_of(r)?, quay_core::tags::manifest_of(r)))))
+    }
+
+    /// Alive tag names after `last`, at most `limit`.
+    pub async fn tag_names(
+        &self,
+        repository_id: i64,
+        last: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .rows(sql("tag_names"), vec![Value::Int(repository_id), Value::text(last), Value::Int(limit)])
+            .await?;
+        Ok(rows.iter().filter_map(|r| text(r, 0)).collect())
+    }
+
+    pub async fn referrers(&self, repository_id: i64, subject: &str) -> Result<Vec<Referrer>, StoreError> {
+        let rows = self.rows(sql("referrers"), vec![Value::Int(repository_id), Value::text(subject)]).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(Referrer {
+                    digest: text(r, 0)?,
+                    media_type: text(r, 1)?,
+                    bytes: text(r, 2)?,
+                    artifact_type: text(r, 3),
+                    config_media_type: text(r, 4),
+                })
+            })
+            .collect())
+    }
+
+    /// Checks and records a pushed manifest and points its tags at it, in one transaction
+    /// (`quay.manifest_put` / `quay_core::tags::manifest_put_checked`): a refusal (bad document,
+    /// digest mismatch, unusable blob, immutable tag, ...) leaves nothing behind.
+    pub async fn manifest_push(&self, push: ManifestPush) -> Result<PushedManifest, StoreError> {
+        match self {
+            Store::Postgres(_) => {
+                let rows = self
+                    .write_rows(
+                        "SELECT manifest_id, digest, subject \
+                           FROM quay.manifest_put($1, $2, $3, $4::integer, $5, $6::text[])",
+                        vec![
+                            Value::Int(push.repository_id),
+                            Value::opt_text(push.content_type.as_deref()),
+                            Value::text(push.bytes),
+                            Value::opt_int(push.temp_tag_expiration_s),
+                            Value::opt_text(push.expected_digest.as_deref()),
+                            Value::text(text_array(&push.tags)),
+                        ],
+                    )
+                    .await?;
+                first(rows, |r| Some((int(r, 0)?, text(r, 1)?, text(r, 2))))
+                    .map(|(id, digest, subject)| PushedManifest { id, digest, subject })
+                    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("manifest_put returned nothing")))
+            }
+            Store::Sqlite(s) => {
+                // The bytes-only rules run before the write transaction, keeping it short.
+                let ManifestPush {
+                    repository_id,
+                    content_type,
+                    bytes,
+                    expected_digest,
+                    temp_tag_expiration_s,
+                    tags,
+                } = push;
+                let checked =
+                    CheckedManifest::check(bytes, content_type.as_deref(), expected_digest.as_deref())
+                        .map_err(super::query::core_err)?;
+                s.with_core(move |ex| {
+                    quay_core::tags::manifest_put_checked(
+                        ex,
+                        repository_id,
+                        checked,
+                        temp_tag_expiration_s,
+                        &tags,
+                    )
+                })
+                .await?
+                .map_err(super::query::core_err)
+            }
+        }
+    }
+
+    pub async fn tag_set(&self, repository_id: i64, tag: &str, manifest_id: i64) -> Result<i64, StoreError> {
+        let owned = tag.to_string();
+        self.call(
+            Access::Write,
+            "SELECT quay.tag_set($1, $2, $3)",
+            vec![Value::Int(repository_id), Value::text(tag), Value::Int(manifest_id)],
+            move |ex| quay_core::tags::tag_set(ex, repository_id, &owned, manifest_id, None),
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
+    }
+
+    /// Ends every alive tag on manifest `digest` (`quay.manifest_delete`); how many it ended.
+    pub async fn manifest_delete(&self, repository_id: i64, digest: &str) -> Result<i64, StoreError> {
+        let owned = digest.to_string();
+        self.call(
+            Access::Write,
+            "SELECT quay.manifest_delete($1, $2)",
+            vec![Value::Int(repository_id), Value::text(digest)],
+            move |ex| quay_core::tags::manifest_delete(ex, repository_id, &owned),
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
+    }
+
+    pub async fn tag_delete(&self, repository_id: i64, tag: &str) -> Result<bool, StoreError> {
+        let owned = tag.to_string();
+        self.call(
+            Access::Write,
+            "SELECT quay.tag_delete($1, $2)",
+            vec![Value::Int(repository_id), Value::text(tag)],
+            move |ex| quay_core::tags::tag_delete(ex, repository_id, &owned),
+            |rows| first(rows, |r| r.first().and_then(Value::as_bool)),
+        )
+        .await
+    }
+}
