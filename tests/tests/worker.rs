@@ -140,3 +140,33 @@ async fn sqlite_worker_purges_a_deleted_repository_when_woken_in_process() {
     stop.send(true).expect("stop");
     tokio::time::timeout(Duration::from_secs(10), handle).await.expect("worker stops").expect("join");
 }
+
+/// The worker's claim on PostgreSQL returns the row as the claim left it (lease, times), not a
+/// partial one.
+#[tokio::test]
+async fn postgres_claim_returns_the_claimed_row() {
+    let db = TestDb::with_extension("claimrow").await.expect("db");
+    let c = db.client().await.expect("c");
+    let id: i64 =
+        c.query_one("SELECT quay.queue_put('testq/a', '{\"x\":1}')", &[]).await.expect("put").get(0);
+    let store = Store::open(&Database::Postgres(DbUri::new(db.url.clone()))).await.expect("store");
+    let item = store.queue_claim("testq/", 120).await.expect("claim").expect("an item");
+    let row = c
+        .query_one(
+            "SELECT to_char(available_after, 'YYYY-MM-DD HH24:MI:SS.US'), available,
+                    to_char(processing_expires, 'YYYY-MM-DD HH24:MI:SS.US'), retries_remaining::bigint, state_id
+               FROM queueitem WHERE id = $1",
+            &[&(id as i32)],
+        )
+        .await
+        .expect("row");
+    assert_eq!(item.id, id);
+    assert_eq!(item.body, "{\"x\":1}");
+    assert_eq!(item.available_after, row.get::<_, String>(0));
+    assert_eq!(item.available, row.get::<_, bool>(1));
+    assert!(!item.available);
+    assert_eq!(item.processing_expires, Some(row.get::<_, String>(2)));
+    assert_eq!(item.retries_remaining, row.get::<_, i64>(3));
+    assert_eq!(item.state_id, row.get::<_, String>(4));
+    db.drop_db().await.expect("drop");
+}

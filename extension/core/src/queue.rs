@@ -155,7 +155,8 @@ pub fn get(ex: &mut dyn Executor, id: i64) -> CoreResult<Option<QueueItem>> {
 }
 
 /// A row in get.sql's column order.
-fn item(r: Vec<Value>) -> CoreResult<QueueItem> {
+/// A `queueitem` row as `sql/queue/get.sql` and the claim return it (timestamps as text).
+pub fn item(r: Vec<Value>) -> CoreResult<QueueItem> {
     let text = |v: &Value| v.as_text().map(str::to_string);
     let bad = || CoreError::Database("unexpected queueitem row shape".into());
     Ok(QueueItem {

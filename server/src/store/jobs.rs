@@ -3,6 +3,7 @@
 
 use super::postgres::pg_error_text;
 use super::{Store, StoreError};
+use quay_core::exec::Value;
 use quay_core::gc::FreedBlob;
 use quay_core::queue::QueueItem;
 
@@ -26,26 +27,18 @@ impl Store {
         processing_s: i32,
     ) -> Result<Option<QueueItem>, StoreError> {
         match self {
-            Store::Postgres(s) => {
-                let c = s.client().await?;
-                let row = c
-                    .query_opt(
-                        "SELECT id::bigint, queue_name, body, retries_remaining::bigint, state_id
-                           FROM quay.queue_claim($1, $2)",
-                        &[&prefix, &processing_s],
+            Store::Postgres(_) => {
+                // The claimed row as the claim wrote it (the same columns as the core's claim).
+                let rows = self
+                    .statement(
+                        super::query::Access::Write,
+                        "SELECT id::bigint, queue_name, body, {ts:available_after}, available,
+                                {ts:processing_expires}, retries_remaining::bigint, state_id
+                           FROM quay.queue_claim($1, $2::integer)",
+                        vec![Value::text(prefix), Value::Int(processing_s.into())],
                     )
-                    .await
-                    .map_err(pg)?;
-                Ok(row.map(|r| QueueItem {
-                    id: r.get(0),
-                    queue_name: r.get(1),
-                    body: r.get(2),
-                    available_after: String::new(),
-                    available: false,
-                    processing_expires: None,
-                    retries_remaining: r.get(3),
-                    state_id: r.get(4),
-                }))
+                    .await?;
+                rows.into_iter().next().map(quay_core::queue::item).transpose().map_err(core_err)
             }
             Store::Sqlite(s) => {
                 let prefix = prefix.to_string();
