@@ -1,13 +1,15 @@
-//! Registry token grants: what a credential may do on the repositories a token request names
-//! (Docker token auth scopes), creating what a push needs on the way (`quay.repository_create_on_push`).
+//! Registry tokens: what a credential may do on the repositories a token request names (Docker
+//! token auth scopes), creating what a push needs on the way (`quay.repository_create_on_push`),
+//! and the signed token with Quay's claims ([`issue`]).
 
 use super::Context;
 use super::access;
 use super::repositories::RepoName;
 use crate::auth::credentials::{Entity, EntityKind, Limit};
-use crate::auth::jwt::Access;
+use crate::auth::jwt::{self, Access, Claims};
 use crate::store::StoreError;
 use quay_core::permissions::Role;
+use serde_json::json;
 
 /// Why a scope cannot be granted at all (a scope the caller simply may not use gets an entry
 /// with no actions instead).
@@ -19,6 +21,74 @@ pub enum GrantError {
     NamespaceDisabled(String),
     NotAnImage,
     Store(StoreError),
+}
+
+/// Why no token was issued.
+#[derive(Debug)]
+pub enum IssueError {
+    Grant(GrantError),
+    /// The instance key could not sign (the message says why).
+    Sign(String),
+}
+
+/// A registry token for `entity` (anonymous: `None`) with the grant of each scope, for audience
+/// `service` (default: `SERVER_HOSTNAME`), signed by the instance key. The claims are Quay's:
+/// `context` names the entity (user, robot, delegate or OAuth token) so each request can find it
+/// again, and the trust roots are disabled.
+pub async fn issue(
+    ctx: &Context,
+    entity: Option<&Entity>,
+    service: Option<String>,
+    scopes: &[&str],
+) -> Result<String, IssueError> {
+    let mut access = Vec::new();
+    let mut roots = serde_json::Map::new();
+    for scope in scopes {
+        let (entry, repo) = grant(ctx, entity, scope).await.map_err(IssueError::Grant)?;
+        roots.insert(repo, json!("$disabled"));
+        access.push(entry);
+    }
+    let now = jwt::now_s();
+    let mut context = json!({"version": 2, "com.apostille.roots": roots, "com.apostille.root": "$disabled"});
+    match entity {
+        Some(e) => {
+            context["entity_kind"] = json!(e.kind.as_str());
+            context["entity_reference"] = json!(e.reference);
+            match e.kind {
+                EntityKind::AccessToken => {
+                    context["kind"] = json!("token");
+                    context["token"] = json!(e.reference);
+                }
+                EntityKind::OAuthToken => {
+                    context["kind"] = json!("oauth");
+                    context["oauth"] = json!(e.reference);
+                    context["user"] = json!(e.username);
+                }
+                _ => {
+                    context["kind"] = json!("user");
+                    context["user"] = json!(e.username);
+                }
+            }
+        }
+        None => {
+            context["entity_kind"] = json!("anonymous");
+            context["kind"] = json!("anonymous");
+        }
+    }
+    let claims = Claims {
+        iss: ctx.config.instance_service_key_service.clone(),
+        aud: service.unwrap_or_else(|| ctx.config.server_hostname.clone()),
+        nbf: now,
+        iat: now,
+        exp: now + jwt::TOKEN_LIFETIME_S,
+        sub: match entity {
+            Some(e) => e.username.clone(),
+            None => Some(access::ANONYMOUS.to_string()),
+        },
+        access,
+        context,
+    };
+    ctx.keys.instance.sign(&claims).map_err(|e| IssueError::Sign(e.to_string()))
 }
 
 /// One `repository:<name>:<actions>` scope → the access entry (possibly with no actions) and the

@@ -1,11 +1,10 @@
 //! `GET /v2/auth`: Quay's Docker token endpoint (quay-http-surface.md §2.1–§2.3). Basic
 //! credentials (or none), one `scope` per repository; what the token grants comes from
-//! `ops::credentials::grant` (which creates what a push needs); this module signs and renders.
+//! `ops::credentials::issue` (which creates what a push needs and signs); this module
+//! authenticates, calls it and renders.
 
-use super::access::ANONYMOUS;
 use super::{AppState, challenge};
-use crate::auth::credentials::{self, Entity, EntityKind, LoginError};
-use crate::auth::jwt::{self, Access, Claims};
+use crate::auth::credentials::{self, LoginError};
 use crate::http::registry_error::{Code, RegistryError};
 use crate::ops::credentials::{self as grants, GrantError};
 use axum::Json;
@@ -69,75 +68,22 @@ pub async fn issue(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
         }
     }
 
-    let mut access = Vec::new();
-    let mut roots = serde_json::Map::new();
-    for scope in scopes {
-        match grant(&state, entity.as_ref(), scope).await {
-            Ok((entry, repo)) => {
-                roots.insert(repo, json!("$disabled"));
-                access.push(entry);
-            }
-            Err(resp) => return resp,
-        }
-    }
-
-    let now = jwt::now_s();
-    let mut context = json!({"version": 2, "com.apostille.roots": roots, "com.apostille.root": "$disabled"});
-    match &entity {
-        Some(e) => {
-            context["entity_kind"] = json!(e.kind.as_str());
-            context["entity_reference"] = json!(e.reference);
-            // Quay's legacy keys, which its other pods still read.
-            match e.kind {
-                EntityKind::AccessToken => {
-                    context["kind"] = json!("token");
-                    context["token"] = json!(e.reference);
-                }
-                EntityKind::OAuthToken => {
-                    context["kind"] = json!("oauth");
-                    context["oauth"] = json!(e.reference);
-                    context["user"] = json!(e.username);
-                }
-                _ => {
-                    context["kind"] = json!("user");
-                    context["user"] = json!(e.username);
-                }
-            }
-        }
-        None => {
-            context["entity_kind"] = json!("anonymous");
-            context["kind"] = json!("anonymous");
-        }
-    }
-    let claims = Claims {
-        iss: state.config.instance_service_key_service.clone(),
-        aud: service.unwrap_or_else(|| state.config.server_hostname.clone()),
-        nbf: now,
-        iat: now,
-        exp: now + jwt::TOKEN_LIFETIME_S,
-        sub: match &entity {
-            Some(e) => e.username.clone(),
-            None => Some(ANONYMOUS.to_string()),
-        },
-        access,
-        context,
-    };
-    match state.keys.instance.sign(&claims) {
+    match grants::issue(&state, entity.as_ref(), service, &scopes).await {
         Ok(token) => (
             StatusCode::OK,
             [(header::CACHE_CONTROL, "no-cache, no-store, must-revalidate")],
             Json(json!({"token": token})),
         )
             .into_response(),
-        Err(e) => RegistryError::new(Code::Internal)
+        Err(grants::IssueError::Grant(e)) => grant_refused(e),
+        Err(grants::IssueError::Sign(e)) => RegistryError::new(Code::Internal)
             .cause(format!("cannot sign registry token: {e}"))
             .into_response(),
     }
 }
 
-/// The access entry of one scope (`ops::credentials::grant`), or the answer refusing it.
-async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result<(Access, String), Response> {
-    grants::grant(state, entity, scope).await.map_err(|e| match e {
+fn grant_refused(e: GrantError) -> Response {
+    match e {
         GrantError::BadScope(scope) => RegistryError::new(Code::InvalidRequest)
             .message(format!("Unable to decode repository and actions: {scope}"))
             .into_response(),
@@ -148,5 +94,5 @@ async fn grant(state: &AppState, entity: Option<&Entity>, scope: &str) -> Result
             .into_response(),
         GrantError::NotAnImage => RegistryError::new(Code::Unsupported).into_response(),
         GrantError::Store(e) => RegistryError::from(e).into_response(),
-    })
+    }
 }
