@@ -14,6 +14,7 @@ pub mod repositories;
 pub mod sqlite;
 pub mod tags;
 pub mod uploads;
+pub mod wakeups;
 
 use crate::config::Database;
 use quay_core::schema::Missing;

@@ -1,0 +1,140 @@
+//! `quay worker`: claims jobs from Quay's queue and runs them; in mirror mode the same loop runs
+//! inside `quay serve`.
+//!
+//! The loop knows no backend: the store hands it a wake-up stream (`store::wakeups`: LISTEN on
+//! PostgreSQL, an in-process signal on SQLite), and a slow poll covers anything else (a Python
+//! Quay writer that does not NOTIFY, items whose `available_after` passes). Each queue is one
+//! [`job::Job`] (its own module: claim lease, what an item does); periodic work (routine GC,
+//! stale uploads, the storage sweep) is in [`periodic`]. On shutdown the current job finishes
+//! (or is given back on failure) before the loop exits.
+
+pub mod job;
+mod namespacegc;
+pub mod periodic;
+mod repositorygc;
+
+use crate::storage::BlobStorage;
+use crate::store::Store;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub use periodic::clean_stale_uploads;
+
+/// Queues this worker serves by default.
+pub const QUEUES: [&str; 2] = [repositorygc::QUEUE, namespacegc::QUEUE];
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub queues: Vec<String>,
+    /// Fallback poll when no wake-up arrives.
+    pub poll: Duration,
+    /// Routine GC interval (Quay's GARBAGE_COLLECTION_FREQUENCY); `None` disables it.
+    pub gc_every: Option<Duration>,
+    /// Stale-upload cleanup interval (`BLOBUPLOAD_CLEANUP_FREQUENCY`); `None` disables it.
+    pub upload_cleanup_every: Option<Duration>,
+    /// Age after which an unfinished upload is removed (`BLOBUPLOAD_DELETION_DATE_THRESHOLD`);
+    /// also the age after which the storage sweep removes objects no row names.
+    pub upload_max_age: Duration,
+    /// Storage sweep interval (`ops::blobs::sweep`: objects crashes left behind); `None` disables it.
+    pub storage_sweep_every: Option<Duration>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            queues: QUEUES.iter().map(|q| q.to_string()).collect(),
+            poll: Duration::from_secs(30),
+            gc_every: Some(Duration::from_secs(30)),
+            upload_cleanup_every: Some(Duration::from_secs(3600)),
+            upload_max_age: Duration::from_secs(2 * 86_400),
+            storage_sweep_every: Some(Duration::from_secs(86_400)),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The defaults, with the upload cleanup from the config.
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        WorkerConfig {
+            upload_cleanup_every: (c.blobupload_cleanup_frequency > 0)
+                .then(|| Duration::from_secs(c.blobupload_cleanup_frequency)),
+            upload_max_age: Duration::from_secs(c.blobupload_deletion_date_threshold.saturating_mul(86_400)),
+            ..WorkerConfig::default()
+        }
+    }
+}
+
+/// The job of queue `name`, if this worker has one.
+pub fn job(name: &str) -> Option<&'static dyn job::Job> {
+    match name {
+        repositorygc::QUEUE => Some(&repositorygc::RepositoryGc),
+        namespacegc::QUEUE => Some(&namespacegc::NamespaceGc),
+        _ => None,
+    }
+}
+
+/// Runs the loop until `shutdown` becomes true.
+pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+    let mut wake = store.wakeups();
+    let jobs: Vec<&'static dyn job::Job> = cfg
+        .queues
+        .iter()
+        .filter_map(|q| {
+            let j = job(q);
+            if j.is_none() {
+                tracing::warn!(queue = %q, "no job for this queue: not served");
+            }
+            j
+        })
+        .collect();
+    let never = Duration::from_secs(3600 * 24 * 365);
+    let mut gc_tick = tokio::time::interval(cfg.gc_every.unwrap_or(never));
+    gc_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut upload_tick = tokio::time::interval(cfg.upload_cleanup_every.unwrap_or(never));
+    upload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sweep_tick = tokio::time::interval(cfg.storage_sweep_every.unwrap_or(never));
+    sweep_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tracing::info!(queues = ?cfg.queues, backend = store.backend(), "worker started");
+    while !*shutdown.borrow() {
+        wake.ensure(&store, &mut shutdown).await;
+        // Drain: claim until every queue is empty (or we are asked to stop).
+        loop {
+            let mut worked = false;
+            for j in &jobs {
+                if *shutdown.borrow() {
+                    break;
+                }
+                worked |= job::claim_and_run(*j, &store, &storage).await;
+            }
+            if !worked || *shutdown.borrow() {
+                break;
+            }
+        }
+        tokio::select! {
+            _ = wake.wait() => {}
+            _ = tokio::time::sleep(cfg.poll) => {}
+            _ = gc_tick.tick(), if cfg.gc_every.is_some() => periodic::routine_gc(&store, &storage).await,
+            _ = upload_tick.tick(), if cfg.upload_cleanup_every.is_some() => {
+                periodic::clean_stale_uploads(&store, &storage, cfg.upload_max_age).await;
+            }
+            _ = sweep_tick.tick(), if cfg.storage_sweep_every.is_some() => {
+                if let Err(e) = crate::ops::blobs::sweep(&store, &storage, cfg.upload_max_age).await {
+                    tracing::warn!(error = %e, "storage sweep failed");
+                }
+            }
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!("worker stopped");
+}
+
+/// A watch channel that turns true on SIGTERM/SIGINT.
+pub fn shutdown_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        crate::shutdown::signal().await;
+        tracing::info!("shutdown requested: finishing the current job");
+        let _ = tx.send(true);
+    });
+    rx
+}

@@ -1,0 +1,66 @@
+//! Work on a timer rather than a queue: routine garbage collection of every repository with
+//! garbage (`quay.repositories_with_garbage`, `quay.gc_repository`) and the stale-upload cleanup.
+
+use crate::storage::BlobStorage;
+use crate::store::Store;
+use crate::store::jobs::Cascade;
+use std::time::Duration;
+
+/// Collects each repository with garbage, then deletes its freed objects.
+pub async fn routine_gc(store: &Store, storage: &BlobStorage) {
+    let repos = match store.repositories_with_garbage(500).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "GC candidate query failed");
+            return;
+        }
+    };
+    for repo in repos {
+        match store.cascade(Cascade::RepositoryGc, repo).await {
+            Ok(freed) => {
+                if !freed.is_empty() {
+                    tracing::info!(repository = repo, blobs = freed.len(), "repository garbage collected");
+                }
+                crate::ops::blobs::delete_freed(store, storage, freed).await;
+            }
+            Err(e) => tracing::warn!(error = %e, repository = repo, "repository GC failed"),
+        }
+    }
+}
+
+/// Removes uploads older than `max_age` (Quay's blob upload cleanup worker): storage objects
+/// first (a failure is logged and the row removed anyway, as Quay does: the objects are under
+/// `uploads/`, never content), then the row. Safe on several pods at once: both deletes are
+/// idempotent. Returns how many uploads were removed.
+pub async fn clean_stale_uploads(store: &Store, storage: &BlobStorage, max_age: Duration) -> usize {
+    let max_age_s = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX / 2);
+    let mut removed = 0;
+    loop {
+        let batch = match store.stale_uploads(max_age_s, 100).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "stale upload query failed");
+                return removed;
+            }
+        };
+        if batch.is_empty() {
+            break;
+        }
+        for (id, uuid) in &batch {
+            if let Err(e) = storage.upload_cancel(uuid).await {
+                tracing::warn!(error = %e, %uuid, "could not remove a stale upload's objects");
+            }
+            match store.upload_delete_by_id(*id).await {
+                Ok(_) => removed += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, %uuid, "could not remove a stale upload row");
+                    return removed;
+                }
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(uploads = removed, "stale uploads removed");
+    }
+    removed
+}
