@@ -59,7 +59,7 @@ step "quay extension (cargo pgrx install)"
 cargo pgrx install -p quay-pg --pg-config "$PG_CONFIG"
 # cargo pgrx ships the current install script and the upgrade scripts (extension/pg/sql/quay--A--B.sql);
 # earlier versions' install scripts are kept in the same folder for the upgrade test
-# (tests/tests/extension_upgrade.rs: CREATE EXTENSION quay VERSION '0.1.0', then ALTER EXTENSION UPDATE).
+# (tests/tests/sql/extension_upgrade.rs: CREATE EXTENSION quay VERSION '0.1.0', then ALTER EXTENSION UPDATE).
 for f in extension/pg/sql/quay--*.sql; do
   case "$(basename "$f")" in
     quay--*--*) ;;

@@ -1,5 +1,5 @@
 -- quay 0.1.0 -> 0.2.0 (ALTER EXTENSION quay UPDATE): manifest rules in the database.
--- Written by hand; tests/tests/extension_upgrade.rs checks that a 0.1.0 database updated with
+-- Written by hand; tests/tests/sql/extension_upgrade.rs checks that a 0.1.0 database updated with
 -- it has exactly the functions, signatures and comments of a fresh 0.2.0 install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.2.0'" to load this file. \quit
 

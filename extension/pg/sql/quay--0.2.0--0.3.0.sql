@@ -1,7 +1,7 @@
 -- quay 0.2.0 -> 0.3.0 (ALTER EXTENSION quay UPDATE): one-call reads for the registry, so a
 -- pull is one round trip: quay.repository_access, quay.manifest_read, quay.blob_read; and
 -- quay.upload_finish (an upload's end and its blob's link in one transaction). Nothing
--- existing changes. Written by hand from `cargo pgrx schema`; tests/tests/extension_upgrade.rs
+-- existing changes. Written by hand from `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs
 -- checks that 0.1.0 and 0.2.0 databases updated with it match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.3.0'" to load this file. \quit
 

@@ -4,7 +4,7 @@
 //! DETAIL and stores nothing; a good push stores the manifest with its `manifestblob` and
 //! `manifestchild` rows.
 
-mod common;
+use super::common;
 
 use quay_core::exec::{CoreError, Dialect, Executor};
 use quay_core::manifests::{DOCKER_MANIFEST, DigestAlgorithm, OCI_INDEX, OCI_MANIFEST, digest_of};

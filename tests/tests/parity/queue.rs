@@ -1,7 +1,7 @@
 //! The queue functions: concurrency proof on PostgreSQL (through the extension's SQL functions)
 //! and one scenario list run on PostgreSQL and on SQLite (through the core), with identical results.
 
-mod common;
+use super::common;
 
 use quay_core::exec::CoreError;
 use quay_tests::TestDb;

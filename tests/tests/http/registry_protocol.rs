@@ -2,7 +2,7 @@
 //! `insufficient_scope`, reads of repositories that do not exist yet, deletes by digest, invalid
 //! tags in paths, tags on a push by digest (`?tag=`), and 503 while the database is down.
 
-mod common;
+use super::common;
 
 use common::{Backend, OCI_MANIFEST, Registry, digest, error_code, image_manifest};
 use reqwest::Method;

@@ -1,7 +1,7 @@
 //! The `/v2` registry API in-process, on both backends: every route, its error paths and status
 //! codes, token auth and permissions, and that refused requests store nothing.
 
-mod common;
+use super::common;
 
 use common::{
     Backend, OCI_INDEX, OCI_MANIFEST, PASSWORD, Registry, claims, digest, error_code, image_manifest,

@@ -3,7 +3,7 @@
 //! and in small chunks (streamed through); blob GET redirected to a presigned URL (Quay's
 //! behaviour) or streamed with Range; skopeo round trip; no upload objects left behind.
 
-mod common;
+use super::common;
 
 use common::moto::{keys, moto, storage};
 use common::{Backend, OCI_MANIFEST, Registry, digest, image_manifest};

@@ -3,7 +3,7 @@
 //! at most `HTTP_MAX_CONNECTIONS` are served at once, and a large request refused before its body
 //! was read still lets the client read the answer instead of a reset connection.
 
-mod common;
+use super::common;
 
 use common::{Backend, OCI_MANIFEST, Registry};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! of a multi-arch index into the registry and back (identical manifest bytes and blobs), and
 //! `podman push` / `podman pull`. The clients are installed by `tests/run.sh`.
 
-mod common;
+use super::common;
 
 use common::{Backend, OCI_INDEX, OCI_MANIFEST, PASSWORD, Registry, digest};
 use std::path::Path;

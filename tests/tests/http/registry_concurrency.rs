@@ -1,7 +1,7 @@
 //! Many clients pushing the same blobs and the same tag at once, on both backends: every push
 //! succeeds, one storage row per digest, one alive tag, and the blobs read back intact.
 
-mod common;
+use super::common;
 
 use common::{Backend, OCI_MANIFEST, Registry, digest, image_manifest};
 use reqwest::Method;

@@ -4,7 +4,7 @@
 //! tokens (the user's roles capped by the token's scopes). Each grant is checked in the issued
 //! JWT and again by a `/v2` route.
 
-mod common;
+use super::common;
 
 use common::{Backend, PASSWORD, Registry, claims, exec, scalar};
 use quay_server::auth::field_encryption::FieldEncrypter;

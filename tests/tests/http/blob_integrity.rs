@@ -10,7 +10,7 @@
 //! - the storage sweep removes leftovers of crashes (upload pieces without a row, objects no
 //!   row names) once old, and nothing else.
 
-mod common;
+use super::common;
 
 use common::{Backend, OCI_MANIFEST, Registry, digest, image_manifest};
 use quay_server::storage::BlobStorage;

@@ -2,7 +2,7 @@
 //! against PostgreSQL through the extension's SQL functions and against SQLite through the core.
 //! Every step states the outcome Quay's rules give; both backends must produce exactly it.
 
-mod common;
+use super::common;
 
 use quay_core::exec::{CoreError, Dialect, Executor, Value};
 use quay_core::{blobs, gc, permissions, tags};

@@ -1,0 +1,13 @@
+//! The server in-process (the real router on 127.0.0.1) over both backends: the registry protocol, credentials, concurrency and blob integrity, S3 storage, connection bounds, the worker.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod registry;
+mod registry_protocol;
+mod registry_credentials;
+mod registry_concurrency;
+mod registry_s3;
+mod blob_integrity;
+mod connections;
+mod worker;
