@@ -3,11 +3,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod registry;
-mod registry_protocol;
-mod registry_credentials;
-mod registry_concurrency;
-mod registry_s3;
 mod blob_integrity;
 mod connections;
+mod registry;
+mod registry_concurrency;
+mod registry_credentials;
+mod registry_protocol;
+mod registry_s3;
 mod worker;

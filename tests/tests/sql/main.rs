@@ -3,7 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod extension_upgrade;
 mod invariants_pg;
 mod manifest_put;
-mod extension_upgrade;
 mod sql_api_doc;
