@@ -161,6 +161,9 @@ impl Dialect {
             (Dialect::Postgres, "yesterday") => "((now() AT TIME ZONE 'UTC')::date - 1)".into(),
             (Dialect::Sqlite, "yesterday") => "date('now', '-1 day')".into(),
             (Dialect::Postgres, "ts") => format!("to_char({arg}, 'YYYY-MM-DD HH24:MI:SS.US')"),
+            // A timestamp given as text in Quay's format (`YYYY-MM-DD HH:MM:SS.ffffff`).
+            (Dialect::Postgres, "timestamp") => format!("CAST({arg} AS timestamp)"),
+            (Dialect::Sqlite, "timestamp") => arg.to_string(),
             (Dialect::Postgres, "collate_c") => " COLLATE \"C\"".into(),
             (Dialect::Sqlite, "collate_c") => String::new(),
             (Dialect::Postgres, "json_values") => {

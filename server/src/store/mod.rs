@@ -11,9 +11,11 @@ pub mod permissions;
 pub mod postgres;
 mod query;
 pub mod repositories;
+mod schema;
 pub mod sqlite;
 pub mod tags;
 pub mod uploads;
+pub mod users;
 pub mod wakeups;
 
 use crate::config::Database;
@@ -178,30 +180,6 @@ impl Store {
         match self {
             Store::Postgres(s) => s.ping().await,
             Store::Sqlite(s) => s.ping().await,
-        }
-    }
-
-    /// Inserts a user. `Ok(false)` when the username is already taken (nothing changed).
-    pub async fn insert_user(&self, user: &NewUser) -> Result<bool, StoreError> {
-        match self {
-            Store::Postgres(s) => s.insert_user(user).await,
-            Store::Sqlite(s) => s.insert_user(user).await,
-        }
-    }
-
-    pub async fn user_credentials(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
-        match self {
-            Store::Postgres(s) => s.user_credentials(username).await,
-            Store::Sqlite(s) => s.user_credentials(username).await,
-        }
-    }
-
-    /// The earliest-created enabled database user (not an organization or robot): mirror mode's
-    /// superuser when no config names one.
-    pub async fn first_user(&self) -> Result<Option<String>, StoreError> {
-        match self {
-            Store::Postgres(s) => s.first_user().await,
-            Store::Sqlite(s) => s.first_user().await,
         }
     }
 }

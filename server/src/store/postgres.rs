@@ -1,7 +1,8 @@
 //! PostgreSQL store: a deadpool pool of tokio-postgres connections; invariants live in the
 //! `quay` extension's functions.
 
-use super::{ExtensionStatus, MigrateReport, NewUser, SchemaOutcome, StoreError, UserCredentials};
+use super::schema::{Found, Plan, check_contract, plan};
+use super::{ExtensionStatus, MigrateReport, SchemaOutcome, StoreError};
 use crate::config::DbUri;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::time::Duration;
@@ -111,23 +112,26 @@ impl PgStore {
             )
             .await
             .map_err(pg_err)?;
-        let (has_alembic, has_refinery, tables): (bool, bool, i64) = (row.get(0), row.get(1), row.get(2));
-        let schema = if has_refinery || tables == 0 {
-            let report = embedded::migrations::runner()
-                .run_async(&mut **client)
-                .await
-                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-            let applied: Vec<String> = report.applied_migrations().iter().map(|m| m.to_string()).collect();
-            if tables == 0 { SchemaOutcome::Created { applied } } else { SchemaOutcome::Migrated { applied } }
-        } else if has_alembic {
-            let rev = client
-                .query_opt("SELECT version_num::text FROM alembic_version LIMIT 1", &[])
-                .await
-                .map_err(pg_err)?
-                .map(|r| r.get::<_, String>(0));
-            SchemaOutcome::ExistingQuay { alembic_revision: rev }
-        } else {
-            return Err(StoreError::NotQuay(self.uri.redacted()));
+        let found = Found { alembic: row.get(0), refinery: row.get(1), tables: row.get(2) };
+        let schema = match plan(&found) {
+            Plan::Migrate { fresh } => {
+                let report = embedded::migrations::runner()
+                    .run_async(&mut **client)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+                let applied: Vec<String> =
+                    report.applied_migrations().iter().map(|m| m.to_string()).collect();
+                if fresh { SchemaOutcome::Created { applied } } else { SchemaOutcome::Migrated { applied } }
+            }
+            Plan::LeaveQuayAlone => {
+                let rev = client
+                    .query_opt("SELECT version_num::text FROM alembic_version LIMIT 1", &[])
+                    .await
+                    .map_err(pg_err)?
+                    .map(|r| r.get::<_, String>(0));
+                SchemaOutcome::ExistingQuay { alembic_revision: rev }
+            }
+            Plan::NotQuay => return Err(StoreError::NotQuay(self.uri.redacted())),
         };
         self.check_contract(&client).await?;
         let extension = install_extension(&client).await?;
@@ -144,11 +148,7 @@ impl PgStore {
             .await
             .map_err(pg_err)?;
         let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        if pairs.is_empty() {
-            return Err(StoreError::NotMigrated);
-        }
-        let missing = quay_core::schema::missing_items(pairs.iter().map(|(t, c)| (t.as_str(), c.as_str())));
-        if missing.is_empty() { Ok(()) } else { Err(StoreError::SchemaIncomplete(missing)) }
+        check_contract(&pairs)
     }
 
     pub async fn check_ready(&self) -> Result<(), StoreError> {
@@ -162,57 +162,6 @@ impl PgStore {
             return Err(StoreError::ExtensionMissing);
         }
         Ok(())
-    }
-
-    pub async fn insert_user(&self, u: &NewUser) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let now = super::utc_now_naive();
-        let uuid = uuid::Uuid::new_v4().to_string();
-        let n = client
-            .execute(
-                r#"INSERT INTO "user" (uuid, username, password_hash, email, verified, organization, robot,
-                                       invoice_email, invalid_login_attempts, last_invalid_login,
-                                       removed_tag_expiration_s, enabled, creation_date)
-                   VALUES ($1, $2, $3, $4, true, false, false, false, 0, CAST($5::text AS timestamp), $6, true,
-                           CAST($5::text AS timestamp))
-                   ON CONFLICT (username) DO NOTHING"#,
-                &[&uuid, &u.username, &u.password_hash, &u.email, &now, &u.removed_tag_expiration_s],
-            )
-            .await
-            .map_err(pg_err)?;
-        Ok(n == 1)
-    }
-
-    pub async fn user_credentials(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                r#"SELECT id, username, password_hash, enabled, organization, robot FROM "user" WHERE username = $1"#,
-                &[&username],
-            )
-            .await
-            .map_err(pg_err)?;
-        Ok(row.map(|r| UserCredentials {
-            id: i64::from(r.get::<_, i32>(0)),
-            username: r.get(1),
-            password_hash: r.get(2),
-            enabled: r.get(3),
-            organization: r.get(4),
-            robot: r.get(5),
-        }))
-    }
-
-    pub async fn first_user(&self) -> Result<Option<String>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                r#"SELECT username FROM "user" WHERE NOT organization AND NOT robot AND enabled
-                   AND password_hash IS NOT NULL ORDER BY id LIMIT 1"#,
-                &[],
-            )
-            .await
-            .map_err(pg_err)?;
-        Ok(row.map(|r| r.get(0)))
     }
 }
 

@@ -1,9 +1,10 @@
 //! SQLite store (mirror mode): a deadpool pool of rusqlite connections in WAL mode; the
 //! registry's invariants run in-process through `quay_core`.
 
-use super::{ExtensionStatus, MigrateReport, NewUser, SchemaOutcome, StoreError, UserCredentials};
+use super::schema::{Found, Plan, check_contract, plan};
+use super::{ExtensionStatus, MigrateReport, SchemaOutcome, StoreError};
 use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 mod embedded {
@@ -118,25 +119,30 @@ impl SqliteStore {
                 };
                 let tables: i64 =
                     c.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
-                let (alembic, refinery_table) =
-                    (has(c, "alembic_version")?, has(c, "refinery_schema_history")?);
-                if refinery_table || tables == 0 {
-                    let report = embedded::migrations::runner()
-                        .run(c)
-                        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-                    let applied = report.applied_migrations().iter().map(|m| m.to_string()).collect();
-                    Ok(Some(if tables == 0 {
-                        SchemaOutcome::Created { applied }
-                    } else {
-                        SchemaOutcome::Migrated { applied }
-                    }))
-                } else if alembic {
-                    let rev = c
-                        .query_row("SELECT version_num FROM alembic_version LIMIT 1", [], |r| r.get(0))
-                        .optional()?;
-                    Ok(Some(SchemaOutcome::ExistingQuay { alembic_revision: rev }))
-                } else {
-                    Ok(None)
+                let found = Found {
+                    tables,
+                    alembic: has(c, "alembic_version")?,
+                    refinery: has(c, "refinery_schema_history")?,
+                };
+                match plan(&found) {
+                    Plan::Migrate { fresh } => {
+                        let report = embedded::migrations::runner()
+                            .run(c)
+                            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+                        let applied = report.applied_migrations().iter().map(|m| m.to_string()).collect();
+                        Ok(Some(if fresh {
+                            SchemaOutcome::Created { applied }
+                        } else {
+                            SchemaOutcome::Migrated { applied }
+                        }))
+                    }
+                    Plan::LeaveQuayAlone => {
+                        let rev = c
+                            .query_row("SELECT version_num FROM alembic_version LIMIT 1", [], |r| r.get(0))
+                            .optional()?;
+                        Ok(Some(SchemaOutcome::ExistingQuay { alembic_revision: rev }))
+                    }
+                    Plan::NotQuay => Ok(None),
                 }
             })
             .await?
@@ -156,68 +162,11 @@ impl SqliteStore {
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .await?;
-        if pairs.is_empty() {
-            return Err(StoreError::NotMigrated);
-        }
-        let missing = quay_core::schema::missing_items(pairs.iter().map(|(t, c)| (t.as_str(), c.as_str())));
-        if missing.is_empty() { Ok(()) } else { Err(StoreError::SchemaIncomplete(missing)) }
+        check_contract(&pairs)
     }
 
     pub async fn check_ready(&self) -> Result<(), StoreError> {
         self.check_contract().await
-    }
-
-    pub async fn insert_user(&self, u: &NewUser) -> Result<bool, StoreError> {
-        let u = u.clone();
-        self.with(move |c| {
-            let now = super::utc_now_naive();
-            let uuid = uuid::Uuid::new_v4().to_string();
-            let n = c.execute(
-                r#"INSERT INTO "user" (uuid, username, password_hash, email, verified, organization, robot,
-                                       invoice_email, invalid_login_attempts, last_invalid_login,
-                                       removed_tag_expiration_s, enabled, creation_date)
-                   VALUES (?1, ?2, ?3, ?4, 1, 0, 0, 0, 0, ?5, ?6, 1, ?5)
-                   ON CONFLICT (username) DO NOTHING"#,
-                params![uuid, u.username, u.password_hash, u.email, now, u.removed_tag_expiration_s],
-            )?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    pub async fn user_credentials(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
-        let username = username.to_string();
-        self.with(move |c| {
-            Ok(c.query_row(
-                r#"SELECT id, username, password_hash, enabled, organization, robot FROM "user" WHERE username = ?1"#,
-                [username],
-                |r| {
-                    Ok(UserCredentials {
-                        id: r.get(0)?,
-                        username: r.get(1)?,
-                        password_hash: r.get(2)?,
-                        enabled: r.get(3)?,
-                        organization: r.get(4)?,
-                        robot: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
-        })
-        .await
-    }
-
-    pub async fn first_user(&self) -> Result<Option<String>, StoreError> {
-        self.with(|c| {
-            Ok(c.query_row(
-                r#"SELECT username FROM "user" WHERE NOT organization AND NOT robot AND enabled
-                   AND password_hash IS NOT NULL ORDER BY id LIMIT 1"#,
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })
-        .await
     }
 }
 
