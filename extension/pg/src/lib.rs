@@ -111,11 +111,28 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+extension_sql!(
+    r#"
+-- Qualified: an unqualified version() is pg_catalog's (0.1.0 and 0.2.0 commented that one).
+COMMENT ON FUNCTION quay.version() IS 'Version of the quay extension installed in this database.';
+"#,
+    name = "comment_version",
+    requires = [version]
+);
+
 /// The Quay schema revision (Alembic head) the extension's functions are written against.
 #[pg_extern(immutable, parallel_safe)]
 fn quay_schema_revision() -> &'static str {
     quay_core::QUAY_ALEMBIC_HEAD
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION quay_schema_revision() IS 'Quay Alembic revision whose schema the quay extension targets.';
+"#,
+    name = "comment_quay_schema_revision",
+    requires = [quay_schema_revision]
+);
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -131,6 +148,15 @@ fn queue_put(
     })
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION queue_put(text, text, integer, integer) IS
+  'Enqueue a job on Quay''s queueitem table; NOTIFY quay_queue with the queue name at commit. Returns the item id.';
+"#,
+    name = "comment_queue_put",
+    requires = [queue_put]
+);
+
 /// Claims one item and returns its id; `quay.queue_claim` (SQL) wraps it to return the row.
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -139,11 +165,27 @@ fn _queue_claim_id(queue_prefix: &str, processing_s: i32, ordering_required: boo
         .map(|item| item.id)
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION _queue_claim_id(text, integer, boolean) IS 'Internal: claim one item, return its id (use queue_claim).';
+"#,
+    name = "comment__queue_claim_id",
+    requires = [_queue_claim_id]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn queue_complete(item_id: i64) -> bool {
     with_core(|ex| quay_core::queue::complete(ex, item_id))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION queue_complete(bigint) IS 'Finish a job: delete the item. False if it was already gone.';
+"#,
+    name = "comment_queue_complete",
+    requires = [queue_complete]
+);
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -155,17 +197,43 @@ fn queue_incomplete(
     with_core(|ex| quay_core::queue::incomplete(ex, item_id, i64::from(retry_after_s), restore_retry))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION queue_incomplete(bigint, integer, boolean) IS
+  'Give a job back, available again after retry_after_s; restore_retry returns the retry the claim used. True if retries remain.';
+"#,
+    name = "comment_queue_incomplete",
+    requires = [queue_incomplete]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn queue_extend(item_id: i64, seconds: i32) -> bool {
     with_core(|ex| quay_core::queue::extend(ex, item_id, i64::from(seconds)))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION queue_extend(bigint, integer) IS 'Extend a running job''s lease to now + seconds. False if not running.';
+"#,
+    name = "comment_queue_extend",
+    requires = [queue_extend]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn queue_purge_namespace(namespace_name: &str) -> i64 {
     with_core(|ex| quay_core::queue::purge_namespace(ex, namespace_name))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION queue_purge_namespace(text) IS
+  'Delete every queued job of a namespace on the namespaced queues (including proxycacheblob and exportactionlogs). Returns the count.';
+"#,
+    name = "comment_queue_purge_namespace",
+    requires = [queue_purge_namespace]
+);
 
 fn digests(what: &str, v: Option<Vec<Option<String>>>) -> Vec<String> {
     v.unwrap_or_default()
@@ -204,6 +272,15 @@ fn blob_commit(
     })
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION blob_commit(bigint, text, bigint, text, integer) IS
+  'Record a stored blob (imagestorage by checksum, placement in the location) and link it to a repository for link_expiration_s seconds. Returns the storage id.';
+"#,
+    name = "comment_blob_commit",
+    requires = [blob_commit]
+);
+
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -232,6 +309,15 @@ fn upload_finish(
     })
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION upload_finish(bigint, bigint, bigint, bigint, text, bigint, text, integer) IS
+  'Finish an upload session in one transaction: delete its blobupload row only if it still has byte_count bytes in chunk_count pieces (else QUAY_UPLOAD_CHANGED, nothing done), then record and link the verified blob as quay.blob_commit. Returns the imagestorage id.';
+"#,
+    name = "comment_upload_finish",
+    requires = [upload_finish]
+);
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn blob_lookup(
@@ -241,6 +327,15 @@ fn blob_lookup(
     let found = with_core(|ex| quay_core::blobs::blob_lookup(ex, repository_id, digest));
     TableIterator::new(found.into_iter().map(|b| (b.storage_id, b.size)))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION blob_lookup(bigint, text) IS
+  'The blob a repository may use for a digest (upload link or one of its manifests; the empty layer everywhere): storage id and size, or no row.';
+"#,
+    name = "comment_blob_lookup",
+    requires = [blob_lookup]
+);
 
 /// The legacy (0.1.0) form: facts the caller parsed, recorded as given. Kept for callers of 0.1.0.
 #[allow(clippy::too_many_arguments)]
@@ -277,6 +372,15 @@ fn manifest_put(
     with_core(|ex| quay_core::tags::manifest_put(ex, &m))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION manifest_put(bigint, text, text, text, text, text[], text[], text, text, text, bigint, integer) IS
+  'Legacy form (0.1.0): record a manifest from facts its caller parsed, taken as given (the bytes are not checked; pushes use manifest_put(repository_id, media_type, manifest_bytes, ...)). Creates it in a repository (idempotent per digest) with its manifestblob, manifestchild and security-status rows; refuses blobs not linked to the repository and children not in it. Referrers (subject) get a non-expiring hidden tag; temp_tag_expiration_s adds a hidden $temp- tag. Returns the manifest id.';
+"#,
+    name = "comment_manifest_put",
+    requires = [manifest_put]
+);
+
 /// A push: the manifest checked against every rule from its bytes alone (digest, document, media
 /// type) and recorded with its blob, child and security-status rows, then tagged. The SQL name is
 /// `manifest_put` (an overload of the legacy 12-argument form above).
@@ -306,6 +410,15 @@ fn manifest_put_document(
     TableIterator::once((pushed.id, pushed.digest, pushed.subject))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION manifest_put(bigint, text, text, integer, text, text[]) IS
+  'Push a manifest from its bytes: computes the digest (sha256, or the algorithm of expected_digest, which must match), validates the document against media_type (a Content-Type; NULL lets the document decide), derives config, layers, children, subject and artifact type, refuses blobs the repository cannot use and children not in it, records the manifest (idempotent per digest) with its manifestblob, manifestchild and security-status rows and points each of tag_names at it. Referrers get a non-expiring hidden tag, temp_tag_expiration_s an expiring one. Refusals: SQLSTATE 22023, DETAIL QUAY_MANIFEST_INVALID, QUAY_MEDIA_TYPE_UNSUPPORTED, QUAY_MEDIA_TYPE_MISMATCH, QUAY_DIGEST_INVALID, QUAY_BLOB_UNKNOWN, QUAY_MANIFEST_UNKNOWN, QUAY_TAG_NAME_INVALID, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_UNKNOWN; nothing is written. Returns the manifest id, digest and subject.';
+"#,
+    name = "comment_manifest_put_document",
+    requires = [manifest_put_document]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn tag_set(
@@ -317,11 +430,29 @@ fn tag_set(
     with_core(|ex| quay_core::tags::tag_set(ex, repository_id, tag_name, manifest_id, expires_at_ms))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION tag_set(bigint, text, bigint, bigint) IS
+  'Point a tag at a manifest: end the alive generation and insert the new one atomically (one alive generation per name, under any concurrency). Returns the new tag id.';
+"#,
+    name = "comment_tag_set",
+    requires = [tag_set]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn tag_delete(repository_id: i64, tag_name: &str) -> bool {
     with_core(|ex| quay_core::tags::tag_delete(ex, repository_id, tag_name))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION tag_delete(bigint, text) IS
+  'End the alive generation of a tag (restorable inside the namespace time-machine window). False if the tag is not alive.';
+"#,
+    name = "comment_tag_delete",
+    requires = [tag_delete]
+);
 
 /// Ends every alive tag (hidden ones too) on the manifest: deleted for every reader.
 #[pg_extern(volatile)]
@@ -330,11 +461,29 @@ fn manifest_delete(repository_id: i64, manifest_digest: &str) -> i64 {
     with_core(|ex| quay_core::tags::manifest_delete(ex, repository_id, manifest_digest))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION manifest_delete(bigint, text) IS
+  'Delete a manifest for every reader: end every alive tag on it (hidden and temporary ones too) in one transaction. Returns how many tags it ended. Errors: QUAY_MANIFEST_UNKNOWN, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_NOT_WRITABLE.';
+"#,
+    name = "comment_manifest_delete",
+    requires = [manifest_delete]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn tag_restore(repository_id: i64, tag_name: &str, manifest_digest: &str) -> i64 {
     with_core(|ex| quay_core::tags::tag_restore(ex, repository_id, tag_name, manifest_digest))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION tag_restore(bigint, text, text) IS
+  'Point a tag back at a manifest it had inside the time-machine window (a reversion generation). Returns the new tag id.';
+"#,
+    name = "comment_tag_restore",
+    requires = [tag_restore]
+);
 
 fn freed(
     blobs: Vec<quay_core::gc::FreedBlob>,
@@ -350,6 +499,15 @@ fn gc_repository(
     freed(with_core(|ex| quay_core::gc::gc_repository(ex, repository_id)))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION gc_repository(bigint) IS
+  'Collect a repository: tags past the time-machine window, expired upload links, then unreferenced manifests, labels and blobs. Returns blobs whose stored object may be deleted after commit.';
+"#,
+    name = "comment_gc_repository",
+    requires = [gc_repository]
+);
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn repositories_with_garbage(max_repositories: default!(i32, 500)) -> SetOfIterator<'static, i64> {
@@ -358,11 +516,29 @@ fn repositories_with_garbage(max_repositories: default!(i32, 500)) -> SetOfItera
     }))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repositories_with_garbage(integer) IS
+  'Live repositories holding tags past their namespace time-machine window (what quay.gc_repository would collect), by id.';
+"#,
+    name = "comment_repositories_with_garbage",
+    requires = [repositories_with_garbage]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn repository_delete(repository_id: i64) -> i64 {
     with_core(|ex| quay_core::gc::repository_delete(ex, repository_id))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_delete(bigint) IS
+  'Mark a repository for deletion (renamed to a uuid, state 3, stars removed, deletedrepository marker) and enqueue its repositorygc job. Returns the queue item id.';
+"#,
+    name = "comment_repository_delete",
+    requires = [repository_delete]
+);
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -372,11 +548,29 @@ fn repository_purge(
     freed(with_core(|ex| quay_core::gc::repository_purge(ex, repository_id)))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_purge(bigint) IS
+  'Delete a repository marked for deletion and every row of it, in Quay''s order. Returns blobs whose stored object may be deleted after commit.';
+"#,
+    name = "comment_repository_purge",
+    requires = [repository_purge]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn namespace_delete(namespace_id: i64) -> Option<i64> {
     with_core(|ex| quay_core::gc::namespace_delete(ex, namespace_id))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION namespace_delete(bigint) IS
+  'Mark a user or organization for deletion (disabled, renamed to uuids, robots disabled, queue items purged, deletednamespace marker) and enqueue its namespacegc job. Returns the queue item id, NULL if already disabled.';
+"#,
+    name = "comment_namespace_delete",
+    requires = [namespace_delete]
+);
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -385,6 +579,15 @@ fn namespace_purge(
 ) -> TableIterator<'static, (name!(storage_id, i64), name!(content_checksum, String))> {
     freed(with_core(|ex| quay_core::gc::namespace_purge(ex, namespace_id)))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION namespace_purge(bigint) IS
+  'Delete a namespace marked for deletion: repositories, teams, robots, applications, quotas, mirrors and every row referencing it. Returns blobs whose stored object may be deleted after commit.';
+"#,
+    name = "comment_namespace_purge",
+    requires = [namespace_purge]
+);
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
@@ -400,6 +603,15 @@ fn repository_create(
     TableIterator::once((id, created))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint) IS
+  'The live repository of that name in the namespace, created (private unless public) when missing, with its action-count and search-score rows, admin for the creating user and the organization''s default permissions. Refuses creators without create permission. Returns the id and whether it was created.';
+"#,
+    name = "comment_repository_create",
+    requires = [repository_create]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn organization_create(
@@ -412,6 +624,15 @@ fn organization_create(
     });
     TableIterator::once((id, created))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION organization_create(text, bigint, bigint) IS
+  'The organization of that name, created when no namespace has it: its user row (e-mail derived from the creator''s as Quay does), an owners team with the admin team role, the creator as its member. Refuses invalid names, a user of that name and creators that are not enabled people. Returns the id and whether it was created.';
+"#,
+    name = "comment_organization_create",
+    requires = [organization_create]
+);
 
 /// What a push creates, in one transaction: the namespace (as an organization, when
 /// `namespace_expiration_s` is given and it is missing) and the repository.
@@ -440,17 +661,44 @@ fn repository_create_on_push(
     TableIterator::once(row)
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_create_on_push(text, text, boolean, bigint, bigint) IS
+  'What a push creates, in one transaction: the repository namespace/name (private unless public), and first its namespace as an organization owned by the creator when it is missing and namespace_expiration_s is given. A refusal (QUAY_PERMISSION_DENIED, QUAY_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN, QUAY_NAMESPACE_EXISTS, QUAY_NAMESPACE_DISABLED) creates nothing. Returns the repository id and what was created now.';
+"#,
+    name = "comment_repository_create_on_push",
+    requires = [repository_create_on_push]
+);
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn can_create_repository(user_id: i64, namespace_id: i64) -> bool {
     with_core(|ex| quay_core::repositories::can_create(ex, user_id, namespace_id))
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION can_create_repository(bigint, bigint) IS
+  'Whether a user may create repositories in a namespace: its own, or an organization where it is in an admin or creator team.';
+"#,
+    name = "comment_can_create_repository",
+    requires = [can_create_repository]
+);
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn repository_role(user_id: Option<i64>, repository_id: i64) -> Option<&'static str> {
     with_core(|ex| quay_core::permissions::repository_role(ex, user_id, repository_id)).map(|r| r.as_str())
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_role(bigint, bigint) IS
+  'The role (admin, write, read) a user (NULL = anonymous) has on a repository, or NULL: public, direct and team grants, organization admin teams, namespace ownership.';
+"#,
+    name = "comment_repository_role",
+    requires = [repository_role]
+);
 
 /// The columns every read function starts with: the repository and the caller's role on it.
 type AccessColumns = (i64, i64, bool, bool, i64, bool, Option<String>);
@@ -496,6 +744,15 @@ fn repository_access(
     TableIterator::new(found.iter().map(access_columns).collect::<Vec<_>>())
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_access(text, text, bigint) IS
+  'The live repository namespace/name (any kind, state or namespace state) and the role (admin, write, read, NULL) a user (NULL = anonymous) has on it, as quay.repository_role: what a registry request decides on, in one call. No row when there is no such repository.';
+"#,
+    name = "comment_repository_access",
+    requires = [repository_access]
+);
+
 /// A manifest pull in one call: [`repository_access`]'s columns and the manifest `reference` (a
 /// tag or a digest) names, if something keeps it alive (NULL columns when not).
 #[allow(clippy::type_complexity)] // pgrx reads the column names from the signature
@@ -540,6 +797,15 @@ fn manifest_read(
     )
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION manifest_read(text, text, bigint, text) IS
+  'A manifest pull in one call: the columns of quay.repository_access and the manifest a tag or digest names if something keeps it alive (an alive tag on it or on an index listing it; by tag, the alive visible tag), else NULLs. The caller serves it only if the role allows.';
+"#,
+    name = "comment_manifest_read",
+    requires = [manifest_read]
+);
+
 /// A blob pull in one call: [`repository_access`]'s columns and blob `blob_digest` if the
 /// repository may use it (NULL columns when not).
 #[allow(clippy::type_complexity)] // pgrx reads the column names from the signature
@@ -582,6 +848,15 @@ fn blob_read(
     )
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION blob_read(text, text, bigint, text) IS
+  'A blob pull in one call: the columns of quay.repository_access and the blob if the repository may use it (linked, in one of its manifests, or the shared empty layer), else NULLs. The caller serves it only if the role allows.';
+"#,
+    name = "comment_blob_read",
+    requires = [blob_read]
+);
+
 #[pg_extern(stable)]
 #[search_path(public, pg_catalog)]
 fn visible_repositories(
@@ -591,6 +866,15 @@ fn visible_repositories(
     let rows = with_core(|ex| quay_core::permissions::visible_repositories(ex, user_id, namespace_name));
     TableIterator::new(rows.into_iter().map(|(id, role)| (id, role.as_str().to_string())))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION visible_repositories(bigint, text) IS
+  'Repositories a user (NULL = anonymous) can read, with the role, optionally in one namespace.';
+"#,
+    name = "comment_visible_repositories",
+    requires = [visible_repositories]
+);
 
 /// A page of the catalog: the repositories `user_id` can read, by full name in byte order, at most
 /// `max_rows` after `after`.
@@ -605,6 +889,15 @@ fn visible_repository_names(
     TableIterator::new(rows)
 }
 
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION visible_repository_names(bigint, text, integer) IS
+  'A page of the catalog: repositories a user (NULL = anonymous) can read, by full name (namespace/name) in byte order, at most max_rows after after.';
+"#,
+    name = "comment_visible_repository_names",
+    requires = [visible_repository_names]
+);
+
 /// Where a mount without `from` takes blob `digest` from: the first repository (by id) the user
 /// can read that holds it; NULL when none.
 #[pg_extern(stable)]
@@ -612,6 +905,15 @@ fn visible_repository_names(
 fn readable_repository_with_blob(user_id: Option<i64>, blob_digest: &str) -> Option<i64> {
     with_core(|ex| quay_core::permissions::readable_with_blob(ex, user_id, blob_digest))
 }
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION readable_repository_with_blob(bigint, text) IS
+  'Where a mount without a source takes a blob from: the first repository (by id) the user (NULL = anonymous) can read that uses the blob or holds an unexpired upload link to it; NULL when none.';
+"#,
+    name = "comment_readable_repository_with_blob",
+    requires = [readable_repository_with_blob]
+);
 
 extension_sql!(
     r#"
@@ -652,72 +954,8 @@ SELECT split_part(q.queue_name, '/', 1) AS queue,
   FROM public.queueitem q CROSS JOIN (SELECT now() AT TIME ZONE 'UTC' AS now) n
  GROUP BY 1, n.now;
 
--- Qualified: an unqualified version() is pg_catalog's (0.1.0 and 0.2.0 commented that one).
-COMMENT ON FUNCTION quay.version() IS 'Version of the quay extension installed in this database.';
-COMMENT ON FUNCTION quay_schema_revision() IS 'Quay Alembic revision whose schema the quay extension targets.';
-COMMENT ON FUNCTION queue_put(text, text, integer, integer) IS
-  'Enqueue a job on Quay''s queueitem table; NOTIFY quay_queue with the queue name at commit. Returns the item id.';
-COMMENT ON FUNCTION _queue_claim_id(text, integer, boolean) IS 'Internal: claim one item, return its id (use queue_claim).';
 COMMENT ON FUNCTION queue_claim(text, integer, boolean) IS
   'Claim zero or one eligible item whose name starts with queue_prefix (literal), leasing it for processing_s seconds; SKIP LOCKED, never double-claims.';
-COMMENT ON FUNCTION queue_complete(bigint) IS 'Finish a job: delete the item. False if it was already gone.';
-COMMENT ON FUNCTION queue_incomplete(bigint, integer, boolean) IS
-  'Give a job back, available again after retry_after_s; restore_retry returns the retry the claim used. True if retries remain.';
-COMMENT ON FUNCTION queue_extend(bigint, integer) IS 'Extend a running job''s lease to now + seconds. False if not running.';
-COMMENT ON FUNCTION queue_purge_namespace(text) IS
-  'Delete every queued job of a namespace on the namespaced queues (including proxycacheblob and exportactionlogs). Returns the count.';
-COMMENT ON FUNCTION manifest_put(bigint, text, text, text, text, text[], text[], text, text, text, bigint, integer) IS
-  'Legacy form (0.1.0): record a manifest from facts its caller parsed, taken as given (the bytes are not checked; pushes use manifest_put(repository_id, media_type, manifest_bytes, ...)). Creates it in a repository (idempotent per digest) with its manifestblob, manifestchild and security-status rows; refuses blobs not linked to the repository and children not in it. Referrers (subject) get a non-expiring hidden tag; temp_tag_expiration_s adds a hidden $temp- tag. Returns the manifest id.';
-COMMENT ON FUNCTION manifest_put(bigint, text, text, integer, text, text[]) IS
-  'Push a manifest from its bytes: computes the digest (sha256, or the algorithm of expected_digest, which must match), validates the document against media_type (a Content-Type; NULL lets the document decide), derives config, layers, children, subject and artifact type, refuses blobs the repository cannot use and children not in it, records the manifest (idempotent per digest) with its manifestblob, manifestchild and security-status rows and points each of tag_names at it. Referrers get a non-expiring hidden tag, temp_tag_expiration_s an expiring one. Refusals: SQLSTATE 22023, DETAIL QUAY_MANIFEST_INVALID, QUAY_MEDIA_TYPE_UNSUPPORTED, QUAY_MEDIA_TYPE_MISMATCH, QUAY_DIGEST_INVALID, QUAY_BLOB_UNKNOWN, QUAY_MANIFEST_UNKNOWN, QUAY_TAG_NAME_INVALID, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_UNKNOWN; nothing is written. Returns the manifest id, digest and subject.';
-COMMENT ON FUNCTION blob_commit(bigint, text, bigint, text, integer) IS
-  'Record a stored blob (imagestorage by checksum, placement in the location) and link it to a repository for link_expiration_s seconds. Returns the storage id.';
-COMMENT ON FUNCTION blob_lookup(bigint, text) IS
-  'The blob a repository may use for a digest (upload link or one of its manifests; the empty layer everywhere): storage id and size, or no row.';
-COMMENT ON FUNCTION tag_set(bigint, text, bigint, bigint) IS
-  'Point a tag at a manifest: end the alive generation and insert the new one atomically (one alive generation per name, under any concurrency). Returns the new tag id.';
-COMMENT ON FUNCTION tag_delete(bigint, text) IS
-  'End the alive generation of a tag (restorable inside the namespace time-machine window). False if the tag is not alive.';
-COMMENT ON FUNCTION tag_restore(bigint, text, text) IS
-  'Point a tag back at a manifest it had inside the time-machine window (a reversion generation). Returns the new tag id.';
-COMMENT ON FUNCTION gc_repository(bigint) IS
-  'Collect a repository: tags past the time-machine window, expired upload links, then unreferenced manifests, labels and blobs. Returns blobs whose stored object may be deleted after commit.';
-COMMENT ON FUNCTION repositories_with_garbage(integer) IS
-  'Live repositories holding tags past their namespace time-machine window (what quay.gc_repository would collect), by id.';
-COMMENT ON FUNCTION repository_delete(bigint) IS
-  'Mark a repository for deletion (renamed to a uuid, state 3, stars removed, deletedrepository marker) and enqueue its repositorygc job. Returns the queue item id.';
-COMMENT ON FUNCTION repository_purge(bigint) IS
-  'Delete a repository marked for deletion and every row of it, in Quay''s order. Returns blobs whose stored object may be deleted after commit.';
-COMMENT ON FUNCTION namespace_delete(bigint) IS
-  'Mark a user or organization for deletion (disabled, renamed to uuids, robots disabled, queue items purged, deletednamespace marker) and enqueue its namespacegc job. Returns the queue item id, NULL if already disabled.';
-COMMENT ON FUNCTION namespace_purge(bigint) IS
-  'Delete a namespace marked for deletion: repositories, teams, robots, applications, quotas, mirrors and every row referencing it. Returns blobs whose stored object may be deleted after commit.';
-COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint) IS
-  'The live repository of that name in the namespace, created (private unless public) when missing, with its action-count and search-score rows, admin for the creating user and the organization''s default permissions. Refuses creators without create permission. Returns the id and whether it was created.';
-COMMENT ON FUNCTION organization_create(text, bigint, bigint) IS
-  'The organization of that name, created when no namespace has it: its user row (e-mail derived from the creator''s as Quay does), an owners team with the admin team role, the creator as its member. Refuses invalid names, a user of that name and creators that are not enabled people. Returns the id and whether it was created.';
-COMMENT ON FUNCTION can_create_repository(bigint, bigint) IS
-  'Whether a user may create repositories in a namespace: its own, or an organization where it is in an admin or creator team.';
-COMMENT ON FUNCTION repository_role(bigint, bigint) IS
-  'The role (admin, write, read) a user (NULL = anonymous) has on a repository, or NULL: public, direct and team grants, organization admin teams, namespace ownership.';
-COMMENT ON FUNCTION visible_repositories(bigint, text) IS
-  'Repositories a user (NULL = anonymous) can read, with the role, optionally in one namespace.';
-COMMENT ON FUNCTION repository_create_on_push(text, text, boolean, bigint, bigint) IS
-  'What a push creates, in one transaction: the repository namespace/name (private unless public), and first its namespace as an organization owned by the creator when it is missing and namespace_expiration_s is given. A refusal (QUAY_PERMISSION_DENIED, QUAY_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN, QUAY_NAMESPACE_EXISTS, QUAY_NAMESPACE_DISABLED) creates nothing. Returns the repository id and what was created now.';
-COMMENT ON FUNCTION readable_repository_with_blob(bigint, text) IS
-  'Where a mount without a source takes a blob from: the first repository (by id) the user (NULL = anonymous) can read that uses the blob or holds an unexpired upload link to it; NULL when none.';
-COMMENT ON FUNCTION visible_repository_names(bigint, text, integer) IS
-  'A page of the catalog: repositories a user (NULL = anonymous) can read, by full name (namespace/name) in byte order, at most max_rows after after.';
-COMMENT ON FUNCTION manifest_delete(bigint, text) IS
-  'Delete a manifest for every reader: end every alive tag on it (hidden and temporary ones too) in one transaction. Returns how many tags it ended. Errors: QUAY_MANIFEST_UNKNOWN, QUAY_TAG_IMMUTABLE, QUAY_REPOSITORY_NOT_WRITABLE.';
-COMMENT ON FUNCTION repository_access(text, text, bigint) IS
-  'The live repository namespace/name (any kind, state or namespace state) and the role (admin, write, read, NULL) a user (NULL = anonymous) has on it, as quay.repository_role: what a registry request decides on, in one call. No row when there is no such repository.';
-COMMENT ON FUNCTION manifest_read(text, text, bigint, text) IS
-  'A manifest pull in one call: the columns of quay.repository_access and the manifest a tag or digest names if something keeps it alive (an alive tag on it or on an index listing it; by tag, the alive visible tag), else NULLs. The caller serves it only if the role allows.';
-COMMENT ON FUNCTION blob_read(text, text, bigint, text) IS
-  'A blob pull in one call: the columns of quay.repository_access and the blob if the repository may use it (linked, in one of its manifests, or the shared empty layer), else NULLs. The caller serves it only if the role allows.';
-COMMENT ON FUNCTION upload_finish(bigint, bigint, bigint, bigint, text, bigint, text, integer) IS
-  'Finish an upload session in one transaction: delete its blobupload row only if it still has byte_count bytes in chunk_count pieces (else QUAY_UPLOAD_CHANGED, nothing done), then record and link the verified blob as quay.blob_commit. Returns the imagestorage id.';
 COMMENT ON VIEW queue_status IS 'Per queue: available, running, expired leases, exhausted items and the age of the oldest available item.';
 "#,
     name = "queue_sql",
