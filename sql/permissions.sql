@@ -53,7 +53,10 @@ SELECT {role_rank}
 
 -- name: grants
 -- Every (repository, rank) of caller $2 (-1: anonymous) over live image repositories of enabled
--- namespaces; $1 narrows to one repository (-1: all), $3 to one namespace name ('': all).
+-- namespaces; $1 narrows to one repository (-1: all), $3 to one namespace name ('': all). The
+-- candidates are the repositories a source could give the caller a role on (public ones, its
+-- own and its teams' grants, its organizations' through a team, its own namespace's), found by
+-- index, so a list never computes a rank for every repository; role_rank decides.
 SELECT g.rid AS rid, g.rank AS rank FROM (
     SELECT r.id AS rid, {role_rank} AS rank
       FROM repository r
@@ -64,6 +67,22 @@ SELECT g.rid AS rid, g.rank AS rank FROM (
      WHERE r.state <> 3 AND ns.enabled = true
        AND ($1 < 0 OR r.id = $1)
        AND ($3 = '' OR ns.username = $3)
+       AND r.id IN (
+           SELECT pr.id FROM repository pr JOIN visibility pv ON pv.id = pr.visibility_id
+            WHERE pv.name = 'public'
+           UNION
+           SELECT p.repository_id FROM repositorypermission p WHERE p.user_id = $2
+           UNION
+           SELECT p.repository_id FROM repositorypermission p
+             JOIN teammember tm ON tm.team_id = p.team_id
+            WHERE tm.user_id = $2
+           UNION
+           SELECT tr.id FROM repository tr
+             JOIN team t ON t.organization_id = tr.namespace_user_id
+             JOIN teammember tm ON tm.team_id = t.id
+            WHERE tm.user_id = $2
+           UNION
+           SELECT orr.id FROM repository orr WHERE orr.namespace_user_id = $2)
 ) g
 WHERE g.rank IS NOT NULL
 ORDER BY g.rid

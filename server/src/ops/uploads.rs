@@ -183,12 +183,16 @@ async fn commit(
             })
         }
         Err(e) => {
-            // A session's row is still there (its transaction rolled back): the client may
-            // finish again, so its pieces stay. A single request's pieces are nobody's.
-            if session.is_none() {
+            let Some(up) = session else {
+                // A single request's pieces are nobody's.
                 let _ = ctx.storage.upload_cancel(uuid).await;
-            }
-            Err(e.into())
+                return Err(e.into());
+            };
+            // Another request may have ended or advanced the session meanwhile (and removed its
+            // pieces, which is how placing can fail): then say where the session is. Else it is
+            // still as this request saw it (its transaction rolled back): the client may finish
+            // again, so the pieces stay.
+            Err(session_moved_on(ctx, repository_id, uuid, up).await?.unwrap_or(e.into()))
         }
     }
 }
@@ -301,17 +305,47 @@ pub async fn finish(
     let up = record(ctx, uuid, up, &mut hasher, body).await?;
     let size = u64::try_from(up.byte_count).unwrap_or(0);
     let actual = match Algorithm::of_digest(digest) {
-        Some(alg) if alg != hasher.algorithm() => {
-            let mut h = Hasher::new(alg);
-            let mut s = ctx.storage.upload_read(uuid, &up.pieces, size).await.map_err(OpError::Storage)?;
-            while let Some(chunk) = s.next().await {
-                h.update(&chunk.map_err(|e| OpError::Storage(e.into()))?);
-            }
-            h.digest()
-        }
+        Some(alg) if alg != hasher.algorithm() => match rehash(ctx, uuid, &up.pieces, size, alg).await {
+            Ok(d) => d,
+            Err(e) => return Err(session_moved_on(ctx, repository_id, uuid, &up).await?.unwrap_or(e.into())),
+        },
         _ => hasher.digest(),
     };
     commit(ctx, repository_id, uuid, Some(&up), &up.pieces, digest, actual, size).await
+}
+
+/// The digest with algorithm `alg` of an upload's first `size` bytes, read back from its pieces.
+async fn rehash(
+    ctx: &Context,
+    uuid: &str,
+    pieces: &[String],
+    size: u64,
+    alg: Algorithm,
+) -> Result<String, OpError> {
+    let mut h = Hasher::new(alg);
+    let mut s = ctx.storage.upload_read(uuid, pieces, size).await.map_err(OpError::Storage)?;
+    while let Some(chunk) = s.next().await {
+        h.update(&chunk.map_err(|e| OpError::Storage(e.into()))?);
+    }
+    Ok(h.digest())
+}
+
+/// What to answer when a finish failed because another request ended or advanced the session
+/// meanwhile (and removed its pieces): where the session is now. `None` while the session is
+/// still as this request saw it.
+async fn session_moved_on(
+    ctx: &Context,
+    repository_id: i64,
+    uuid: &str,
+    up: &Upload,
+) -> Result<Option<UploadError>, UploadError> {
+    Ok(match ctx.store.upload(repository_id, uuid).await? {
+        None => Some(UploadError::Unknown),
+        Some(now) if now.byte_count != up.byte_count || now.chunk_count != up.chunk_count => {
+            Some(UploadError::RangeMismatch { byte_count: now.byte_count })
+        }
+        Some(_) => None,
+    })
 }
 
 /// The upload's recorded length.

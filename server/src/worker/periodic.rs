@@ -28,9 +28,9 @@ pub async fn routine_gc(store: &Store, storage: &BlobStorage) {
     }
 }
 
-/// Removes uploads older than `max_age` (Quay's blob upload cleanup worker): storage objects
-/// first (a failure is logged and the row removed anyway, as Quay does: the objects are under
-/// `uploads/`, never content), then the row. Safe on several pods at once: both deletes are
+/// Removes uploads older than `max_age` (Quay's blob upload cleanup worker): the row, then its
+/// storage objects (a failure is logged; the sweep removes them later: they are under
+/// `uploads/`, never content). Safe on several pods at once: both deletes are
 /// idempotent. Returns how many uploads were removed.
 pub async fn clean_stale_uploads(store: &Store, storage: &BlobStorage, max_age: Duration) -> usize {
     let max_age_s = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX / 2);
@@ -47,15 +47,19 @@ pub async fn clean_stale_uploads(store: &Store, storage: &BlobStorage, max_age: 
             break;
         }
         for (id, uuid) in &batch {
-            if let Err(e) = storage.upload_cancel(uuid).await {
-                tracing::warn!(error = %e, %uuid, "could not remove a stale upload's objects");
-            }
+            // The row first: a session's pieces go only once its row is gone (as a finish does),
+            // so a request landing meanwhile never finds a live session without its pieces.
             match store.upload_delete_by_id(*id).await {
-                Ok(_) => removed += 1,
+                Ok(true) => removed += 1,
+                Ok(false) => continue,
                 Err(e) => {
                     tracing::warn!(error = %e, %uuid, "could not remove a stale upload row");
                     return removed;
                 }
+            }
+            if let Err(e) = storage.upload_cancel(uuid).await {
+                // The row is gone: the storage sweep removes what is left.
+                tracing::warn!(error = %e, %uuid, "could not remove a stale upload's objects");
             }
         }
     }
