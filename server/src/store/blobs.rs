@@ -63,34 +63,21 @@ impl Store {
         location: &str,
         link_expiration_s: i64,
     ) -> Result<i64, StoreError> {
-        match self {
-            Store::Postgres(_) => {
-                let rows = self
-                    .locked_rows(
-                        lock,
-                        Access::Write,
-                        "SELECT quay.blob_commit($1, $2, $3, $4, $5::integer)",
-                        vec![
-                            Value::Int(repository_id),
-                            Value::text(digest),
-                            Value::Int(size),
-                            Value::text(location),
-                            Value::Int(link_expiration_s),
-                        ],
-                    )
-                    .await?;
-                first(rows, |r| int(r, 0))
-                    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("blob_commit returned nothing")))
-            }
-            Store::Sqlite(s) => {
-                let (d, l) = (digest.to_string(), location.to_string());
-                s.with_core(move |ex| {
-                    quay_core::blobs::blob_commit(ex, repository_id, &d, size, &l, link_expiration_s)
-                })
-                .await?
-                .map_err(super::query::core_err)
-            }
-        }
+        let (d, l) = (digest.to_string(), location.to_string());
+        self.locked_call(
+            lock,
+            "SELECT quay.blob_commit($1, $2, $3, $4, $5::integer)",
+            vec![
+                Value::Int(repository_id),
+                Value::text(digest),
+                Value::Int(size),
+                Value::text(location),
+                Value::Int(link_expiration_s),
+            ],
+            move |ex| quay_core::blobs::blob_commit(ex, repository_id, &d, size, &l, link_expiration_s),
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
     }
 
     /// Whether any storage row names the content object of `digest` (a quick look, no lock).

@@ -13,7 +13,7 @@
 
 use super::query::{Access, pg_statement};
 use super::{Store, StoreError};
-use quay_core::exec::{Row, Value};
+use quay_core::exec::{CoreResult, Executor, Row, Value};
 use std::sync::Arc;
 
 const STRIPES: usize = 64;
@@ -95,6 +95,27 @@ impl Store {
                 pg_statement(c, &sql, &params).await
             }
             _ => self.statement(access, sql, params).await,
+        }
+    }
+
+    /// A core function that writes, while holding `lock`: on PostgreSQL the `quay.*` call
+    /// `pg_sql` on the lock's connection, on SQLite `core` in one write transaction (as
+    /// [`Store::call`]).
+    pub(crate) async fn locked_call<R: Send + 'static>(
+        &self,
+        lock: &DigestLock,
+        pg_sql: &str,
+        params: Vec<Value>,
+        core: impl FnOnce(&mut dyn Executor) -> CoreResult<R> + Send + 'static,
+        from_rows: impl FnOnce(Vec<Row>) -> Option<R>,
+    ) -> Result<R, StoreError> {
+        match self {
+            Store::Postgres(_) => {
+                let rows = self.locked_rows(lock, Access::Write, pg_sql, params).await?;
+                from_rows(rows)
+                    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("{pg_sql}: unexpected result")))
+            }
+            Store::Sqlite(_) => self.call(Access::Write, pg_sql, params, core, from_rows).await,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! (SQLite) or the matching `quay.*` function (PostgreSQL).
 
 use super::locks::DigestLock;
-use super::query::{Access, first, int, text};
+use super::query::{first, int, text};
 use super::{Store, StoreError};
 use quay_core::exec::{Value, named};
 
@@ -52,47 +52,36 @@ impl Store {
         link_expiration_s: i64,
     ) -> Result<i64, StoreError> {
         let (id, bytes, chunks) = (up.id, up.byte_count, up.chunk_count);
-        match self {
-            Store::Postgres(_) => {
-                let rows = self
-                    .locked_rows(
-                        lock,
-                        Access::Write,
-                        "SELECT quay.upload_finish($1, $2, $3, $4, $5, $6, $7, $8::integer)",
-                        vec![
-                            Value::Int(id),
-                            Value::Int(repository_id),
-                            Value::Int(bytes),
-                            Value::Int(chunks),
-                            Value::text(digest),
-                            Value::Int(size),
-                            Value::text(location),
-                            Value::Int(link_expiration_s),
-                        ],
-                    )
-                    .await?;
-                first(rows, |r| int(r, 0))
-                    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("upload_finish returned nothing")))
-            }
-            Store::Sqlite(s) => {
-                let (d, l) = (digest.to_string(), location.to_string());
-                s.with_core(move |ex| {
-                    quay_core::blobs::upload_finish(
-                        ex,
-                        id,
-                        repository_id,
-                        bytes,
-                        chunks,
-                        &d,
-                        size,
-                        &l,
-                        link_expiration_s,
-                    )
-                })
-                .await?
-                .map_err(super::query::core_err)
-            }
-        }
+        let (d, l) = (digest.to_string(), location.to_string());
+        self.locked_call(
+            lock,
+            "SELECT quay.upload_finish($1, $2, $3, $4, $5, $6, $7, $8::integer)",
+            vec![
+                Value::Int(id),
+                Value::Int(repository_id),
+                Value::Int(bytes),
+                Value::Int(chunks),
+                Value::text(digest),
+                Value::Int(size),
+                Value::text(location),
+                Value::Int(link_expiration_s),
+            ],
+            move |ex| {
+                quay_core::blobs::upload_finish(
+                    ex,
+                    id,
+                    repository_id,
+                    bytes,
+                    chunks,
+                    &d,
+                    size,
+                    &l,
+                    link_expiration_s,
+                )
+            },
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
     }
 
     pub async fn upload_create(

@@ -4,14 +4,13 @@
 //! The loop knows no backend: the store hands it a wake-up stream (`store::wakeups`: LISTEN on
 //! PostgreSQL, an in-process signal on SQLite), and a slow poll covers anything else (a Python
 //! Quay writer that does not NOTIFY, items whose `available_after` passes). Each queue is one
-//! [`job::Job`] (its own module: claim lease, what an item does); periodic work (routine GC,
+//! [`job::Job`] (claim lease, what an item does; the purges are one job over two queues, `purge.rs`); periodic work (routine GC,
 //! stale uploads, the storage sweep) is in [`periodic`]. On shutdown the current job finishes
 //! (or is given back on failure) before the loop exits.
 
 pub mod job;
-mod namespacegc;
 pub mod periodic;
-mod repositorygc;
+mod purge;
 
 use crate::storage::BlobStorage;
 use crate::store::Store;
@@ -21,7 +20,7 @@ use tokio::sync::watch;
 pub use periodic::clean_stale_uploads;
 
 /// Queues this worker serves by default.
-pub const QUEUES: [&str; 2] = [repositorygc::QUEUE, namespacegc::QUEUE];
+pub const QUEUES: [&str; 2] = [purge::REPOSITORY_GC.queue, purge::NAMESPACE_GC.queue];
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -66,11 +65,10 @@ impl WorkerConfig {
 
 /// The job of queue `name`, if this worker has one.
 pub fn job(name: &str) -> Option<&'static dyn job::Job> {
-    match name {
-        repositorygc::QUEUE => Some(&repositorygc::RepositoryGc),
-        namespacegc::QUEUE => Some(&namespacegc::NamespaceGc),
-        _ => None,
-    }
+    [&purge::REPOSITORY_GC, &purge::NAMESPACE_GC]
+        .into_iter()
+        .find(|j| j.queue == name)
+        .map(|j| j as &dyn job::Job)
 }
 
 /// Runs the loop until `shutdown` becomes true.
