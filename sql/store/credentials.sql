@@ -70,13 +70,18 @@ DELETE FROM servicekeyapproval
 
 -- name: oauth_token_by_name
 -- An OAuth access token by its public first 20 characters: uuid, user id, username, enabled,
--- bcrypt of the rest, scope string, and whether it is unexpired.
-SELECT o.uuid, u.id, u.username, u.enabled, o.token_code, o.scope, (o.expires_at > {now})
+-- bcrypt of the rest, scope string, whether it is unexpired, its row id, and its application's
+-- client id and name (action logs name them).
+SELECT o.uuid, u.id, u.username, u.enabled, o.token_code, o.scope, (o.expires_at > {now}),
+       o.id, a.client_id, a.name
   FROM oauthaccesstoken o JOIN "user" u ON u.id = o.authorized_user_id
+  LEFT JOIN oauthapplication a ON a.id = o.application_id
  WHERE o.token_name = $1
 
 -- name: oauth_token_by_uuid
 -- The same, by the uuid a registry token names.
-SELECT o.uuid, u.id, u.username, u.enabled, o.token_code, o.scope, (o.expires_at > {now})
+SELECT o.uuid, u.id, u.username, u.enabled, o.token_code, o.scope, (o.expires_at > {now}),
+       o.id, a.client_id, a.name
   FROM oauthaccesstoken o JOIN "user" u ON u.id = o.authorized_user_id
+  LEFT JOIN oauthapplication a ON a.id = o.application_id
  WHERE o.uuid = $1

@@ -20,3 +20,40 @@ SELECT username FROM "user"
  WHERE NOT organization AND NOT robot AND enabled AND password_hash IS NOT NULL
  ORDER BY id
  LIMIT 1
+
+-- name: account_by_name
+-- An account as the API shows it: id, uuid, username, email, enabled, verified, organization,
+-- robot, whether a password is set, company, family_name, given_name, location, invoice_email,
+-- invoice_email_address, removed_tag_expiration_s.
+SELECT id, uuid, username, email, enabled, verified, organization, robot,
+       password_hash IS NOT NULL, company, family_name, given_name, location, invoice_email,
+       invoice_email_address, removed_tag_expiration_s
+  FROM "user" WHERE username = $1
+
+-- name: account_by_uuid
+SELECT id, uuid, username, email, enabled, verified, organization, robot,
+       password_hash IS NOT NULL, company, family_name, given_name, location, invoice_email,
+       invoice_email_address, removed_tag_expiration_s
+  FROM "user" WHERE uuid = $1
+
+-- name: people_page
+-- People (not organizations or robots) after id $1, in id order, at most $2 rows.
+SELECT id, uuid, username, email, enabled, verified, organization, robot,
+       password_hash IS NOT NULL, company, family_name, given_name, location, invoice_email,
+       invoice_email_address, removed_tag_expiration_s
+  FROM "user" WHERE NOT organization AND NOT robot AND id > $1
+ ORDER BY id
+ LIMIT $2
+
+-- name: user_organizations
+-- The enabled organizations a user is a member of (through any team): name, e-mail, and the
+-- best team role there (2 admin, 1 creator, 0 member).
+SELECT o.username, o.email,
+       max(CASE tr.name WHEN 'admin' THEN 2 WHEN 'creator' THEN 1 ELSE 0 END)
+  FROM teammember tm
+  JOIN team t ON t.id = tm.team_id
+  JOIN teamrole tr ON tr.id = t.role_id
+  JOIN "user" o ON o.id = t.organization_id
+ WHERE tm.user_id = $1 AND o.enabled
+ GROUP BY o.id, o.username, o.email
+ ORDER BY o.username

@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod duration;
 pub mod exec;
 pub mod gc;
+pub mod logs;
 pub mod manifests;
 pub mod names;
 pub mod organizations;
@@ -16,6 +17,7 @@ pub mod rules;
 pub mod schema;
 pub mod schema_contract;
 pub mod tags;
+pub mod users;
 
 /// Quay's Alembic revision whose schema our baseline migration reproduces.
 pub const QUAY_ALEMBIC_HEAD: &str = "9fa37f66a9b6";

@@ -7,7 +7,11 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rule {
     BlobUnknown,
+    /// `quay.user_initialize` on a database that already has a user.
+    DatabaseNotEmpty,
     DigestInvalid,
+    /// Another person's account already uses the e-mail address.
+    EmailTaken,
     InvalidArgument,
     ManifestInvalid,
     ManifestUnknown,
@@ -32,13 +36,17 @@ pub enum Rule {
     /// An upload session is no longer as the caller last saw it (finished, cancelled or
     /// advanced by another request): nothing was committed.
     UploadChanged,
+    /// No person (enabled or not) of that id or name.
+    UserUnknown,
 }
 
 impl Rule {
     /// Every rule, for parsing and documentation.
     pub const ALL: &'static [Rule] = &[
         Rule::BlobUnknown,
+        Rule::DatabaseNotEmpty,
         Rule::DigestInvalid,
+        Rule::EmailTaken,
         Rule::InvalidArgument,
         Rule::ManifestInvalid,
         Rule::ManifestUnknown,
@@ -61,13 +69,16 @@ impl Rule {
         Rule::TagNameInvalid,
         Rule::TagNotRestorable,
         Rule::UploadChanged,
+        Rule::UserUnknown,
     ];
 
     /// The stable code (`QUAY_*`), as in DETAIL.
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::BlobUnknown => "QUAY_BLOB_UNKNOWN",
+            Rule::DatabaseNotEmpty => "QUAY_DATABASE_NOT_EMPTY",
             Rule::DigestInvalid => "QUAY_DIGEST_INVALID",
+            Rule::EmailTaken => "QUAY_EMAIL_TAKEN",
             Rule::InvalidArgument => "QUAY_INVALID_ARGUMENT",
             Rule::ManifestInvalid => "QUAY_MANIFEST_INVALID",
             Rule::ManifestUnknown => "QUAY_MANIFEST_UNKNOWN",
@@ -90,6 +101,7 @@ impl Rule {
             Rule::TagNameInvalid => "QUAY_TAG_NAME_INVALID",
             Rule::TagNotRestorable => "QUAY_TAG_NOT_RESTORABLE",
             Rule::UploadChanged => "QUAY_UPLOAD_CHANGED",
+            Rule::UserUnknown => "QUAY_USER_UNKNOWN",
         }
     }
 

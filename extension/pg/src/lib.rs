@@ -915,6 +915,119 @@ COMMENT ON FUNCTION readable_repository_with_blob(bigint, text) IS
     requires = [readable_repository_with_blob]
 );
 
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn log_action(log: &str) {
+    with_core(|ex| {
+        let entry = quay_core::logs::LogEntry::from_json(log)?;
+        quay_core::logs::record(ex, &entry, None)
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION log_action(text) IS
+  'Write one action log row (logentry3) from its JSON form {kind, account_id, performer_id?, repository_id?, ip?, metadata}; the kind is looked up by name. Refuses an unknown kind or a missing account (QUAY_INVALID_ARGUMENT).';
+"#,
+    name = "comment_log_action",
+    requires = [log_action]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn user_create(
+    username: &str,
+    email: &str,
+    password_hash: Option<&str>,
+    removed_tag_expiration_s: default!(i64, 1209600),
+    verified: default!(bool, true),
+    log: default!(Option<&str>, "NULL"),
+) -> i64 {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let person = quay_core::users::NewPerson {
+            username,
+            email,
+            password_hash,
+            removed_tag_expiration_s,
+            verified,
+        };
+        quay_core::users::create(ex, &person, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION user_create(text, text, text, bigint, boolean, text) IS
+  'Create a person (password_hash: bcrypt, or NULL for none) and, in the same transaction, its action log (log: JSON as quay.log_action takes, account defaulting to the new user). Refuses invalid names, names any namespace has (QUAY_NAMESPACE_EXISTS) and e-mails another person uses (QUAY_EMAIL_TAKEN). Returns the new id.';
+"#,
+    name = "comment_user_create",
+    requires = [user_create]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn user_set_password(user_id: i64, password_hash: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::users::set_password(ex, user_id, password_hash, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION user_set_password(bigint, text, text) IS
+  'Set a person''s bcrypt password hash and write its action log in the same transaction; QUAY_USER_UNKNOWN when no person has that id.';
+"#,
+    name = "comment_user_set_password",
+    requires = [user_set_password]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+#[allow(clippy::too_many_arguments)]
+fn user_initialize(
+    username: &str,
+    email: &str,
+    password_hash: &str,
+    removed_tag_expiration_s: i64,
+    token_name: Option<&str>,
+    token_code_hash: Option<&str>,
+    scope: Option<&str>,
+    lifetime_s: default!(i64, 315360000),
+) -> TableIterator<'static, (name!(user_id, i64), name!(token_id, Option<i64>))> {
+    let row = with_core(|ex| {
+        let person = quay_core::users::NewPerson {
+            username,
+            email,
+            password_hash: Some(password_hash),
+            removed_tag_expiration_s,
+            verified: true,
+        };
+        let token = match (token_name, token_code_hash) {
+            (Some(token_name), Some(token_code_hash)) => Some(quay_core::users::NewOAuthToken {
+                token_name,
+                token_code_hash,
+                scope: scope.unwrap_or(""),
+                lifetime_s,
+                application_description: "Application token generated via /api/v1/user/initialize",
+            }),
+            _ => None,
+        };
+        quay_core::users::initialize(ex, &person, token.as_ref())
+    });
+    TableIterator::once(row)
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION user_initialize(text, text, text, bigint, text, text, text, bigint) IS
+  'The first user of an empty database (QUAY_DATABASE_NOT_EMPTY otherwise), verified; with token_name and token_code_hash also its automation OAuth application and an access token with that scope, valid lifetime_s seconds. One transaction. Returns the user id and the token row id.';
+"#,
+    name = "comment_user_initialize",
+    requires = [user_initialize]
+);
+
 extension_sql!(
     r#"
 CREATE FUNCTION queue_claim(queue_prefix text, processing_s integer DEFAULT 300,

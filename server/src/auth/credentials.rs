@@ -252,7 +252,7 @@ pub async fn delegate_token(
 
 /// An OAuth access token (`$oauthtoken`): 20-character public name, bcrypt of the rest; refused
 /// when expired or its user is disabled.
-async fn oauth_token(
+pub async fn oauth_token(
     store: &Store,
     token: &str,
 ) -> Result<crate::store::credentials::StoredOAuthToken, LoginError> {

@@ -5,3 +5,4 @@ pub mod field_encryption;
 pub mod jwt;
 pub mod keys;
 pub mod password;
+pub mod session;

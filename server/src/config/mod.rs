@@ -209,6 +209,15 @@ config_keys! {
     "FEATURE_STORAGE_REPLICATION" => feature_storage_replication: Flag = Flag(false);
     "FEATURE_CHANGE_TAG_EXPIRATION" => feature_change_tag_expiration: Flag = Flag(true);
     "FEATURE_USER_LAST_ACCESSED" => feature_user_last_accessed: Flag = Flag(true);
+    /// `POST /api/v1/user/initialize` creates the first user of an empty database (on in the
+    /// mirror preset).
+    "FEATURE_USER_INITIALIZE" => feature_user_initialize: Flag = Flag(false);
+    /// Off here by default: nothing sends e-mail yet, so team members are added at once (no invite).
+    "FEATURE_MAILING" => feature_mailing: Flag = Flag(false);
+    /// How recent a password sign-in must be for sensitive `/api/v1` calls from a browser session.
+    "FRESH_LOGIN_TIMEOUT" => fresh_login_timeout: String = "10m".into();
+    /// Seconds a browser session lasts.
+    "PERMANENT_SESSION_LIFETIME" => permanent_session_lifetime: u64 = 31 * 24 * 3600;
 }
 
 /// A size such as `20G`, `4MiB`, `512k` or `1000`: SI units (k, M, G, T; optional `B`) are powers
@@ -274,6 +283,7 @@ impl Config {
         self.registry_mode = Some(mode);
         match mode {
             Mode::Mirror => {
+                self.feature_user_initialize = Flag(true);
                 if let Some(dir) = data_dir {
                     self.db_uri = Some(DbUri::new(format!("sqlite:///{}", dir.join("quay.db").display())));
                     let mut params = BTreeMap::new();
@@ -518,6 +528,9 @@ impl Config {
                 errs.push(format!("TAG_EXPIRATION_OPTIONS[{i}]: {e}"));
             }
         }
+        if let Err(e) = quay_core::duration::parse_seconds(&self.fresh_login_timeout) {
+            errs.push(format!("FRESH_LOGIN_TIMEOUT: {e}"));
+        }
         if let Err(e) = quay_core::duration::parse_seconds(&self.default_tag_expiration) {
             errs.push(format!("DEFAULT_TAG_EXPIRATION: {e}"));
         } else if !self.tag_expiration_options.contains(&self.default_tag_expiration) {
@@ -582,6 +595,16 @@ impl Config {
     /// `INSTANCE_SERVICE_KEY_REFRESH` as a period (at least one second).
     pub fn instance_key_refresh(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.instance_service_key_refresh.saturating_mul(60).max(1))
+    }
+
+    /// `FRESH_LOGIN_TIMEOUT` in seconds.
+    pub fn fresh_login_timeout_s(&self) -> i64 {
+        quay_core::duration::parse_seconds(&self.fresh_login_timeout).map_or(600, |s| s as i64)
+    }
+
+    /// The base of absolute URLs this server names (`PREFERRED_URL_SCHEME://SERVER_HOSTNAME`).
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.preferred_url_scheme, self.server_hostname)
     }
 
     pub fn default_tag_expiration_s(&self) -> u64 {

@@ -77,7 +77,7 @@ pub async fn serve(
         tracing::info!("shutdown requested: finishing in-flight requests");
         on_signal.graceful_shutdown(Some(GRACE));
     });
-    let service = app.into_make_service();
+    let service = app.into_make_service_with_connect_info::<Peer>();
     match tls {
         Some(tls) => {
             let mut server = axum_server::Server::from_listener(listener)
@@ -104,9 +104,15 @@ fn configure<A>(server: &mut axum_server::Server<Peer, A>, limits: &Limits) {
         .keep_alive_timeout(limits.header_read_timeout);
 }
 
-/// The peer address of a [`Bounded`] connection.
+/// The peer address of a [`Bounded`] connection (also what `ConnectInfo` hands handlers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<Peer> for Peer {
+    fn connect_info(target: Peer) -> Self {
+        target
+    }
+}
 
 impl Address for Peer {
     type Stream = Conn;

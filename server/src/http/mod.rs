@@ -1,6 +1,7 @@
 //! The HTTP tier: routers and handlers. Handlers parse a request, call operations (`ops`) and
 //! the store, and render the answer; they never build SQL.
 
+pub mod api;
 pub mod body;
 pub mod conn;
 pub mod health;
@@ -18,6 +19,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(v2::routes(&state))
+        .merge(api::routes(&state))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(guard, body::guard))
         .layer(axum::middleware::from_fn(request_log::log_failures))

@@ -182,6 +182,9 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         R::RepositoryUnknown | R::NamespaceUnknown => Code::NameUnknown,
         R::PermissionDenied | R::NamespaceDisabled | R::RepositoryNotWritable => Code::Denied,
         R::InvalidArgument
+        | R::DatabaseNotEmpty
+        | R::EmailTaken
+        | R::UserUnknown
         | R::NamespaceExists
         | R::NamespaceLastAdmin
         | R::NamespaceNotMarked

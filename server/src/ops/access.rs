@@ -283,7 +283,7 @@ pub fn configured_role(ctx: &Context, username: Option<&str>, limit: Limit) -> O
     let c = &ctx.config;
     if c.global_readonly_super_users.iter().any(|s| s == user) {
         Some(Role::Read)
-    } else if c.feature_superusers_full_access.0 && c.super_users.iter().any(|s| s == user) {
+    } else if c.feature_superusers_full_access.0 && ctx.is_superuser_name(user) {
         Some(Role::Admin)
     } else {
         None
@@ -322,5 +322,158 @@ pub fn combine_role(
         Some(Role::Read) => Some(Role::Read),
         Some(r) => own.max(Some(r)),
         None => own,
+    }
+}
+
+/// Who calls `/api/v1`: a user signed in through a browser session, a user behind an OAuth
+/// bearer token (limited by its scopes), or anonymous. Robots never act on the API (Basic
+/// credentials are ignored there, as in Quay).
+#[derive(Debug, Clone, Default)]
+pub struct ApiCaller {
+    pub user: Option<ApiUser>,
+    pub via: Via,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiUser {
+    pub id: i64,
+    pub username: String,
+    pub uuid: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Via {
+    #[default]
+    Anonymous,
+    /// A browser session; `login_s`: when the user last signed in with a password.
+    Session { login_s: Option<i64> },
+    /// An OAuth access token with its space-separated scopes.
+    OAuth { token_id: i64, client_id: Option<String>, application: Option<String>, scopes: String },
+}
+
+/// An OAuth scope (Quay's `scopes.py`); sessions hold every scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    UserRead,
+    UserAdmin,
+    RepoRead,
+    RepoWrite,
+    RepoAdmin,
+    RepoCreate,
+    OrgAdmin,
+    SuperUser,
+}
+
+impl Scope {
+    fn name(self) -> &'static str {
+        match self {
+            Scope::UserRead => "user:read",
+            Scope::UserAdmin => "user:admin",
+            Scope::RepoRead => "repo:read",
+            Scope::RepoWrite => "repo:write",
+            Scope::RepoAdmin => "repo:admin",
+            Scope::RepoCreate => "repo:create",
+            Scope::OrgAdmin => "org:admin",
+            Scope::SuperUser => "super:user",
+        }
+    }
+
+    /// Scopes that imply this one (Quay's scope hierarchy: admin implies write implies read).
+    fn implied_by(self) -> &'static [Scope] {
+        match self {
+            Scope::UserRead => &[Scope::UserAdmin],
+            Scope::RepoRead => &[Scope::RepoWrite, Scope::RepoAdmin],
+            Scope::RepoWrite => &[Scope::RepoAdmin],
+            _ => &[],
+        }
+    }
+}
+
+impl ApiCaller {
+    pub fn user_id(&self) -> Option<i64> {
+        self.user.as_ref().map(|u| u.id)
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.username.as_str())
+    }
+
+    /// Whether the credential carries `scope` (sessions: every scope; anonymous: none).
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        match &self.via {
+            Via::Anonymous => false,
+            Via::Session { .. } => self.user.is_some(),
+            Via::OAuth { scopes, .. } => {
+                let held: Vec<&str> = scopes.split([' ', ',']).filter(|s| !s.is_empty()).collect();
+                std::iter::once(scope)
+                    .chain(scope.implied_by().iter().copied())
+                    .any(|s| held.contains(&s.name()))
+            }
+        }
+    }
+
+    /// A superuser of this instance acting as one: named in `SUPER_USERS` (with
+    /// `FEATURE_SUPER_USERS`), through a session or a token with `super:user`.
+    pub fn is_superuser(&self, ctx: &Context) -> bool {
+        let Some(name) = self.username() else { return false };
+        ctx.is_superuser_name(name) && self.has_scope(Scope::SuperUser)
+    }
+
+    /// Named in `SUPER_USERS` (whatever the credential's scopes): how views mark the account.
+    pub fn names_superuser(ctx: &Context, username: &str) -> bool {
+        ctx.is_superuser_name(username)
+    }
+
+    /// A password sign-in within `FRESH_LOGIN_TIMEOUT`, or an OAuth token (exempt, as in Quay).
+    pub fn is_fresh(&self, ctx: &Context, now_s: i64) -> bool {
+        match &self.via {
+            Via::OAuth { .. } => true,
+            Via::Session { login_s } => {
+                login_s.is_some_and(|t| now_s - t <= ctx.config.fresh_login_timeout_s())
+            }
+            Via::Anonymous => false,
+        }
+    }
+}
+
+/// Why an `/api/v1` caller may not do something: Quay answers 401 to callers who are not signed
+/// in and 403 to those who are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiDenied {
+    /// Not signed in (401).
+    Anonymous,
+    /// Signed in, not allowed (403).
+    Forbidden,
+    /// A browser session whose password sign-in is too old for this (401 `fresh_login_required`).
+    NotFresh,
+}
+
+impl ApiCaller {
+    /// The one place the 401/403 rule is applied: `allowed` decided by the caller of this
+    /// function; an anonymous caller is refused with 401, others with 403.
+    pub fn require(&self, allowed: bool) -> Result<(), ApiDenied> {
+        match (allowed, self.user.is_some()) {
+            (true, _) => Ok(()),
+            (false, false) => Err(ApiDenied::Anonymous),
+            (false, true) => Err(ApiDenied::Forbidden),
+        }
+    }
+
+    /// A signed-in user, or 401.
+    pub fn signed_in(&self) -> Result<&ApiUser, ApiDenied> {
+        self.user.as_ref().ok_or(ApiDenied::Anonymous)
+    }
+
+    /// A superuser acting as one (401 / 403 otherwise).
+    pub fn require_superuser(&self, ctx: &Context) -> Result<(), ApiDenied> {
+        self.require(self.is_superuser(ctx))
+    }
+
+    /// A fresh sign-in for sensitive calls (sessions only).
+    pub fn require_fresh(&self, ctx: &Context, now_s: i64) -> Result<(), ApiDenied> {
+        if self.user.is_some() && !self.is_fresh(ctx, now_s) {
+            return Err(ApiDenied::NotFresh);
+        }
+        Ok(())
     }
 }

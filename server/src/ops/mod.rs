@@ -9,12 +9,15 @@ pub mod access;
 pub mod blobs;
 pub mod catalog;
 pub mod credentials;
+pub mod logs;
 pub mod manifests;
 pub mod repositories;
 pub mod uploads;
+pub mod users;
 
 use crate::auth::field_encryption::FieldEncrypter;
 use crate::auth::keys::KeySet;
+use crate::auth::session::SessionKey;
 use crate::config::Config;
 use crate::storage::BlobStorage;
 use crate::store::{Store, StoreError};
@@ -33,6 +36,11 @@ pub struct Context {
     pub encrypter: Option<Arc<FieldEncrypter>>,
     /// The `imagestoragelocation` name blobs are written to (first of `DISTRIBUTED_STORAGE_PREFERENCE`).
     pub location: Arc<str>,
+    /// What browser sessions are signed with (from `SECRET_KEY`).
+    pub session_key: Arc<SessionKey>,
+    /// Mirror mode without `SUPER_USERS`: the first user is the superuser, also when
+    /// `/api/v1/user/initialize` creates it while this process runs.
+    pub implicit_superuser: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl Context {
@@ -58,13 +66,76 @@ impl Context {
             None => None,
         };
         let keys = Arc::new(KeySet::open(&config, &store, data_dir).await?);
-        Ok(Context { config: Arc::new(config), store, storage, keys, encrypter, location })
+        let session_key = Arc::new(session_key(&config, data_dir)?);
+        let implicit = if config.mode() == crate::config::Mode::Mirror && config.super_users.is_empty() {
+            store.first_user().await?
+        } else {
+            None
+        };
+        Ok(Context {
+            config: Arc::new(config),
+            store,
+            storage,
+            keys,
+            encrypter,
+            location,
+            session_key,
+            implicit_superuser: Arc::new(std::sync::RwLock::new(implicit)),
+        })
+    }
+
+    /// Whether `name` is a superuser of this instance: in `SUPER_USERS` (with
+    /// `FEATURE_SUPER_USERS`), or mirror mode's first user.
+    pub fn is_superuser_name(&self, name: &str) -> bool {
+        if !self.config.feature_super_users.0 {
+            return false;
+        }
+        self.config.super_users.iter().any(|s| s == name)
+            || self.implicit_superuser.read().is_ok_and(|s| s.as_deref() == Some(name))
+    }
+
+    /// Mirror mode without `SUPER_USERS`: `name`, the database's first user, becomes the superuser.
+    pub fn first_user_created(&self, name: &str) {
+        if self.config.mode() == crate::config::Mode::Mirror
+            && self.config.super_users.is_empty()
+            && let Ok(mut s) = self.implicit_superuser.write()
+            && s.is_none()
+        {
+            *s = Some(name.to_string());
+        }
     }
 
     /// The library namespace when `FEATURE_LIBRARY_SUPPORT` is on (one-segment names live there).
     pub fn library(&self) -> Option<&str> {
         self.config.feature_library_support.0.then_some(self.config.library_namespace.as_str())
     }
+}
+
+/// The key browser sessions are signed with: derived from `SECRET_KEY`; without it, from a
+/// secret generated once and kept in the data directory (mirror mode), else random for this
+/// process (sessions then work on this pod only, until it restarts; logged).
+fn session_key(config: &Config, data_dir: Option<&Path>) -> anyhow::Result<SessionKey> {
+    if let Some(secret) = &config.secret_key {
+        return Ok(SessionKey::derive(secret.expose()));
+    }
+    let Some(dir) = data_dir else {
+        tracing::warn!("SECRET_KEY is not set: browser sessions last until this process restarts");
+        return Ok(SessionKey::random());
+    };
+    let path = dir.join("secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        return Ok(SessionKey::derive(existing.trim()));
+    }
+    let fresh = crate::ops::users::random_token(64);
+    std::fs::write(&path, &fresh).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(SessionKey::derive(&fresh))
 }
 
 #[derive(Debug, thiserror::Error)]

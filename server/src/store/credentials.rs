@@ -45,6 +45,11 @@ pub struct StoredOAuthToken {
     pub code_hash: String,
     pub scope: String,
     pub unexpired: bool,
+    /// The token's row id.
+    pub id: i64,
+    /// Its application's client id and name.
+    pub client_id: Option<String>,
+    pub application: Option<String>,
 }
 
 impl Store {
@@ -92,6 +97,9 @@ impl Store {
                 code_hash: text(r, 4)?,
                 scope: text(r, 5).unwrap_or_default(),
                 unexpired: boolean(r, 6),
+                id: int(r, 7)?,
+                client_id: text(r, 8),
+                application: text(r, 9),
             })
         }))
     }

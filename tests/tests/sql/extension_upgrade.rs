@@ -1,5 +1,5 @@
-//! `ALTER EXTENSION quay UPDATE` from every earlier version: a database created with the 0.1.0 or
-//! 0.2.0 install script (kept in extension/pg/sql/quay--<version>.sql; tests/run.sh installs them
+//! `ALTER EXTENSION quay UPDATE` from every earlier version: a database created with the 0.1.0,
+//! 0.2.0 or 0.3.0 install script (kept in extension/pg/sql/quay--<version>.sql; tests/run.sh installs them
 //! next to the current version's files) updates to the current version, ends up with exactly the
 //! objects a fresh install has, and its new functions work while the old ones keep working.
 
@@ -184,6 +184,38 @@ async fn update_from_0_2_0_gives_a_fresh_install_and_the_one_call_reads() {
         .await
         .expect("blob_read");
     assert_eq!((blob.get::<_, Option<String>>(0), blob.get::<_, Option<i64>>(1)), (None, Some(300)));
+    old.drop_db().await.expect("drop");
+    fresh.drop_db().await.expect("drop");
+}
+
+#[tokio::test]
+async fn update_from_0_3_0_gives_a_fresh_install_and_the_account_functions() {
+    let old = TestDb::quay_reference("upgrade3").await.expect("db");
+    let c = old.client().await.expect("c");
+    c.batch_execute("CREATE EXTENSION quay VERSION '0.3.0'").await.expect(
+        "CREATE EXTENSION quay VERSION '0.3.0' (tests/run.sh installs extension/pg/sql/quay--0.3.0.sql)",
+    );
+    assert_eq!(version(&c).await, "0.3.0");
+    assert!(c.query("SELECT quay.user_create('alice', 'alice@example.com', NULL)", &[]).await.is_err());
+
+    let fresh = update_matches_a_fresh_install(&c).await;
+    let id: i64 = c
+        .query_one(
+            "SELECT quay.user_create('alice', 'alice@example.com', NULL, log => '{\"kind\": \"user_create\", \"metadata\": {\"username\": \"alice\"}}')",
+            &[],
+        )
+        .await
+        .expect("user_create after the update")
+        .get(0);
+    let logged: i64 = c
+        .query_one(
+            "SELECT count(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id WHERE k.name = 'user_create' AND l.account_id = $1",
+            &[&(id as i32)],
+        )
+        .await
+        .expect("log")
+        .get(0);
+    assert_eq!(logged, 1);
     old.drop_db().await.expect("drop");
     fresh.drop_db().await.expect("drop");
 }

@@ -1,0 +1,140 @@
+//! People's accounts, written once for both backends: creating a person (Quay's `create_user`,
+//! as superusers and `/api/v1/user/initialize` do), changing a password, and initializing an
+//! empty database with its first user and an OAuth token. Password hashing is the caller's
+//! (bcrypt stays out of the database); every write records its action log in the same
+//! transaction ([`crate::logs`]).
+
+use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
+use crate::logs::{self, LogEntry};
+use crate::names;
+use crate::rules::Rule;
+
+const SQL: &str = include_str!("../../../sql/users.sql");
+
+fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<Value>>> {
+    run(ex, named(SQL, name), params)
+}
+
+/// A person to create.
+#[derive(Debug, Clone)]
+pub struct NewPerson<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    /// bcrypt (`$2b$12$…`); `None`: the account has no password (it cannot log in with one).
+    pub password_hash: Option<&'a str>,
+    pub removed_tag_expiration_s: i64,
+    pub verified: bool,
+}
+
+/// An OAuth access token to create with the first user (the server generated the token and
+/// hashed its secret half).
+#[derive(Debug, Clone)]
+pub struct NewOAuthToken<'a> {
+    /// The token's first 20 characters (looked up as is).
+    pub token_name: &'a str,
+    /// bcrypt of the last 20 characters.
+    pub token_code_hash: &'a str,
+    pub scope: &'a str,
+    pub lifetime_s: i64,
+    pub application_description: &'a str,
+}
+
+/// Creates a person. Refuses an invalid name (`QUAY_NAME_INVALID`), a name any namespace has
+/// (`QUAY_NAMESPACE_EXISTS`) and an e-mail another person uses (`QUAY_EMAIL_TAKEN`). The log
+/// entry's account defaults to the new user. Returns the new id.
+pub fn create(ex: &mut dyn Executor, p: &NewPerson<'_>, log: Option<&LogEntry>) -> CoreResult<i64> {
+    if !names::is_valid_username(p.username) {
+        return Err(invalid(
+            Rule::NameInvalid,
+            format!(
+                "Invalid namespace {}: Namespace must match expression ^([a-z0-9]+(?:[._-][a-z0-9]+)*)$",
+                p.username
+            ),
+        ));
+    }
+    lock(ex, &format!("quay:namespace:create:{}", p.username))?;
+    lock(ex, &format!("quay:email:{}", p.email))?;
+    if !q(ex, "name_taken", &[Value::text(p.username)])?.is_empty() {
+        return Err(invalid(
+            Rule::NamespaceExists,
+            format!("Username has already been taken by user cannot be reused: {}", p.username),
+        ));
+    }
+    if !q(ex, "email_taken", &[Value::text(p.email)])?.is_empty() {
+        return Err(invalid(Rule::EmailTaken, "Email has already been used"));
+    }
+    let uuid = ex.uuid4();
+    let id = first_int(&q(
+        ex,
+        "insert_person",
+        &[
+            Value::text(uuid),
+            Value::text(p.username),
+            Value::opt_text(p.password_hash),
+            Value::text(p.email),
+            Value::Int(p.removed_tag_expiration_s),
+            Value::Bool(p.verified),
+        ],
+    )?)
+    .ok_or_else(|| {
+        invalid(
+            Rule::NamespaceExists,
+            format!("Username has already been taken by user cannot be reused: {}", p.username),
+        )
+    })?;
+    logs::record_opt(ex, log, Some(id))?;
+    Ok(id)
+}
+
+/// Sets a person's password hash (`QUAY_USER_UNKNOWN` for no such person); the log entry's
+/// account defaults to the user.
+pub fn set_password(
+    ex: &mut dyn Executor,
+    user_id: i64,
+    password_hash: &str,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    let rows = q(ex, "set_password", &[Value::Int(user_id), Value::text(password_hash)])?;
+    if rows.is_empty() {
+        return Err(invalid(Rule::UserUnknown, format!("no person with id {user_id}")));
+    }
+    logs::record_opt(ex, log, Some(user_id))
+}
+
+/// The first user of an empty database (`QUAY_DATABASE_NOT_EMPTY` otherwise), verified, and
+/// optionally its `automation` OAuth application and a token. Concurrent callers: one wins.
+/// Returns the user id and the token's row id.
+pub fn initialize(
+    ex: &mut dyn Executor,
+    p: &NewPerson<'_>,
+    token: Option<&NewOAuthToken<'_>>,
+) -> CoreResult<(i64, Option<i64>)> {
+    lock(ex, "quay:user:initialize")?;
+    if !q(ex, "any_user", &[])?.is_empty() {
+        return Err(invalid(Rule::DatabaseNotEmpty, "Cannot initialize user in a non-empty database"));
+    }
+    let user_id = create(ex, p, None)?;
+    let Some(t) = token else { return Ok((user_id, None)) };
+    let app = first_int(&q(
+        ex,
+        "insert_application",
+        &[Value::text(p.username), Value::Int(user_id), Value::text(t.application_description)],
+    )?)
+    .ok_or_else(|| CoreError::Database("oauthapplication insert returned no id".into()))?;
+    let uuid = ex.uuid4();
+    let token_id = first_int(&q(
+        ex,
+        "insert_oauth_token",
+        &[
+            Value::text(uuid),
+            Value::Int(app),
+            Value::Int(user_id),
+            Value::text(t.scope),
+            Value::Int(t.lifetime_s),
+            Value::text(t.token_code_hash),
+            Value::text(t.token_name),
+        ],
+    )?)
+    .ok_or_else(|| CoreError::Database("oauthaccesstoken insert returned no id".into()))?;
+    Ok((user_id, Some(token_id)))
+}

@@ -1,0 +1,68 @@
+-- quay 0.3.0 -> 0.4.0 (ALTER EXTENSION quay UPDATE): accounts and action logs for /api/v1 —
+-- quay.user_create, quay.user_set_password, quay.user_initialize (each writing its action log
+-- in the same transaction) and quay.log_action. Nothing existing changes. Written by hand from
+-- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match
+-- a fresh install.
+\echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
+
+-- quay::log_action
+CREATE  FUNCTION "log_action"(
+	"log" TEXT /* & str */
+) RETURNS void
+STRICT VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'log_action_wrapper';
+
+-- quay::user_create
+CREATE  FUNCTION "user_create"(
+	"username" TEXT, /* & str */
+	"email" TEXT, /* & str */
+	"password_hash" TEXT, /* Option < & str > */
+	"removed_tag_expiration_s" bigint DEFAULT 1209600, /* i64 */
+	"verified" bool DEFAULT true, /* bool */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS bigint /* i64 */
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'user_create_wrapper';
+
+-- quay::user_set_password
+CREATE  FUNCTION "user_set_password"(
+	"user_id" bigint, /* i64 */
+	"password_hash" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'user_set_password_wrapper';
+
+-- quay::user_initialize
+CREATE  FUNCTION "user_initialize"(
+	"username" TEXT, /* & str */
+	"email" TEXT, /* & str */
+	"password_hash" TEXT, /* & str */
+	"removed_tag_expiration_s" bigint, /* i64 */
+	"token_name" TEXT, /* Option < & str > */
+	"token_code_hash" TEXT, /* Option < & str > */
+	"scope" TEXT, /* Option < & str > */
+	"lifetime_s" bigint DEFAULT 315360000 /* i64 */
+) RETURNS TABLE (
+	"user_id" bigint,  /* i64 */
+	"token_id" bigint  /* Option < i64 > */
+)
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'user_initialize_wrapper';
+
+COMMENT ON FUNCTION log_action(text) IS
+  'Write one action log row (logentry3) from its JSON form {kind, account_id, performer_id?, repository_id?, ip?, metadata}; the kind is looked up by name. Refuses an unknown kind or a missing account (QUAY_INVALID_ARGUMENT).';
+COMMENT ON FUNCTION user_create(text, text, text, bigint, boolean, text) IS
+  'Create a person (password_hash: bcrypt, or NULL for none) and, in the same transaction, its action log (log: JSON as quay.log_action takes, account defaulting to the new user). Refuses invalid names, names any namespace has (QUAY_NAMESPACE_EXISTS) and e-mails another person uses (QUAY_EMAIL_TAKEN). Returns the new id.';
+COMMENT ON FUNCTION user_initialize(text, text, text, bigint, text, text, text, bigint) IS
+  'The first user of an empty database (QUAY_DATABASE_NOT_EMPTY otherwise), verified; with token_name and token_code_hash also its automation OAuth application and an access token with that scope, valid lifetime_s seconds. One transaction. Returns the user id and the token row id.';
+COMMENT ON FUNCTION user_set_password(bigint, text, text) IS
+  'Set a person''s bcrypt password hash and write its action log in the same transaction; QUAY_USER_UNKNOWN when no person has that id.';

@@ -1,0 +1,59 @@
+//! Quay's REST API (`/api/v1`) and the web routes it needs (`/csrf_token`). Every route runs
+//! under [`auth::authenticate`] (caller, CSRF) and [`error::render`] (problem bodies); handlers
+//! parse, call one operation in `ops`, and render with [`views`].
+
+pub mod auth;
+pub mod error;
+pub mod input;
+pub mod users;
+pub mod views;
+
+use crate::http::AppState;
+use crate::ops::logs::Origin;
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use std::sync::Arc;
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let base: Arc<str> = state.config.base_url().into();
+    Router::new()
+        .route("/csrf_token", get(users::csrf_token))
+        .route("/api/v1/signin", post(users::signin))
+        .route("/api/v1/signout", post(users::signout))
+        .route("/api/v1/user/", get(users::current_user))
+        .route("/api/v1/user/initialize", post(users::initialize))
+        .route("/api/v1/users/{name}", get(users::profile))
+        .route("/api/v1/superuser/users/", get(users::superuser_list).post(users::superuser_create))
+        .route("/api/v1/superuser/users/{name}", get(users::superuser_get).put(users::superuser_update))
+        .route("/api/v1/{*rest}", any(unknown))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn(origin))
+        .layer(middleware::from_fn_with_state(base, error::render))
+}
+
+async fn unknown() -> Response {
+    error::ApiError::url_not_found().into_response()
+}
+
+/// Where the request came from, for action logs: the first `X-Forwarded-For` address (the load
+/// balancer's view), else the peer address; and the `User-Agent`.
+async fn origin(mut req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::http::conn::Peer>>()
+        .map(|c| c.0.0.ip().to_string());
+    let user_agent =
+        headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+    req.extensions_mut().insert(Origin { ip: forwarded.or(peer), user_agent });
+    next.run(req).await
+}

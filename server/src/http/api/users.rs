@@ -1,0 +1,239 @@
+//! Accounts: the CSRF token, sign-in and sign-out, the signed-in user, public profiles, the first
+//! user of an empty database, and superusers' user management.
+
+use super::auth::{CurrentSession, NewSession};
+use super::error::ApiError;
+use super::input::{self, Kind};
+use super::views;
+use crate::auth::session::{self, Session};
+use crate::http::AppState;
+use crate::ops::access::ApiCaller;
+use crate::ops::logs::Origin;
+use crate::ops::users::{self, Refused};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use quay_core::rules::Rule;
+use serde_json::{Value, json};
+
+fn ok(v: Value) -> Response {
+    (StatusCode::OK, axum::Json(v)).into_response()
+}
+
+fn now() -> i64 {
+    crate::auth::jwt::now_s() as i64
+}
+
+/// An answer that also signs `user` in: a new session (and CSRF token, sent in
+/// `X-Next-CSRF-Token`, so the old one stops working).
+fn signed_in(mut resp: Response, uuid: String) -> Response {
+    let t = now();
+    let csrf = session::new_csrf_token();
+    if let Ok(v) = csrf.parse() {
+        resp.headers_mut().insert("x-next-csrf-token", v);
+    }
+    resp.extensions_mut().insert(NewSession(Session {
+        uid: Some(uuid),
+        csrf: Some(csrf),
+        login_s: Some(t),
+        iat_s: t,
+    }));
+    resp
+}
+
+/// `GET /csrf_token`: the session's CSRF token, creating the session or token when missing.
+pub async fn csrf_token(Extension(CurrentSession(current)): Extension<CurrentSession>) -> Response {
+    let mut s = current.unwrap_or_else(|| Session { iat_s: now(), ..Session::default() });
+    let created = s.csrf.is_none();
+    let token = s.csrf.get_or_insert_with(session::new_csrf_token).clone();
+    let mut resp = ok(json!({ "csrf_token": token }));
+    if created {
+        resp.extensions_mut().insert(NewSession(s));
+    }
+    resp
+}
+
+/// `POST /api/v1/signin {username, password}`.
+pub async fn signin(
+    State(ctx): State<AppState>,
+    Extension(origin): Extension<Origin>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !ctx.config.feature_direct_login.0 {
+        return Err(ApiError::url_not_found());
+    }
+    let body = input::body(&body)?;
+    input::check(
+        &body,
+        &["username", "password"],
+        &[("username", Kind::String), ("password", Kind::String)],
+    )?;
+    let (u, p) =
+        (input::str_of(&body, "username").unwrap_or(""), input::str_of(&body, "password").unwrap_or(""));
+    match users::signin(&ctx, &origin, u, p).await {
+        Ok(user) => Ok(signed_in(ok(json!({"success": true})), user.uuid)),
+        Err(Refused::Denied(_)) => Err(ApiError::InvalidCredentials),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /api/v1/signout`: an empty session with a new CSRF token.
+pub async fn signout() -> Response {
+    let mut resp = ok(json!({"success": true}));
+    let s = Session { csrf: Some(session::new_csrf_token()), iat_s: now(), ..Session::default() };
+    resp.extensions_mut().insert(NewSession(s));
+    resp
+}
+
+/// `GET /api/v1/user/`.
+pub async fn current_user(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+) -> Result<Response, ApiError> {
+    match users::current(&ctx, &caller).await {
+        Ok((account, orgs)) => Ok(ok(views::current_user(&ctx, &account, &orgs))),
+        // Quay adds `session_required` to this route's 401.
+        Err(Refused::Denied(_)) => Err(ApiError::unauthorized().with("session_required", json!(false))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /api/v1/users/{name}`.
+pub async fn profile(State(ctx): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    match users::profile(&ctx, &name).await {
+        Ok(a) => Ok(ok(views::public_profile(&a))),
+        Err(Refused::NotFound) => Err(ApiError::url_not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /api/v1/user/initialize {username, password, email, access_token}`.
+pub async fn initialize(State(ctx): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    if !ctx.config.feature_user_initialize.0 {
+        return Err(ApiError::url_not_found());
+    }
+    let body = input::body(&body)?;
+    input::check(
+        &body,
+        &["username", "password"],
+        &[
+            ("username", Kind::String),
+            ("password", Kind::String),
+            ("email", Kind::String),
+            ("access_token", Kind::Boolean),
+        ],
+    )?;
+    let username = input::str_of(&body, "username").unwrap_or("");
+    let password = input::str_of(&body, "password").unwrap_or("");
+    let email = input::str_of(&body, "email");
+    let want_token = body.get("access_token").and_then(Value::as_bool).unwrap_or(false);
+    let (account, token) = match users::initialize(&ctx, username, password, email, want_token).await {
+        Ok(done) => done,
+        Err(Refused::Rule { code: Rule::DatabaseNotEmpty, message }) => {
+            return Err(ApiError::message(StatusCode::BAD_REQUEST, message));
+        }
+        Err(Refused::Rule { message, .. }) | Err(Refused::Invalid(message)) => {
+            return Err(ApiError::message(StatusCode::BAD_REQUEST, message));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut v = json!({
+        "username": account.username,
+        "email": account.email,
+        "encrypted_password": users::encrypted_password(&ctx, password),
+    });
+    if let Some(t) = token {
+        v["access_token"] = json!(t);
+    }
+    Ok(signed_in(ok(v), account.uuid))
+}
+
+/// `GET /api/v1/superuser/users/?limit&next_page`: people in id order; `next_page` (only with a
+/// `limit`) while more follow.
+pub async fn superuser_list(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    caller.require_superuser(&ctx)?;
+    let limit = match input::query(&uri, "limit") {
+        Some(l) => Some(l.parse::<i64>().map_err(|_| ApiError::bad_request())?),
+        None => None,
+    };
+    if limit.is_some_and(|l| l > 100) {
+        return Err(ApiError::invalid("Page limit cannot be above 100"));
+    }
+    let after = input::query(&uri, "next_page")
+        .and_then(|t| session::open(&ctx.session_key, &t))
+        .and_then(|v| v["after"].as_i64())
+        .unwrap_or(0);
+    let want = limit.map_or(i64::MAX / 2, |l| l.max(1));
+    let mut people = users::list_people(&ctx, &caller, after, want + 1).await?;
+    let more = people.len() as i64 > want;
+    people.truncate(usize::try_from(want).unwrap_or(usize::MAX));
+    let mut v = json!({ "users": people.iter().map(|a| views::superuser_user(&ctx, a)).collect::<Vec<_>>() });
+    if limit.is_some()
+        && more
+        && let Some(last) = people.last()
+    {
+        v["next_page"] = json!(session::seal(&ctx.session_key, &json!({"after": last.id})));
+    }
+    Ok(ok(v))
+}
+
+/// `GET /api/v1/superuser/users/{name}`.
+pub async fn superuser_get(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let a = users::get_person(&ctx, &caller, &name).await?;
+    Ok(ok(views::superuser_user(&ctx, &a)))
+}
+
+/// `POST /api/v1/superuser/users/ {username, email}`: a person with a generated password.
+pub async fn superuser_create(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_superuser(&ctx)?;
+    let body = input::body(&body)?;
+    input::check(&body, &["username"], &[("username", Kind::String), ("email", Kind::String)])?;
+    let username = input::str_of(&body, "username").unwrap_or("");
+    let email = input::str_of(&body, "email");
+    match users::create_person(&ctx, &caller, &origin, username, email).await {
+        Ok((a, password)) => Ok(ok(json!({
+            "username": a.username,
+            "email": a.email,
+            "password": password,
+            "encrypted_password": users::encrypted_password(&ctx, &password),
+        }))),
+        Err(Refused::Rule { message, .. }) => Err(ApiError::message(StatusCode::BAD_REQUEST, message)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `PUT /api/v1/superuser/users/{name} {password}`.
+pub async fn superuser_update(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_superuser(&ctx)?;
+    let body = input::body(&body)?;
+    input::check(&body, &[], &[("password", Kind::String)])?;
+    let Some(password) = input::str_of(&body, "password") else {
+        let a = users::get_person(&ctx, &caller, &name).await?;
+        return Ok(ok(views::superuser_user(&ctx, &a)));
+    };
+    let a = users::set_password(&ctx, &caller, &origin, &name, password).await?;
+    let mut v = views::superuser_user(&ctx, &a);
+    v["encrypted_password"] = json!(users::encrypted_password(&ctx, password));
+    Ok(ok(v))
+}

@@ -1,0 +1,224 @@
+//! People's accounts for `/api/v1`: the signed-in user, public profiles, sign-in, the first
+//! user of an empty database (`initialize`), and superusers managing users. Every write goes
+//! through one core call that also writes its action log (`quay.user_*`).
+
+use super::Context;
+use super::access::{ApiCaller, ApiDenied, ApiUser, Via};
+use super::logs::{Origin, entry};
+use crate::auth::password;
+use crate::store::StoreError;
+use crate::store::users::{Account, Membership};
+use quay_core::rules::Rule;
+use serde_json::json;
+
+/// Why an account operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("not allowed")]
+    Denied(ApiDenied),
+    #[error("not found")]
+    NotFound,
+    /// Bad input, with the message Quay gives.
+    #[error("{0}")]
+    Invalid(String),
+    /// A rule the core refused with (the route decides how it is rendered).
+    #[error("{message}")]
+    Rule { code: Rule, message: String },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("{0:#}")]
+    Other(anyhow::Error),
+}
+
+impl From<ApiDenied> for Refused {
+    fn from(d: ApiDenied) -> Self {
+        Refused::Denied(d)
+    }
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rule { code, message } => Refused::Rule { code, message },
+            e => Refused::Store(e),
+        }
+    }
+}
+
+/// The caller's own account and the organizations it belongs to.
+pub async fn current(ctx: &Context, caller: &ApiCaller) -> Result<(Account, Vec<Membership>), Refused> {
+    let user = caller.signed_in()?;
+    let account =
+        ctx.store.account_by_uuid(&user.uuid).await?.ok_or(Refused::Denied(ApiDenied::Anonymous))?;
+    let orgs = ctx.store.user_organizations(account.id).await?;
+    Ok((account, orgs))
+}
+
+/// A person's public profile (not organizations or robots).
+pub async fn profile(ctx: &Context, name: &str) -> Result<Account, Refused> {
+    match ctx.store.account_by_name(name).await? {
+        Some(a) if !a.organization && !a.robot => Ok(a),
+        _ => Err(Refused::NotFound),
+    }
+}
+
+/// The session of a user who signed in with a password, or why not.
+pub async fn signin(ctx: &Context, origin: &Origin, username: &str, pw: &str) -> Result<ApiUser, Refused> {
+    let user = crate::users::verify_login(&ctx.store, username, pw).await.map_err(Refused::Other)?;
+    let Some(user) = user else { return Err(Refused::Denied(ApiDenied::Forbidden)) };
+    let uuid = ctx.store.user_uuid(user.id).await?.unwrap_or_default();
+    let signed_in = ApiUser { id: user.id, username: user.username.clone(), uuid };
+    let mut log = entry(
+        &ApiCaller::default(),
+        origin,
+        "login_success",
+        json!({"type": "quayauth", "useragent": origin.user_agent.clone().unwrap_or_default()}),
+    );
+    log.account_id = Some(user.id);
+    ctx.store.log_action(log).await?;
+    Ok(signed_in)
+}
+
+/// `POST /api/v1/user/initialize`: the first user of an empty database (with
+/// `FEATURE_USER_INITIALIZE`), and with `access_token` an OAuth token for automation. Returns the
+/// account and the token.
+pub async fn initialize(
+    ctx: &Context,
+    username: &str,
+    pw: &str,
+    email: Option<&str>,
+    access_token: bool,
+) -> Result<(Account, Option<String>), Refused> {
+    if !ctx.config.feature_user_initialize.0 {
+        return Err(Refused::NotFound);
+    }
+    password::check_policy(pw).map_err(|m| Refused::Invalid(format!("Invalid password: {m}")))?;
+    let pw_hash = hash(pw).await?;
+    let token = access_token.then(|| random_token(40));
+    let stored_token = match &token {
+        Some(t) => {
+            let (name, code) = t.split_at(20);
+            Some((name.to_string(), hash(code).await?, INITIALIZE_SCOPES.to_string()))
+        }
+        None => None,
+    };
+    let email = email.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    ctx.store.initialize_first_user(username, &email, &pw_hash, tag_expiration(ctx), stored_token).await?;
+    let account = ctx.store.account_by_name(username).await?.ok_or(Refused::NotFound)?;
+    ctx.first_user_created(&account.username);
+    Ok((account, token))
+}
+
+/// Every scope: the token `initialize` hands out is the instance owner's automation token.
+pub const INITIALIZE_SCOPES: &str =
+    "org:admin repo:admin repo:create repo:read repo:write super:user user:admin user:read";
+
+/// Superusers: one page of people in id order.
+pub async fn list_people(
+    ctx: &Context,
+    caller: &ApiCaller,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Account>, Refused> {
+    caller.require_superuser(ctx)?;
+    Ok(ctx.store.people_page(after_id, limit).await?)
+}
+
+/// Superusers: one person.
+pub async fn get_person(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<Account, Refused> {
+    caller.require_superuser(ctx)?;
+    profile(ctx, name).await
+}
+
+/// Superusers: creates a person with a generated password. Returns the account and the password.
+pub async fn create_person(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    username: &str,
+    email: Option<&str>,
+) -> Result<(Account, String), Refused> {
+    caller.require_superuser(ctx)?;
+    let pw = random_token(32);
+    let hash = hash(&pw).await?;
+    let email = email.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    let log = entry(
+        caller,
+        origin,
+        "user_create",
+        json!({"email": email, "username": username, "superuser": caller.username()}),
+    );
+    ctx.store.person_create(username, &email, Some(&hash), tag_expiration(ctx), Some(log)).await?;
+    let account = ctx.store.account_by_name(username).await?.ok_or(Refused::NotFound)?;
+    Ok((account, pw))
+}
+
+/// Superusers: sets a person's password.
+pub async fn set_password(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    name: &str,
+    pw: &str,
+) -> Result<Account, Refused> {
+    caller.require_superuser(ctx)?;
+    let account = profile(ctx, name).await?;
+    password::check_policy(pw).map_err(|m| Refused::Invalid(format!("Invalid password: {m}")))?;
+    let hash = hash(pw).await?;
+    let log = entry(
+        caller,
+        origin,
+        "user_change_password",
+        json!({"username": name, "superuser": caller.username()}),
+    );
+    ctx.store.person_set_password(account.id, &hash, Some(log)).await?;
+    Ok(account)
+}
+
+/// The password in the form Quay hands out for Docker logins (`encrypted_password`): here the
+/// field encryption of `DATABASE_SECRET_KEY`, or nothing without that key.
+pub fn encrypted_password(ctx: &Context, pw: &str) -> Option<String> {
+    ctx.encrypter.as_ref().and_then(|e| e.encrypt(pw, None).ok())
+}
+
+/// An OAuth caller's view of itself, for the session/bearer extractor.
+pub fn caller_of(account: &Account, via: Via) -> ApiCaller {
+    ApiCaller {
+        user: Some(ApiUser {
+            id: account.id,
+            username: account.username.clone(),
+            uuid: account.uuid.clone(),
+        }),
+        via,
+    }
+}
+
+fn tag_expiration(ctx: &Context) -> i64 {
+    i64::try_from(ctx.config.default_tag_expiration_s()).unwrap_or(1_209_600)
+}
+
+async fn hash(secret: &str) -> Result<String, Refused> {
+    let s = secret.to_string();
+    tokio::task::spawn_blocking(move || password::hash(&s))
+        .await
+        .map_err(|e| Refused::Other(e.into()))?
+        .map_err(Refused::Other)
+}
+
+/// `len` characters of `[A-Z0-9]` from the OS random source (Quay's token alphabet).
+pub fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::getrandom(&mut buf).expect("the OS random source works");
+        // 252 = 7 * 36: reject the tail so every character is equally likely.
+        for b in buf.iter().filter(|b| **b < 252) {
+            if out.len() == len {
+                break;
+            }
+            out.push(ALPHABET[usize::from(*b) % 36] as char);
+        }
+    }
+    out
+}
