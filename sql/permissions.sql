@@ -110,3 +110,22 @@ SELECT g.rid FROM ({grants}) g
                   WHERE s.content_checksum = $4 AND u.expires_at > {now})
  ORDER BY g.rid
  LIMIT 1
+
+-- name: namespace_role
+-- The role of caller $2 (NULL or disabled: none) in namespace $1 (a user or organization name),
+-- and the namespace: id, whether it is an organization, whether it is enabled, then the role:
+-- 'owner' (the namespace is the caller), else the best team role in the organization
+-- ('admin' | 'creator' | 'member'), else NULL. No row: no such namespace.
+SELECT ns.id, ns.organization, ns.enabled,
+       CASE WHEN c.id IS NULL THEN NULL
+            WHEN ns.id = c.id THEN 'owner'
+            ELSE (SELECT CASE max(CASE tr.name WHEN 'admin' THEN 3 WHEN 'creator' THEN 2 ELSE 1 END)
+                           WHEN 3 THEN 'admin' WHEN 2 THEN 'creator' WHEN 1 THEN 'member' END
+                    FROM teammember tm
+                    JOIN team t ON t.id = tm.team_id
+                    JOIN teamrole tr ON tr.id = t.role_id
+                   WHERE tm.user_id = c.id AND t.organization_id = ns.id)
+       END
+  FROM "user" ns
+  LEFT JOIN "user" c ON c.id = $2 AND c.enabled AND NOT c.organization
+ WHERE ns.username = $1 AND NOT ns.robot

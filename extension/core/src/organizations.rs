@@ -4,6 +4,7 @@
 //! `CREATE_NAMESPACE_ON_PUSH` is on (quay-http-surface.md §1.10).
 
 use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
+use crate::logs::{self, LogEntry};
 use crate::names;
 use crate::rules::Rule;
 
@@ -28,8 +29,27 @@ pub fn create(
     creator_id: i64,
     removed_tag_expiration_s: i64,
 ) -> CoreResult<(i64, bool)> {
+    create_with(ex, name, creator_id, None, removed_tag_expiration_s, None)
+}
+
+/// [`create`] with the organization's e-mail (`None`: derived from the creator's) and the action
+/// log to write, in the same transaction, when it is created (`/api/v1/organization/`; the log's
+/// account defaults to the new organization).
+pub fn create_with(
+    ex: &mut dyn Executor,
+    name: &str,
+    creator_id: i64,
+    org_email: Option<&str>,
+    removed_tag_expiration_s: i64,
+    log: Option<&LogEntry>,
+) -> CoreResult<(i64, bool)> {
     if !names::is_valid_username(name) {
-        return Err(invalid(Rule::NameInvalid, format!("{name:?} is not a valid organization name")));
+        return Err(invalid(
+            Rule::NameInvalid,
+            format!(
+                "Invalid namespace {name}: Namespace must match expression ^([a-z0-9]+(?:[._-][a-z0-9]+)*)$"
+            ),
+        ));
     }
     let creator = q(ex, "creator", &[Value::Int(creator_id)])?;
     let Some(email) = creator.first().map(|r| r.get(1).and_then(Value::as_text).unwrap_or("").to_string())
@@ -50,7 +70,7 @@ pub fn create(
         if organization {
             Ok((id, false))
         } else {
-            Err(invalid(Rule::NamespaceExists, format!("{name:?} is a user, not an organization")))
+            Err(invalid(Rule::NamespaceExists, "A user or organization with this name already exists"))
         }
     };
     if let Some((id, organization)) = existing(ex)? {
@@ -62,7 +82,7 @@ pub fn create(
         "insert_organization",
         &[
             Value::text(name),
-            Value::text(derived_email(&email, name)),
+            Value::text(org_email.map_or_else(|| derived_email(&email, name), str::to_string)),
             Value::text(uuid),
             Value::Int(removed_tag_expiration_s),
         ],
@@ -76,6 +96,7 @@ pub fn create(
     let team = first_int(&q(ex, "insert_owners_team", &[Value::Int(id)])?)
         .ok_or_else(|| CoreError::Database("teamrole 'admin' is missing".into()))?;
     q(ex, "insert_member", &[Value::Int(creator_id), Value::Int(team)])?;
+    logs::record_opt(ex, log, Some(id))?;
     Ok((id, true))
 }
 

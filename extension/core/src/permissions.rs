@@ -182,3 +182,72 @@ pub fn readable_with_blob(
     let rows = run(ex, sql, &[Value::Int(-1), caller(user_id), Value::text(""), Value::text(digest)])?;
     Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_i64))
 }
+
+/// A caller's standing in a namespace (Quay's organization permissions): the namespace is the
+/// caller's own, or the caller's best team role in the organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NamespaceRole {
+    Member,
+    Creator,
+    Admin,
+    Owner,
+}
+
+impl NamespaceRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NamespaceRole::Member => "member",
+            NamespaceRole::Creator => "creator",
+            NamespaceRole::Admin => "admin",
+            NamespaceRole::Owner => "owner",
+        }
+    }
+    pub fn parse(s: &str) -> Option<NamespaceRole> {
+        match s {
+            "member" => Some(NamespaceRole::Member),
+            "creator" => Some(NamespaceRole::Creator),
+            "admin" => Some(NamespaceRole::Admin),
+            "owner" => Some(NamespaceRole::Owner),
+            _ => None,
+        }
+    }
+    /// Administers the namespace: its owner, or an admin of the organization.
+    pub fn administers(self) -> bool {
+        self >= NamespaceRole::Admin
+    }
+}
+
+/// A namespace (user or organization, not a robot) and the caller's role in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceAccess {
+    pub id: i64,
+    pub organization: bool,
+    pub enabled: bool,
+    pub role: Option<NamespaceRole>,
+}
+
+/// permissions.sql `namespace_role`: $1 namespace name, $2 caller (NULL: anonymous).
+pub fn namespace_role_statement() -> &'static str {
+    named(SQL, "namespace_role")
+}
+
+/// A `namespace_role` row.
+pub fn namespace_access_of(r: &[Value]) -> Option<NamespaceAccess> {
+    Some(NamespaceAccess {
+        id: r.first()?.as_i64()?,
+        organization: r.get(1)?.as_bool().unwrap_or(false),
+        enabled: r.get(2)?.as_bool().unwrap_or(false),
+        role: r.get(3).and_then(Value::as_text).and_then(NamespaceRole::parse),
+    })
+}
+
+/// The namespace `name` and the caller's role in it; `None` when no user or organization has
+/// that name.
+pub fn namespace_access(
+    ex: &mut dyn Executor,
+    name: &str,
+    user_id: Option<i64>,
+) -> CoreResult<Option<NamespaceAccess>> {
+    let rows = run(ex, namespace_role_statement(), &[Value::text(name), Value::opt_int(user_id)])?;
+    Ok(rows.first().and_then(|r| namespace_access_of(r)))
+}

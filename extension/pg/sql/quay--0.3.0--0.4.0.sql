@@ -1,6 +1,6 @@
 -- quay 0.3.0 -> 0.4.0 (ALTER EXTENSION quay UPDATE): accounts and action logs for /api/v1 —
--- quay.user_create, quay.user_set_password, quay.user_initialize (each writing its action log
--- in the same transaction) and quay.log_action. Nothing existing changes. Written by hand from
+-- quay.user_create, quay.user_set_password, quay.user_initialize, an organization_create overload
+-- (each writing its action log in the same transaction), quay.log_action and quay.namespace_access. Nothing existing changes. Written by hand from
 -- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match
 -- a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
@@ -66,3 +66,39 @@ COMMENT ON FUNCTION user_initialize(text, text, text, bigint, text, text, text, 
   'The first user of an empty database (QUAY_DATABASE_NOT_EMPTY otherwise), verified; with token_name and token_code_hash also its automation OAuth application and an access token with that scope, valid lifetime_s seconds. One transaction. Returns the user id and the token row id.';
 COMMENT ON FUNCTION user_set_password(bigint, text, text) IS
   'Set a person''s bcrypt password hash and write its action log in the same transaction; QUAY_USER_UNKNOWN when no person has that id.';
+
+-- quay::namespace_access
+CREATE  FUNCTION "namespace_access"(
+	"namespace_name" TEXT, /* & str */
+	"user_id" bigint /* Option < i64 > */
+) RETURNS TABLE (
+	"namespace_id" bigint,  /* i64 */
+	"organization" bool,  /* bool */
+	"enabled" bool,  /* bool */
+	"role" TEXT  /* Option < String > */
+)
+STABLE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'namespace_access_wrapper';
+
+-- quay::organization_create (with e-mail and log)
+CREATE  FUNCTION "organization_create"(
+	"organization_name" TEXT, /* & str */
+	"creator_id" bigint, /* i64 */
+	"email" TEXT, /* Option < & str > */
+	"removed_tag_expiration_s" bigint, /* i64 */
+	"log" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"organization_id" bigint,  /* i64 */
+	"created" bool  /* bool */
+)
+VOLATILE 
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'organization_create_with_wrapper';
+
+COMMENT ON FUNCTION namespace_access(text, bigint) IS
+  'The user or organization of that name and the role a user (NULL = anonymous) has in it: owner (its own namespace), else the best team role in the organization (admin, creator, member), else NULL. No row when no namespace has the name.';
+COMMENT ON FUNCTION organization_create(text, bigint, text, bigint, text) IS
+  'As organization_create(text, bigint, bigint), with the organization''s e-mail (NULL: derived from the creator''s) and the action log (JSON as quay.log_action takes) written in the same transaction when it is created (/api/v1/organization/).';

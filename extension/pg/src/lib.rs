@@ -634,6 +634,38 @@ COMMENT ON FUNCTION organization_create(text, bigint, bigint) IS
     requires = [organization_create]
 );
 
+#[pg_extern(volatile, name = "organization_create")]
+#[search_path(public, pg_catalog)]
+fn organization_create_with(
+    organization_name: &str,
+    creator_id: i64,
+    email: Option<&str>,
+    removed_tag_expiration_s: i64,
+    log: Option<&str>,
+) -> TableIterator<'static, (name!(organization_id, i64), name!(created, bool))> {
+    let (id, created) = with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::organizations::create_with(
+            ex,
+            organization_name,
+            creator_id,
+            email,
+            removed_tag_expiration_s,
+            log.as_ref(),
+        )
+    });
+    TableIterator::once((id, created))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION organization_create(text, bigint, text, bigint, text) IS
+  'As organization_create(text, bigint, bigint), with the organization''s e-mail (NULL: derived from the creator''s) and the action log (JSON as quay.log_action takes) written in the same transaction when it is created (/api/v1/organization/).';
+"#,
+    name = "comment_organization_create_with",
+    requires = [organization_create_with]
+);
+
 /// What a push creates, in one transaction: the namespace (as an organization, when
 /// `namespace_expiration_s` is given and it is missing) and the repository.
 #[pg_extern(volatile)]
@@ -913,6 +945,33 @@ COMMENT ON FUNCTION readable_repository_with_blob(bigint, text) IS
 "#,
     name = "comment_readable_repository_with_blob",
     requires = [readable_repository_with_blob]
+);
+
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn namespace_access(
+    namespace_name: &str,
+    user_id: Option<i64>,
+) -> TableIterator<
+    'static,
+    (name!(namespace_id, i64), name!(organization, bool), name!(enabled, bool), name!(role, Option<String>)),
+> {
+    let found = with_core(|ex| quay_core::permissions::namespace_access(ex, namespace_name, user_id));
+    TableIterator::new(
+        found
+            .into_iter()
+            .map(|a| (a.id, a.organization, a.enabled, a.role.map(|r| r.as_str().to_string())))
+            .collect::<Vec<_>>(),
+    )
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION namespace_access(text, bigint) IS
+  'The user or organization of that name and the role a user (NULL = anonymous) has in it: owner (its own namespace), else the best team role in the organization (admin, creator, member), else NULL. No row when no namespace has the name.';
+"#,
+    name = "comment_namespace_access",
+    requires = [namespace_access]
 );
 
 #[pg_extern(volatile)]

@@ -477,3 +477,17 @@ impl ApiCaller {
         Ok(())
     }
 }
+
+impl ApiCaller {
+    /// Administers the namespace: its owner or an organization admin (with a credential that
+    /// may act as one: sessions, OAuth `org:admin`), or a superuser with
+    /// `FEATURE_SUPERUSERS_FULL_ACCESS`.
+    pub fn administers(&self, ctx: &Context, ns: Option<&quay_core::permissions::NamespaceAccess>) -> bool {
+        if self.user.is_none() {
+            return false;
+        }
+        let by_role =
+            ns.and_then(|n| n.role).is_some_and(|r| r.administers()) && self.has_scope(Scope::OrgAdmin);
+        by_role || (ctx.config.feature_superusers_full_access.0 && self.is_superuser(ctx))
+    }
+}

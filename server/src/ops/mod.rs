@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod logs;
 pub mod manifests;
+pub mod organizations;
 pub mod repositories;
 pub mod uploads;
 pub mod users;

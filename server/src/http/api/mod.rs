@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod input;
+pub mod organizations;
 pub mod users;
 pub mod views;
 
@@ -28,6 +29,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/users/{name}", get(users::profile))
         .route("/api/v1/superuser/users/", get(users::superuser_list).post(users::superuser_create))
         .route("/api/v1/superuser/users/{name}", get(users::superuser_get).put(users::superuser_update))
+        .route("/api/v1/organization/", post(organizations::create))
+        .route("/api/v1/organization/{name}", get(organizations::get))
+        .route("/api/v1/organization/{name}/members", get(organizations::members))
+        .route("/api/v1/organization/{name}/members/{member}", get(organizations::member))
+        .route("/api/v1/organization/{name}/collaborators", get(organizations::collaborators))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))

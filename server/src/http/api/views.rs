@@ -102,6 +102,60 @@ pub fn superuser_user(ctx: &Context, a: &Account) -> Value {
     })
 }
 
+/// `GET /api/v1/organization/{name}`: outsiders see that it exists; members its teams (and which
+/// they may open); admins its settings. The organization's own avatar says `kind: "user"`, as
+/// Quay's does.
+pub fn organization(o: &crate::ops::organizations::Organization) -> Value {
+    let a = &o.account;
+    let mut v = json!({
+        "avatar": avatar(&a.username, Some(&a.email), "user"),
+        "email": if o.is_admin { a.email.as_str() } else { "" },
+        "is_admin": o.is_admin,
+        "is_member": o.is_member,
+        "name": a.username,
+    });
+    if let Some(teams) = &o.teams {
+        v["ordered_teams"] = json!(teams.iter().map(|t| t.name.as_str()).collect::<Vec<_>>());
+        let map: serde_json::Map<String, Value> = teams
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    json!({
+                        "avatar": avatar(&t.name, Some(&t.name), "team"),
+                        "can_view": o.is_admin || t.caller_is_member,
+                        "description": t.description,
+                        "is_synced": false,
+                        "member_count": t.member_count,
+                        "name": t.name,
+                        "repo_count": t.repo_count,
+                        "role": t.role,
+                    }),
+                )
+            })
+            .collect();
+        v["teams"] = Value::Object(map);
+    }
+    if o.is_admin {
+        v["invoice_email"] = json!(a.invoice_email);
+        v["invoice_email_address"] = json!(a.invoice_email_address);
+        v["is_free_account"] = json!(true);
+        v["tag_expiration_s"] = json!(a.removed_tag_expiration_s);
+    }
+    v
+}
+
+/// A member (or collaborator) of an organization.
+pub fn member(m: &crate::store::organizations::Member) -> Value {
+    json!({
+        "avatar": avatar(&m.username, Some(&m.email), "user"),
+        "kind": "user",
+        "name": m.username,
+        "repositories": m.repositories,
+        "teams": m.teams.iter().map(|t| json!({"avatar": avatar(t, Some(t), "team"), "name": t})).collect::<Vec<_>>(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,0 +1,70 @@
+//! Organizations: create, view, members, collaborators.
+
+use super::error::ApiError;
+use super::input::{self, Kind};
+use super::views;
+use crate::http::AppState;
+use crate::ops::access::ApiCaller;
+use crate::ops::logs::Origin;
+use crate::ops::organizations;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// `POST /api/v1/organization/ {name, email}` → 201 `"Created"`.
+pub async fn create(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.signed_in()?;
+    let body = input::body(&body)?;
+    input::check(&body, &["name"], &[("name", Kind::String), ("email", Kind::String)])?;
+    let name = input::str_of(&body, "name").unwrap_or("");
+    organizations::create(&ctx, &caller, &origin, name, input::str_of(&body, "email")).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!("Created"))).into_response())
+}
+
+/// `GET /api/v1/organization/{name}`.
+pub async fn get(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let o = organizations::view(&ctx, &caller, &name).await?;
+    Ok(axum::Json(views::organization(&o)).into_response())
+}
+
+/// `GET /api/v1/organization/{name}/members`.
+pub async fn members(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let members = organizations::members(&ctx, &caller, &name).await?;
+    Ok(axum::Json(json!({"members": members.iter().map(views::member).collect::<Vec<_>>()})).into_response())
+}
+
+/// `GET /api/v1/organization/{name}/members/{member}`.
+pub async fn member(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path((name, member)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let m = organizations::member(&ctx, &caller, &name, &member).await?;
+    Ok(axum::Json(views::member(&m)).into_response())
+}
+
+/// `GET /api/v1/organization/{name}/collaborators`.
+pub async fn collaborators(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = organizations::collaborators(&ctx, &caller, &name).await?;
+    Ok(axum::Json(json!({"collaborators": c.iter().map(views::member).collect::<Vec<_>>()})).into_response())
+}

@@ -1,0 +1,96 @@
+//! Organizations for `/api/v1`: creating one, its view (what a member, an admin or an outsider
+//! sees), members and collaborators. Permission is decided before existence, as Quay does: an
+//! outsider asking for an unknown organization's members gets 403, an admin 404.
+
+use super::Context;
+use super::access::{ApiCaller, Scope};
+use super::logs::{Origin, entry};
+use super::users::Refused;
+use crate::store::organizations::{Member, TeamSummary};
+use crate::store::users::Account;
+use quay_core::permissions::NamespaceAccess;
+use serde_json::json;
+
+/// An organization as its view needs it.
+#[derive(Debug, Clone)]
+pub struct Organization {
+    pub account: Account,
+    pub is_admin: bool,
+    pub is_member: bool,
+    /// The teams, for members and admins.
+    pub teams: Option<Vec<TeamSummary>>,
+}
+
+/// `POST /api/v1/organization/`: any signed-in person (with `user:admin` on a token).
+pub async fn create(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    name: &str,
+    email: Option<&str>,
+) -> Result<(), Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(Scope::UserAdmin))?;
+    let log = entry(caller, origin, "org_create", json!({"email": email, "namespace": name}));
+    let exp = i64::try_from(ctx.config.default_tag_expiration_s()).unwrap_or(1_209_600);
+    let (_, created) = ctx.store.organization_create_logged(name, user.id, email, exp, log).await?;
+    if !created {
+        return Err(Refused::Rule {
+            code: quay_core::rules::Rule::NamespaceExists,
+            message: "A user or organization with this name already exists".into(),
+        });
+    }
+    Ok(())
+}
+
+async fn organization_access(
+    ctx: &Context,
+    caller: &ApiCaller,
+    name: &str,
+) -> Result<NamespaceAccess, Refused> {
+    match ctx.store.namespace_access(name, caller.user_id()).await? {
+        Some(ns) if ns.organization && ns.enabled => Ok(ns),
+        _ => Err(Refused::NotFound),
+    }
+}
+
+/// `GET /api/v1/organization/{name}`: everyone may see it exists; members see its teams, admins
+/// its settings.
+pub async fn view(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<Organization, Refused> {
+    let ns = organization_access(ctx, caller, name).await?;
+    let account = ctx.store.account_by_name(name).await?.ok_or(Refused::NotFound)?;
+    let is_admin = caller.administers(ctx, Some(&ns));
+    let is_member = ns.role.is_some() || is_admin;
+    let teams =
+        if is_member { Some(ctx.store.organization_teams(ns.id, caller.user_id()).await?) } else { None };
+    Ok(Organization { account, is_admin, is_member, teams })
+}
+
+/// The namespace an organization admin acts on (401/403 before 404).
+async fn administered(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<NamespaceAccess, Refused> {
+    let ns = ctx.store.namespace_access(name, caller.user_id()).await?;
+    caller.require(caller.administers(ctx, ns.as_ref()))?;
+    match ns {
+        Some(ns) if ns.organization && ns.enabled => Ok(ns),
+        _ => Err(Refused::NotFound),
+    }
+}
+
+/// `GET /api/v1/organization/{name}/members` (admins).
+pub async fn members(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<Vec<Member>, Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    Ok(ctx.store.organization_members(ns.id).await?)
+}
+
+/// `GET /api/v1/organization/{name}/members/{member}` (admins).
+pub async fn member(ctx: &Context, caller: &ApiCaller, name: &str, member: &str) -> Result<Member, Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    let all = ctx.store.organization_members(ns.id).await?;
+    all.into_iter().find(|m| m.username == member).ok_or(Refused::NotFound)
+}
+
+/// `GET /api/v1/organization/{name}/collaborators` (admins).
+pub async fn collaborators(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<Vec<Member>, Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    Ok(ctx.store.organization_collaborators(ns.id).await?)
+}
