@@ -72,3 +72,14 @@ SELECT state FROM repository WHERE id = $1
 -- name: namespace_id_by_name
 -- A user or organization (not a robot) by name.
 SELECT id FROM "user" WHERE username = $1 AND robot = false
+
+-- name: set_description
+UPDATE repository SET description = $2 WHERE id = $1
+
+-- name: set_visibility
+-- $2: visibility name.
+UPDATE repository SET visibility_id = (SELECT v.id FROM visibility v WHERE v.name = $2) WHERE id = $1
+
+-- name: live_namespace
+-- The namespace of live repository $1.
+SELECT namespace_user_id FROM repository WHERE id = $1 AND state <> 3

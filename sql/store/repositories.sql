@@ -33,3 +33,48 @@ SELECT DISTINCT x.repository_id FROM (
 ) x JOIN repository r ON r.id = x.repository_id AND r.state <> 3
 ORDER BY 1
 LIMIT 100
+
+-- name: api_page
+-- One page of the live image repositories caller $1 (-1: anonymous) may list, after id $2, at
+-- most $3 rows, in id order: in namespace $4 ('': every namespace), only those it starred when
+-- $5, and public ones it has no grant on only when $6 (Quay's `public=true`). A grant is any
+-- source of role_rank but public visibility: `v` is a constant 'private' so the rule's public
+-- fallback never applies, `rv` the real visibility. Columns: id, namespace, name, description,
+-- public, state, starred by the caller, newest alive tag's start (ms).
+SELECT r.id, ns.username, r.name, r.description, rv.name = 'public', r.state,
+       EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1),
+       (SELECT max(t.lifetime_start_ms) FROM tag t
+         WHERE t.repository_id = r.id AND NOT t.hidden
+           AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms}))
+  FROM repository r
+  JOIN visibility rv ON rv.id = r.visibility_id
+  CROSS JOIN (SELECT 'private' AS name) v
+  JOIN repositorykind k ON k.id = r.kind_id AND k.name = 'image'
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+  LEFT JOIN "user" c ON c.id = $1 AND c.enabled = true
+ WHERE r.state <> 3 AND ns.enabled = true AND r.id > $2
+   AND ($4 = '' OR ns.username = $4)
+   AND ($5 = false OR EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1))
+   AND (({role_rank}) IS NOT NULL OR ($6 = true AND rv.name = 'public'))
+ ORDER BY r.id
+ LIMIT $3
+
+-- name: api_view
+-- Repository $2 of namespace $1 as the API shows it: id, description, public, state, badge
+-- token, namespace is an organization, namespace's tag expiration, starred by caller $3.
+SELECT r.id, r.description, v.name = 'public', r.state, r.badge_token, ns.organization,
+       ns.removed_tag_expiration_s,
+       EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $3)
+  FROM repository r
+  JOIN visibility v ON v.id = r.visibility_id
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+ WHERE ns.username = $1 AND r.name = $2 AND r.state <> 3
+
+-- name: api_active_tags
+-- The alive, visible tags of repository $1 by name: name, manifest digest, start (ms), size of
+-- the manifest's layers (NULL for lists).
+SELECT t.name, m.digest, t.lifetime_start_ms, m.layers_compressed_size
+  FROM tag t JOIN manifest m ON m.id = t.manifest_id
+ WHERE t.repository_id = $1 AND NOT t.hidden
+   AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
+ ORDER BY t.name

@@ -49,7 +49,13 @@ impl Role {
 
 /// `name` of permissions.sql with the role rule (`role_rank`) in place of `{role_rank}`.
 fn with_role_rank(name: &str) -> String {
-    named(SQL, name).replace("{role_rank}", named(SQL, "role_rank").trim_end())
+    embed_role_rank(named(SQL, name))
+}
+
+/// `statement` with its `{role_rank}` replaced by the one role rule (for statements kept
+/// elsewhere, e.g. the store's listings; aliases `r`, `v`, `c` as role_rank documents).
+pub fn embed_role_rank(statement: &str) -> String {
+    statement.replace("{role_rank}", named(SQL, "role_rank").trim_end())
 }
 
 /// The grants statement (`{grants}`) in `name`, composed once.

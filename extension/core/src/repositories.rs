@@ -3,6 +3,7 @@
 //! creating user, then the organization's default permissions (prototypes).
 
 use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lock, named, run};
+use crate::logs::{self, LogEntry};
 use crate::names;
 use crate::rules::Rule;
 
@@ -71,8 +72,23 @@ pub fn create(
     public: bool,
     creator_id: i64,
 ) -> CoreResult<(i64, bool)> {
+    create_with(ex, namespace_id, name, public, creator_id, None, None)
+}
+
+/// [`create`] with a description and the action log (`create_repo`; account: the namespace,
+/// repository: the new one) written in the same transaction when the repository is created
+/// (`/api/v1/repository`). An existing repository is returned unchanged, nothing logged.
+pub fn create_with(
+    ex: &mut dyn Executor,
+    namespace_id: i64,
+    name: &str,
+    public: bool,
+    creator_id: i64,
+    description: Option<&str>,
+    log: Option<&LogEntry>,
+) -> CoreResult<(i64, bool)> {
     if !names::is_valid_repository_name(name) {
-        return Err(invalid(Rule::NameInvalid, format!("{name:?} is not a valid repository name")));
+        return Err(invalid(Rule::NameInvalid, "Invalid repository name"));
     }
     let ns = q(ex, "namespace", &[Value::Int(namespace_id)])?;
     let Some(ns) = ns.first() else {
@@ -116,7 +132,59 @@ pub fn create(
             }
         }
     }
+    if let Some(d) = description {
+        q(ex, "set_description", &[rid.clone(), Value::text(d)])?;
+    }
+    if let Some(l) = log {
+        let mut l = l.clone();
+        l.repository_id = l.repository_id.or(Some(id));
+        logs::record(ex, &l, Some(namespace_id))?;
+    }
     Ok((id, true))
+}
+
+/// The namespace of a live repository (`QUAY_REPOSITORY_UNKNOWN` otherwise).
+fn live_namespace(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<i64> {
+    first_int(&q(ex, "live_namespace", &[Value::Int(repository_id)])?)
+        .ok_or_else(|| invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist")))
+}
+
+/// Sets a live repository's description and writes `log` (account: its namespace) in the same
+/// transaction.
+pub fn set_description(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    description: &str,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    let ns = live_namespace(ex, repository_id)?;
+    q(ex, "set_description", &[Value::Int(repository_id), Value::text(description)])?;
+    logged(ex, log, ns, repository_id)
+}
+
+/// Makes a live repository public or private and writes `log` in the same transaction.
+pub fn set_visibility(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    public: bool,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    let ns = live_namespace(ex, repository_id)?;
+    let visibility = if public { "public" } else { "private" };
+    q(ex, "set_visibility", &[Value::Int(repository_id), Value::text(visibility)])?;
+    logged(ex, log, ns, repository_id)
+}
+
+fn logged(
+    ex: &mut dyn Executor,
+    log: Option<&LogEntry>,
+    namespace_id: i64,
+    repository_id: i64,
+) -> CoreResult<()> {
+    let Some(l) = log else { return Ok(()) };
+    let mut l = l.clone();
+    l.repository_id = l.repository_id.or(Some(repository_id));
+    logs::record(ex, &l, Some(namespace_id))
 }
 
 /// What a push creates: the repository `namespace/name`, creating the namespace first as an

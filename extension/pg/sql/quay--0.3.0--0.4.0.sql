@@ -1,8 +1,10 @@
--- quay 0.3.0 -> 0.4.0 (ALTER EXTENSION quay UPDATE): accounts and action logs for /api/v1 —
--- quay.user_create, quay.user_set_password, quay.user_initialize, an organization_create overload
--- (each writing its action log in the same transaction), quay.log_action and quay.namespace_access. Nothing existing changes. Written by hand from
--- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match
--- a fresh install.
+-- quay 0.3.0 -> 0.4.0 (ALTER EXTENSION quay UPDATE): accounts, organizations and repositories for
+-- /api/v1, each write with its action log in the same transaction (quay.user_create,
+-- user_set_password, user_initialize, organization_create and repository_create overloads with
+-- e-mail/description and log, repository_set_description, repository_set_visibility,
+-- log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
+-- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
 
 -- quay::log_action
@@ -13,6 +15,118 @@ STRICT VOLATILE
 SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'log_action_wrapper';
+
+-- requires:
+--   log_action
+
+
+COMMENT ON FUNCTION log_action(text) IS
+  'Write one action log row (logentry3) from its JSON form {kind, account_id, performer_id?, repository_id?, ip?, metadata}; the kind is looked up by name. Refuses an unknown kind or a missing account (QUAY_INVALID_ARGUMENT).';
+
+-- quay::namespace_access
+CREATE  FUNCTION "namespace_access"(
+	"namespace_name" TEXT, /* & str */
+	"user_id" bigint /* Option < i64 > */
+) RETURNS TABLE (
+	"namespace_id" bigint,  /* i64 */
+	"organization" bool,  /* bool */
+	"enabled" bool,  /* bool */
+	"role" TEXT  /* Option < String > */
+)
+STABLE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'namespace_access_wrapper';
+
+-- requires:
+--   namespace_access
+
+
+COMMENT ON FUNCTION namespace_access(text, bigint) IS
+  'The user or organization of that name and the role a user (NULL = anonymous) has in it: owner (its own namespace), else the best team role in the organization (admin, creator, member), else NULL. No row when no namespace has the name.';
+
+-- quay::organization_create
+CREATE  FUNCTION "organization_create"(
+	"organization_name" TEXT, /* & str */
+	"creator_id" bigint, /* i64 */
+	"email" TEXT, /* Option < & str > */
+	"removed_tag_expiration_s" bigint, /* i64 */
+	"log" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"organization_id" bigint,  /* i64 */
+	"created" bool  /* bool */
+)
+VOLATILE 
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'organization_create_with_wrapper';
+
+-- requires:
+--   organization_create_with
+
+
+COMMENT ON FUNCTION organization_create(text, bigint, text, bigint, text) IS
+  'As organization_create(text, bigint, bigint), with the organization''s e-mail (NULL: derived from the creator''s) and the action log (JSON as quay.log_action takes) written in the same transaction when it is created (/api/v1/organization/).';
+
+-- quay::repository_create
+CREATE  FUNCTION "repository_create"(
+	"namespace_id" bigint, /* i64 */
+	"repository_name" TEXT, /* & str */
+	"public" bool, /* bool */
+	"creator_id" bigint, /* i64 */
+	"description" TEXT, /* Option < & str > */
+	"log" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"repository_id" bigint,  /* i64 */
+	"created" bool  /* bool */
+)
+VOLATILE 
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'repository_create_with_wrapper';
+
+-- requires:
+--   repository_create_with
+
+
+COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint, text, text) IS
+  'As repository_create(bigint, text, boolean, bigint), with a description and the action log (JSON as quay.log_action takes; account the namespace, repository the new one) written in the same transaction when it is created (/api/v1/repository). An existing repository is returned with created = false, nothing written.';
+
+-- quay::repository_set_description
+CREATE  FUNCTION "repository_set_description"(
+	"repository_id" bigint, /* i64 */
+	"description" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'repository_set_description_wrapper';
+
+-- requires:
+--   repository_set_description
+
+
+COMMENT ON FUNCTION repository_set_description(bigint, text, text) IS
+  'Set a live repository''s description and write its action log (account: its namespace) in the same transaction; QUAY_REPOSITORY_UNKNOWN otherwise.';
+
+-- quay::repository_set_visibility
+CREATE  FUNCTION "repository_set_visibility"(
+	"repository_id" bigint, /* i64 */
+	"public" bool, /* bool */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'repository_set_visibility_wrapper';
+
+-- requires:
+--   repository_set_visibility
+
+
+COMMENT ON FUNCTION repository_set_visibility(bigint, boolean, text) IS
+  'Make a live repository public or private and write its action log in the same transaction; QUAY_REPOSITORY_UNKNOWN otherwise.';
 
 -- quay::user_create
 CREATE  FUNCTION "user_create"(
@@ -28,16 +142,12 @@ SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'user_create_wrapper';
 
--- quay::user_set_password
-CREATE  FUNCTION "user_set_password"(
-	"user_id" bigint, /* i64 */
-	"password_hash" TEXT, /* & str */
-	"log" TEXT DEFAULT NULL /* Option < & str > */
-) RETURNS void
-VOLATILE
-SET search_path TO public, pg_catalog
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'user_set_password_wrapper';
+-- requires:
+--   user_create
+
+
+COMMENT ON FUNCTION user_create(text, text, text, bigint, boolean, text) IS
+  'Create a person (password_hash: bcrypt, or NULL for none) and, in the same transaction, its action log (log: JSON as quay.log_action takes, account defaulting to the new user). Refuses invalid names, names any namespace has (QUAY_NAMESPACE_EXISTS) and e-mails another person uses (QUAY_EMAIL_TAKEN). Returns the new id.';
 
 -- quay::user_initialize
 CREATE  FUNCTION "user_initialize"(
@@ -58,47 +168,28 @@ SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'user_initialize_wrapper';
 
-COMMENT ON FUNCTION log_action(text) IS
-  'Write one action log row (logentry3) from its JSON form {kind, account_id, performer_id?, repository_id?, ip?, metadata}; the kind is looked up by name. Refuses an unknown kind or a missing account (QUAY_INVALID_ARGUMENT).';
-COMMENT ON FUNCTION user_create(text, text, text, bigint, boolean, text) IS
-  'Create a person (password_hash: bcrypt, or NULL for none) and, in the same transaction, its action log (log: JSON as quay.log_action takes, account defaulting to the new user). Refuses invalid names, names any namespace has (QUAY_NAMESPACE_EXISTS) and e-mails another person uses (QUAY_EMAIL_TAKEN). Returns the new id.';
+-- requires:
+--   user_initialize
+
+
 COMMENT ON FUNCTION user_initialize(text, text, text, bigint, text, text, text, bigint) IS
   'The first user of an empty database (QUAY_DATABASE_NOT_EMPTY otherwise), verified; with token_name and token_code_hash also its automation OAuth application and an access token with that scope, valid lifetime_s seconds. One transaction. Returns the user id and the token row id.';
+
+-- quay::user_set_password
+CREATE  FUNCTION "user_set_password"(
+	"user_id" bigint, /* i64 */
+	"password_hash" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'user_set_password_wrapper';
+
+-- requires:
+--   user_set_password
+
+
 COMMENT ON FUNCTION user_set_password(bigint, text, text) IS
   'Set a person''s bcrypt password hash and write its action log in the same transaction; QUAY_USER_UNKNOWN when no person has that id.';
 
--- quay::namespace_access
-CREATE  FUNCTION "namespace_access"(
-	"namespace_name" TEXT, /* & str */
-	"user_id" bigint /* Option < i64 > */
-) RETURNS TABLE (
-	"namespace_id" bigint,  /* i64 */
-	"organization" bool,  /* bool */
-	"enabled" bool,  /* bool */
-	"role" TEXT  /* Option < String > */
-)
-STABLE
-SET search_path TO public, pg_catalog
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'namespace_access_wrapper';
-
--- quay::organization_create (with e-mail and log)
-CREATE  FUNCTION "organization_create"(
-	"organization_name" TEXT, /* & str */
-	"creator_id" bigint, /* i64 */
-	"email" TEXT, /* Option < & str > */
-	"removed_tag_expiration_s" bigint, /* i64 */
-	"log" TEXT /* Option < & str > */
-) RETURNS TABLE (
-	"organization_id" bigint,  /* i64 */
-	"created" bool  /* bool */
-)
-VOLATILE 
-SET search_path TO public, pg_catalog
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'organization_create_with_wrapper';
-
-COMMENT ON FUNCTION namespace_access(text, bigint) IS
-  'The user or organization of that name and the role a user (NULL = anonymous) has in it: owner (its own namespace), else the best team role in the organization (admin, creator, member), else NULL. No row when no namespace has the name.';
-COMMENT ON FUNCTION organization_create(text, bigint, text, bigint, text) IS
-  'As organization_create(text, bigint, bigint), with the organization''s e-mail (NULL: derived from the creator''s) and the action log (JSON as quay.log_action takes) written in the same transaction when it is created (/api/v1/organization/).';

@@ -634,6 +634,76 @@ COMMENT ON FUNCTION organization_create(text, bigint, bigint) IS
     requires = [organization_create]
 );
 
+#[pg_extern(volatile, name = "repository_create")]
+#[search_path(public, pg_catalog)]
+fn repository_create_with(
+    namespace_id: i64,
+    repository_name: &str,
+    public: bool,
+    creator_id: i64,
+    description: Option<&str>,
+    log: Option<&str>,
+) -> TableIterator<'static, (name!(repository_id, i64), name!(created, bool))> {
+    let (id, created) = with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::repositories::create_with(
+            ex,
+            namespace_id,
+            repository_name,
+            public,
+            creator_id,
+            description,
+            log.as_ref(),
+        )
+    });
+    TableIterator::once((id, created))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint, text, text) IS
+  'As repository_create(bigint, text, boolean, bigint), with a description and the action log (JSON as quay.log_action takes; account the namespace, repository the new one) written in the same transaction when it is created (/api/v1/repository). An existing repository is returned with created = false, nothing written.';
+"#,
+    name = "comment_repository_create_with",
+    requires = [repository_create_with]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn repository_set_description(repository_id: i64, description: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::repositories::set_description(ex, repository_id, description, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_set_description(bigint, text, text) IS
+  'Set a live repository''s description and write its action log (account: its namespace) in the same transaction; QUAY_REPOSITORY_UNKNOWN otherwise.';
+"#,
+    name = "comment_repository_set_description",
+    requires = [repository_set_description]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn repository_set_visibility(repository_id: i64, public: bool, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::repositories::set_visibility(ex, repository_id, public, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_set_visibility(bigint, boolean, text) IS
+  'Make a live repository public or private and write its action log in the same transaction; QUAY_REPOSITORY_UNKNOWN otherwise.';
+"#,
+    name = "comment_repository_set_visibility",
+    requires = [repository_set_visibility]
+);
+
 #[pg_extern(volatile, name = "organization_create")]
 #[search_path(public, pg_catalog)]
 fn organization_create_with(

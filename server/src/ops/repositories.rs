@@ -1,4 +1,13 @@
-//! Repositories as operations name them.
+//! Repositories as operations name them, and what `/api/v1` does with them: the permission
+//! check (401/403 before 404), create, view, describe, change visibility, list.
+
+use super::Context;
+use super::access::{ApiCaller, Scope, Via};
+use super::logs::{Origin, entry};
+use super::users::Refused;
+use crate::store::repositories::{ListFilter, RepositoryDetail, RepositoryListed, TagSummary};
+use quay_core::permissions::{NamespaceRole, Role};
+use serde_json::json;
 
 /// A repository as named in a request: namespace and repository name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +32,173 @@ impl RepoName {
     pub fn full(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
+}
+
+/// What an `/api/v1` caller needs on a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    Read,
+    Write,
+    Admin,
+}
+
+/// A repository an `/api/v1` caller was allowed to act on, and the caller's role there.
+#[derive(Debug, Clone)]
+pub struct Allowed {
+    pub repository_id: i64,
+    pub role: Option<Role>,
+    /// Administers the namespace (owner, organization admin, superuser with full access).
+    pub namespace_admin: bool,
+}
+
+impl Allowed {
+    pub fn can_write(&self) -> bool {
+        self.namespace_admin || self.role >= Some(Role::Write)
+    }
+    pub fn can_admin(&self) -> bool {
+        self.namespace_admin || self.role >= Some(Role::Admin)
+    }
+}
+
+/// The most an OAuth token's scopes let it do on repositories (sessions: no cap).
+fn scope_cap(caller: &ApiCaller) -> Option<Role> {
+    if !matches!(caller.via, Via::OAuth { .. }) {
+        return Some(Role::Admin);
+    }
+    [(Scope::RepoAdmin, Role::Admin), (Scope::RepoWrite, Role::Write), (Scope::RepoRead, Role::Read)]
+        .into_iter()
+        .find(|(s, _)| caller.has_scope(*s))
+        .map(|(_, r)| r)
+}
+
+/// Quay's repository permission check for the API, decided before existence: a caller who would
+/// hold `need` (a grant, the namespace's admins and owner, public reads) learns whether the
+/// repository exists (404); others get 401 (anonymous) or 403.
+pub async fn authorize(
+    ctx: &Context,
+    caller: &ApiCaller,
+    namespace: &str,
+    name: &str,
+    need: Need,
+) -> Result<Allowed, Refused> {
+    let uid = caller.user_id();
+    let ns = ctx.store.namespace_access(namespace, uid).await?;
+    let repo = ctx.store.repository_access(namespace, name, uid).await?;
+    let cap = scope_cap(caller);
+    let namespace_admin = caller.administers(ctx, ns.as_ref()) && cap >= Some(Role::Admin);
+    let role = repo.as_ref().and_then(|r| r.role).min(cap);
+    let public_read = need == Need::Read && repo.as_ref().is_some_and(|r| r.repository.public);
+    let held = match need {
+        Need::Read => role.is_some(),
+        Need::Write => role >= Some(Role::Write),
+        Need::Admin => role >= Some(Role::Admin),
+    };
+    caller.require(held || namespace_admin || public_read)?;
+    match repo {
+        Some(r) if r.repository.is_image && r.repository.namespace_enabled => {
+            Ok(Allowed { repository_id: r.repository.id, role, namespace_admin })
+        }
+        _ => Err(Refused::NotFound),
+    }
+}
+
+/// `POST /api/v1/repository`: a repository in `namespace` (default: the caller's own), with
+/// its description and `create_repo` log in one transaction.
+pub async fn create(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    namespace: Option<&str>,
+    name: &str,
+    public: bool,
+    description: &str,
+) -> Result<(), Refused> {
+    let Some(user) = caller.user.as_ref() else {
+        return Err(Refused::Invalid("Must provide a namespace or must be logged in.".into()));
+    };
+    let ns_name = namespace.unwrap_or(&user.username);
+    let ns = ctx.store.namespace_access(ns_name, Some(user.id)).await?;
+    let may = ns.as_ref().and_then(|n| n.role).is_some_and(|r| r >= NamespaceRole::Creator)
+        || (ctx.config.feature_superusers_full_access.0 && caller.is_superuser(ctx));
+    caller.require(may && caller.has_scope(Scope::RepoCreate))?;
+    let Some(ns) = ns else { return Err(Refused::Denied(super::access::ApiDenied::Forbidden)) };
+    let log = entry(caller, origin, "create_repo", json!({"namespace": ns_name, "repo": name}));
+    let (_, created) =
+        ctx.store.repository_create_logged(ns.id, name, public, user.id, description, log).await?;
+    if !created {
+        return Err(Refused::Invalid("Repository already exists".into()));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/repository/{ns}/{name}`: the repository, the caller's standing, its alive tags.
+pub async fn detail(
+    ctx: &Context,
+    caller: &ApiCaller,
+    namespace: &str,
+    name: &str,
+    include_tags: bool,
+) -> Result<(RepositoryDetail, Allowed, Vec<TagSummary>), Refused> {
+    let allowed = authorize(ctx, caller, namespace, name, Need::Read).await?;
+    let d = ctx.store.repository_detail(namespace, name, caller.user_id()).await?.ok_or(Refused::NotFound)?;
+    let tags = if include_tags { ctx.store.active_tags(d.id).await? } else { Vec::new() };
+    Ok((d, allowed, tags))
+}
+
+/// `PUT /api/v1/repository/{ns}/{name} {description}` (write).
+pub async fn set_description(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    namespace: &str,
+    name: &str,
+    description: &str,
+) -> Result<(), Refused> {
+    let a = authorize(ctx, caller, namespace, name, Need::Write).await?;
+    let log = entry(
+        caller,
+        origin,
+        "set_repo_description",
+        json!({"description": description, "namespace": namespace, "repo": name}),
+    );
+    Ok(ctx.store.repository_set_description(a.repository_id, description, log).await?)
+}
+
+/// `POST /api/v1/repository/{ns}/{name}/changevisibility` (admin).
+pub async fn set_visibility(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    namespace: &str,
+    name: &str,
+    public: bool,
+) -> Result<(), Refused> {
+    let a = authorize(ctx, caller, namespace, name, Need::Admin).await?;
+    let visibility = if public { "public" } else { "private" };
+    let log = entry(
+        caller,
+        origin,
+        "change_repo_visibility",
+        json!({"namespace": namespace, "repo": name, "visibility": visibility}),
+    );
+    Ok(ctx.store.repository_set_visibility(a.repository_id, public, log).await?)
+}
+
+/// Repositories per `/api/v1/repository` page (Quay ignores `limit` here).
+pub const PAGE_SIZE: i64 = 100;
+
+/// One page of `GET /api/v1/repository` after repository id `after`; the second value is
+/// whether more follow.
+pub async fn list(
+    ctx: &Context,
+    caller: &ApiCaller,
+    filter: &ListFilter,
+    after: i64,
+) -> Result<(Vec<RepositoryListed>, bool), Refused> {
+    let mut page = ctx.store.repository_page(caller.user_id(), filter, after, PAGE_SIZE + 1).await?;
+    let more = page.len() as i64 > PAGE_SIZE;
+    page.truncate(PAGE_SIZE as usize);
+    Ok((page, more))
 }
 
 #[cfg(test)]

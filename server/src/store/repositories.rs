@@ -7,6 +7,7 @@
 use super::query::{Access, boolean, first, int, text};
 use super::{Store, StoreError};
 use quay_core::exec::{Value, named};
+use quay_core::logs::LogEntry;
 use quay_core::permissions;
 
 const SQL: &str = include_str!("../../../sql/store/repositories.sql");
@@ -146,6 +147,211 @@ impl Store {
             vec![Value::Int(namespace_id), Value::text(name), Value::Bool(public), Value::Int(creator_id)],
             move |ex| quay_core::repositories::create(ex, namespace_id, &owned, public, creator_id),
             |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1)))),
+        )
+        .await
+    }
+}
+
+/// A repository in an `/api/v1` listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryListed {
+    pub id: i64,
+    pub namespace: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub public: bool,
+    pub state: i64,
+    pub starred: bool,
+    /// The newest alive tag's start, epoch ms.
+    pub last_modified_ms: Option<i64>,
+}
+
+/// What a listing asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub namespace: Option<String>,
+    pub starred_only: bool,
+    pub include_public: bool,
+}
+
+/// A repository as `GET /api/v1/repository/{ns}/{name}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryDetail {
+    pub id: i64,
+    pub description: Option<String>,
+    pub public: bool,
+    pub state: i64,
+    pub badge_token: String,
+    pub organization: bool,
+    pub tag_expiration_s: i64,
+    pub starred: bool,
+}
+
+/// An alive tag in the repository view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSummary {
+    pub name: String,
+    pub digest: String,
+    pub start_ms: i64,
+    pub size: Option<i64>,
+}
+
+impl Store {
+    /// A page (by id, after `after_id`, at most `limit`) of what `caller` may list.
+    pub async fn repository_page(
+        &self,
+        caller: Option<i64>,
+        filter: &ListFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<RepositoryListed>, StoreError> {
+        let statement = quay_core::exec::composed("store.repositories.api_page", || {
+            permissions::embed_role_rank(sql("api_page"))
+        });
+        let rows = self
+            .statement(
+                Access::Scan,
+                statement,
+                vec![
+                    Value::Int(caller.unwrap_or(-1)),
+                    Value::Int(after_id),
+                    Value::Int(limit),
+                    Value::text(filter.namespace.clone().unwrap_or_default()),
+                    Value::Bool(filter.starred_only),
+                    Value::Bool(filter.include_public),
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(RepositoryListed {
+                    id: int(r, 0)?,
+                    namespace: text(r, 1)?,
+                    name: text(r, 2)?,
+                    description: text(r, 3),
+                    public: boolean(r, 4),
+                    state: int(r, 5).unwrap_or(0),
+                    starred: boolean(r, 6),
+                    last_modified_ms: int(r, 7),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn repository_detail(
+        &self,
+        namespace: &str,
+        name: &str,
+        caller: Option<i64>,
+    ) -> Result<Option<RepositoryDetail>, StoreError> {
+        let rows = self
+            .rows(
+                sql("api_view"),
+                vec![Value::text(namespace), Value::text(name), Value::Int(caller.unwrap_or(-1))],
+            )
+            .await?;
+        Ok(first(rows, |r| {
+            Some(RepositoryDetail {
+                id: int(r, 0)?,
+                description: text(r, 1),
+                public: boolean(r, 2),
+                state: int(r, 3).unwrap_or(0),
+                badge_token: text(r, 4).unwrap_or_default(),
+                organization: boolean(r, 5),
+                tag_expiration_s: int(r, 6).unwrap_or(1_209_600),
+                starred: boolean(r, 7),
+            })
+        }))
+    }
+
+    pub async fn active_tags(&self, repository_id: i64) -> Result<Vec<TagSummary>, StoreError> {
+        let rows =
+            self.statement(Access::Scan, sql("api_active_tags"), vec![Value::Int(repository_id)]).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(TagSummary {
+                    name: text(r, 0)?,
+                    digest: text(r, 1)?,
+                    start_ms: int(r, 2)?,
+                    size: int(r, 3),
+                })
+            })
+            .collect())
+    }
+
+    /// Creates a repository with its description and `create_repo` log in one transaction.
+    /// `Ok((id, false))`: it already existed (nothing written).
+    pub async fn repository_create_logged(
+        &self,
+        namespace_id: i64,
+        name: &str,
+        public: bool,
+        creator_id: i64,
+        description: &str,
+        log: LogEntry,
+    ) -> Result<(i64, bool), StoreError> {
+        let (n, d) = (name.to_string(), description.to_string());
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT repository_id, created FROM quay.repository_create($1, $2, $3, $4, $5, $6)",
+            vec![
+                Value::Int(namespace_id),
+                Value::text(name),
+                Value::Bool(public),
+                Value::Int(creator_id),
+                Value::text(description),
+                Value::text(json),
+            ],
+            move |ex| {
+                quay_core::repositories::create_with(
+                    ex,
+                    namespace_id,
+                    &n,
+                    public,
+                    creator_id,
+                    Some(&d),
+                    Some(&log),
+                )
+            },
+            |rows| first(rows, |r| Some((int(r, 0)?, boolean(r, 1)))),
+        )
+        .await
+    }
+
+    pub async fn repository_set_description(
+        &self,
+        repository_id: i64,
+        description: &str,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let d = description.to_string();
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.repository_set_description($1, $2, $3)::text",
+            vec![Value::Int(repository_id), Value::text(description), Value::text(json)],
+            move |ex| quay_core::repositories::set_description(ex, repository_id, &d, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+
+    pub async fn repository_set_visibility(
+        &self,
+        repository_id: i64,
+        public: bool,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.repository_set_visibility($1, $2, $3)::text",
+            vec![Value::Int(repository_id), Value::Bool(public), Value::text(json)],
+            move |ex| quay_core::repositories::set_visibility(ex, repository_id, public, Some(&log)),
+            |_| Some(()),
         )
         .await
     }

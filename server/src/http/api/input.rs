@@ -88,3 +88,23 @@ pub fn str_of<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
 pub fn query(uri: &axum::http::Uri, key: &str) -> Option<String> {
     form_urlencoded::parse(uri.query()?.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
 }
+
+/// A property that must be one of `allowed` when present (`jsonschema`'s `enum`).
+pub fn one_of(body: &Value, key: &str, allowed: &[&str]) -> Result<(), ApiError> {
+    let Some(v) = body.get(key) else { return Ok(()) };
+    if v.as_str().is_some_and(|s| allowed.contains(&s)) {
+        return Ok(());
+    }
+    let list = allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+    Err(ApiError::invalid(format!("{} is not one of [{list}]", py_repr(v))))
+}
+
+/// A boolean query flag as Flask-RESTful's `inputs.boolean` reads it (`true`/`1`/`yes`...).
+pub fn flag(uri: &axum::http::Uri, key: &str) -> Result<bool, ApiError> {
+    match query(uri, key).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(false),
+        Some("true" | "1" | "yes" | "y" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "n" | "off" | "") => Ok(false),
+        Some(_) => Err(ApiError::bad_request()),
+    }
+}

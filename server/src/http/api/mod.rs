@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod input;
 pub mod organizations;
+pub mod repositories;
 pub mod users;
 pub mod views;
 
@@ -34,6 +35,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/organization/{name}/members", get(organizations::members))
         .route("/api/v1/organization/{name}/members/{member}", get(organizations::member))
         .route("/api/v1/organization/{name}/collaborators", get(organizations::collaborators))
+        .route("/api/v1/repository", get(repositories::list).post(repositories::create))
+        .route("/api/v1/repository/{ns}/{name}", get(repositories::get).put(repositories::update))
+        .route("/api/v1/repository/{ns}/{name}/changevisibility", post(repositories::change_visibility))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))

@@ -156,6 +156,98 @@ pub fn member(m: &crate::store::organizations::Member) -> Value {
     })
 }
 
+/// Quay's RFC 2822 timestamps (`Sat, 22 Nov 2026 06:57:01 -0000`) from epoch milliseconds.
+pub fn rfc2822_ms(ms: i64) -> Value {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] -0000"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .map_or(Value::Null, Value::from)
+}
+
+/// Quay's repository state names.
+pub fn repository_state(state: i64) -> &'static str {
+    match state {
+        1 => "READ_ONLY",
+        2 => "MIRROR",
+        3 => "MARKED_FOR_DELETION",
+        _ => "NORMAL",
+    }
+}
+
+/// `GET /api/v1/repository/{ns}/{name}`.
+pub fn repository(
+    namespace: &str,
+    name: &str,
+    d: &crate::store::repositories::RepositoryDetail,
+    a: &crate::ops::repositories::Allowed,
+    tags: Option<&[crate::store::repositories::TagSummary]>,
+) -> Value {
+    let mut v = json!({
+        "can_admin": a.can_admin(),
+        "can_write": a.can_write(),
+        "description": d.description,
+        "is_free_account": true,
+        "is_organization": d.organization,
+        "is_public": d.public,
+        "is_starred": d.starred,
+        "kind": "image",
+        "name": name,
+        "namespace": namespace,
+        "state": repository_state(d.state),
+        "status_token": if d.public { "" } else { d.badge_token.as_str() },
+        "tag_expiration_s": d.tag_expiration_s,
+        "trust_enabled": false,
+    });
+    if let Some(tags) = tags {
+        let map: serde_json::Map<String, Value> = tags
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    json!({
+                        "last_modified": rfc2822_ms(t.start_ms),
+                        "manifest_digest": t.digest,
+                        "name": t.name,
+                        "size": t.size,
+                    }),
+                )
+            })
+            .collect();
+        v["tags"] = Value::Object(map);
+    }
+    v
+}
+
+/// A repository in `GET /api/v1/repository` (`is_starred` only for signed-in callers).
+pub fn listed_repository(
+    r: &crate::store::repositories::RepositoryListed,
+    signed_in: bool,
+    last_modified: bool,
+    popularity: bool,
+) -> Value {
+    let mut v = json!({
+        "description": r.description,
+        "is_public": r.public,
+        "kind": "image",
+        "name": r.name,
+        "namespace": r.namespace,
+        "state": repository_state(r.state),
+    });
+    if signed_in {
+        v["is_starred"] = json!(r.starred);
+    }
+    if last_modified {
+        v["last_modified"] = json!(r.last_modified_ms.map(|ms| ms / 1000));
+    }
+    if popularity {
+        v["popularity"] = json!(0.0);
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -166,5 +258,10 @@ mod tests {
         assert_eq!(v["kind"], "user");
         // 0x4b = 75; 75 % 32 = 11.
         assert_eq!(v["color"], "#c49c94");
+    }
+
+    #[test]
+    fn timestamps_are_quays_rfc_2822() {
+        assert_eq!(super::rfc2822_ms(1_795_330_621_000), "Sun, 22 Nov 2026 06:57:01 -0000");
     }
 }

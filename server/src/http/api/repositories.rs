@@ -1,0 +1,123 @@
+//! Repositories: create, view, describe, change visibility, list.
+
+use super::error::ApiError;
+use super::input::{self, Kind};
+use super::views;
+use crate::auth::session;
+use crate::http::AppState;
+use crate::ops::access::ApiCaller;
+use crate::ops::logs::Origin;
+use crate::ops::repositories;
+use crate::store::repositories::ListFilter;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+const VISIBILITIES: &[&str] = &["public", "private"];
+
+/// `POST /api/v1/repository {repository, visibility, description, namespace?}` → 201.
+pub async fn create(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = input::body(&body)?;
+    input::check(
+        &body,
+        &["repository", "visibility", "description"],
+        &[("repository", Kind::String), ("namespace", Kind::String), ("description", Kind::String)],
+    )?;
+    input::one_of(&body, "visibility", VISIBILITIES)?;
+    let name = input::str_of(&body, "repository").unwrap_or("");
+    let namespace = input::str_of(&body, "namespace");
+    let public = input::str_of(&body, "visibility") == Some("public");
+    let description = input::str_of(&body, "description").unwrap_or("");
+    repositories::create(&ctx, &caller, &origin, namespace, name, public, description).await?;
+    let ns = namespace.or(caller.username()).unwrap_or_default();
+    Ok((StatusCode::CREATED, axum::Json(json!({"kind": "image", "name": name, "namespace": ns})))
+        .into_response())
+}
+
+/// `GET /api/v1/repository/{ns}/{name}[?includeTags=false]`.
+pub async fn get(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path((ns, name)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let include_tags = input::query(&uri, "includeTags").is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    let (d, allowed, tags) = repositories::detail(&ctx, &caller, &ns, &name, include_tags).await?;
+    let v = views::repository(&ns, &name, &d, &allowed, include_tags.then_some(tags.as_slice()));
+    Ok(axum::Json(v).into_response())
+}
+
+/// `PUT /api/v1/repository/{ns}/{name} {description}`.
+pub async fn update(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = input::body(&body)?;
+    input::check(&body, &["description"], &[("description", Kind::String)])?;
+    let description = input::str_of(&body, "description").unwrap_or("");
+    repositories::set_description(&ctx, &caller, &origin, &ns, &name, description).await?;
+    Ok(axum::Json(json!({"success": true})).into_response())
+}
+
+/// `POST /api/v1/repository/{ns}/{name}/changevisibility {visibility}`.
+pub async fn change_visibility(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = input::body(&body)?;
+    input::check(&body, &["visibility"], &[])?;
+    input::one_of(&body, "visibility", VISIBILITIES)?;
+    let public = input::str_of(&body, "visibility") == Some("public");
+    repositories::set_visibility(&ctx, &caller, &origin, &ns, &name, public).await?;
+    Ok(axum::Json(json!({"success": true})).into_response())
+}
+
+/// `GET /api/v1/repository?namespace|public|starred|last_modified|popularity|next_page`: 100 per
+/// page in id order; `next_page` while more follow (an unreadable one starts over).
+pub async fn list(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let namespace = input::query(&uri, "namespace").filter(|n| !n.is_empty());
+    let starred = input::flag(&uri, "starred")?;
+    let public = input::flag(&uri, "public")?;
+    if namespace.is_none() && !starred && !public {
+        return Err(ApiError::invalid("namespace, starred or public are required for this API call"));
+    }
+    if starred && caller.user.is_none() {
+        return Err(ApiError::bad_request());
+    }
+    let after = input::query(&uri, "next_page")
+        .and_then(|t| session::open(&ctx.session_key, &t))
+        .and_then(|v| v["repo_after"].as_i64())
+        .unwrap_or(0);
+    let filter = ListFilter { namespace, starred_only: starred, include_public: public };
+    let (page, more) = repositories::list(&ctx, &caller, &filter, after).await?;
+    let (last_modified, popularity) = (input::flag(&uri, "last_modified")?, input::flag(&uri, "popularity")?);
+    let signed_in = caller.user.is_some();
+    let mut v = json!({
+        "repositories": page
+            .iter()
+            .map(|r| views::listed_repository(r, signed_in, last_modified, popularity))
+            .collect::<Vec<_>>(),
+    });
+    if more && let Some(last) = page.last() {
+        v["next_page"] = json!(session::seal(&ctx.session_key, &json!({"repo_after": last.id})));
+    }
+    Ok(axum::Json(v).into_response())
+}
