@@ -17,6 +17,7 @@ pub mod rules;
 pub mod schema;
 pub mod schema_contract;
 pub mod tags;
+pub mod teams;
 pub mod users;
 
 /// Quay's Alembic revision whose schema our baseline migration reproduces.

@@ -51,6 +51,22 @@ impl LogEntry {
             .map_err(|e| invalid(Rule::InvalidArgument, format!("log entry is not valid: {e}")))
     }
 
+    /// This entry (performer, ip, the caller's metadata such as OAuth fields) for a `kind` the
+    /// callee decides, with `metadata`'s keys added.
+    pub fn derive(&self, kind: &str, metadata: serde_json::Value) -> LogEntry {
+        let mut e = self.clone();
+        e.kind = kind.to_string();
+        let mut m = match &self.metadata {
+            serde_json::Value::Object(m) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        if let serde_json::Value::Object(extra) = metadata {
+            m.extend(extra);
+        }
+        e.metadata = serde_json::Value::Object(m);
+        e
+    }
+
     /// An optional `log` argument.
     pub fn parse_opt(text: Option<&str>) -> CoreResult<Option<LogEntry>> {
         text.map(LogEntry::from_json).transpose()

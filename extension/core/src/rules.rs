@@ -33,6 +33,8 @@ pub enum Rule {
     TagImmutable,
     TagNameInvalid,
     TagNotRestorable,
+    TeamNameInvalid,
+    TeamUnknown,
     /// An upload session is no longer as the caller last saw it (finished, cancelled or
     /// advanced by another request): nothing was committed.
     UploadChanged,
@@ -68,6 +70,8 @@ impl Rule {
         Rule::TagImmutable,
         Rule::TagNameInvalid,
         Rule::TagNotRestorable,
+        Rule::TeamNameInvalid,
+        Rule::TeamUnknown,
         Rule::UploadChanged,
         Rule::UserUnknown,
     ];
@@ -100,6 +104,8 @@ impl Rule {
             Rule::TagImmutable => "QUAY_TAG_IMMUTABLE",
             Rule::TagNameInvalid => "QUAY_TAG_NAME_INVALID",
             Rule::TagNotRestorable => "QUAY_TAG_NOT_RESTORABLE",
+            Rule::TeamNameInvalid => "QUAY_TEAM_NAME_INVALID",
+            Rule::TeamUnknown => "QUAY_TEAM_UNKNOWN",
             Rule::UploadChanged => "QUAY_UPLOAD_CHANGED",
             Rule::UserUnknown => "QUAY_USER_UNKNOWN",
         }

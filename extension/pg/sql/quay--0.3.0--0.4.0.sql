@@ -2,7 +2,7 @@
 -- /api/v1, each write with its action log in the same transaction (quay.user_create,
 -- user_set_password, user_initialize, organization_create and repository_create overloads with
 -- e-mail/description and log, repository_set_description, repository_set_visibility,
--- log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- team_set, team_member_add, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
@@ -127,6 +127,47 @@ AS 'MODULE_PATHNAME', 'repository_set_visibility_wrapper';
 
 COMMENT ON FUNCTION repository_set_visibility(bigint, boolean, text) IS
   'Make a live repository public or private and write its action log in the same transaction; QUAY_REPOSITORY_UNKNOWN otherwise.';
+
+-- quay::team_member_add
+CREATE  FUNCTION "team_member_add"(
+	"team_id" bigint, /* i64 */
+	"user_id" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'team_member_add_wrapper';
+
+-- requires:
+--   team_member_add
+
+
+COMMENT ON FUNCTION team_member_add(bigint, bigint, text) IS
+  'Add a person (or a robot of the team''s organization) to a team, logging org_add_team_member (derived from log) in the same transaction. QUAY_TEAM_UNKNOWN, QUAY_USER_UNKNOWN. Returns whether it was added now (false: already a member).';
+
+-- quay::team_set
+CREATE  FUNCTION "team_set"(
+	"organization_id" bigint, /* i64 */
+	"team_name" TEXT, /* & str */
+	"role" TEXT, /* & str */
+	"description" TEXT DEFAULT NULL, /* Option < & str > */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS TABLE (
+	"team_id" bigint,  /* i64 */
+	"created" bool  /* bool */
+)
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'team_set_wrapper';
+
+-- requires:
+--   team_set
+
+
+COMMENT ON FUNCTION team_set(bigint, text, text, text, text) IS
+  'Create team team_name in the organization with that team role (member, creator, admin) and description (NULL: kept, or empty for a new team), or set them on the existing team; the action logs (org_create_team, org_set_team_role, org_set_team_description) derived from log (JSON as quay.log_action takes) in the same transaction. QUAY_TEAM_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN. Returns the team id and whether it was created.';
 
 -- quay::user_create
 CREATE  FUNCTION "user_create"(

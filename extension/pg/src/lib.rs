@@ -704,6 +704,49 @@ COMMENT ON FUNCTION repository_set_visibility(bigint, boolean, text) IS
     requires = [repository_set_visibility]
 );
 
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn team_set(
+    organization_id: i64,
+    team_name: &str,
+    role: &str,
+    description: default!(Option<&str>, "NULL"),
+    log: default!(Option<&str>, "NULL"),
+) -> TableIterator<'static, (name!(team_id, i64), name!(created, bool))> {
+    let row = with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::teams::set(ex, organization_id, team_name, role, description, log.as_ref())
+    });
+    TableIterator::once(row)
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION team_set(bigint, text, text, text, text) IS
+  'Create team team_name in the organization with that team role (member, creator, admin) and description (NULL: kept, or empty for a new team), or set them on the existing team; the action logs (org_create_team, org_set_team_role, org_set_team_description) derived from log (JSON as quay.log_action takes) in the same transaction. QUAY_TEAM_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN. Returns the team id and whether it was created.';
+"#,
+    name = "comment_team_set",
+    requires = [team_set]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn team_member_add(team_id: i64, user_id: i64, log: default!(Option<&str>, "NULL")) -> bool {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::teams::add_member(ex, team_id, user_id, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION team_member_add(bigint, bigint, text) IS
+  'Add a person (or a robot of the team''s organization) to a team, logging org_add_team_member (derived from log) in the same transaction. QUAY_TEAM_UNKNOWN, QUAY_USER_UNKNOWN. Returns whether it was added now (false: already a member).';
+"#,
+    name = "comment_team_member_add",
+    requires = [team_member_add]
+);
+
 #[pg_extern(volatile, name = "organization_create")]
 #[search_path(public, pg_catalog)]
 fn organization_create_with(

@@ -185,6 +185,8 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::DatabaseNotEmpty
         | R::EmailTaken
         | R::UserUnknown
+        | R::TeamNameInvalid
+        | R::TeamUnknown
         | R::NamespaceExists
         | R::NamespaceLastAdmin
         | R::NamespaceNotMarked

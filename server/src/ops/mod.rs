@@ -13,6 +13,7 @@ pub mod logs;
 pub mod manifests;
 pub mod organizations;
 pub mod repositories;
+pub mod teams;
 pub mod uploads;
 pub mod users;
 

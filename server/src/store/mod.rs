@@ -15,6 +15,7 @@ pub mod repositories;
 mod schema;
 pub mod sqlite;
 pub mod tags;
+pub mod teams;
 pub mod uploads;
 pub mod users;
 pub mod wakeups;

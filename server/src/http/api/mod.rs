@@ -7,6 +7,7 @@ pub mod error;
 pub mod input;
 pub mod organizations;
 pub mod repositories;
+pub mod teams;
 pub mod users;
 pub mod views;
 
@@ -16,7 +17,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use std::sync::Arc;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -38,6 +39,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/repository", get(repositories::list).post(repositories::create))
         .route("/api/v1/repository/{ns}/{name}", get(repositories::get).put(repositories::update))
         .route("/api/v1/repository/{ns}/{name}/changevisibility", post(repositories::change_visibility))
+        .route("/api/v1/organization/{org}/team/{team}", put(teams::put))
+        .route("/api/v1/organization/{org}/team/{team}/members", get(teams::members))
+        .route("/api/v1/organization/{org}/team/{team}/members/{member}", put(teams::add_member))
+        .route("/api/v1/entities/{prefix}", get(teams::entities))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))

@@ -1,0 +1,39 @@
+-- Teams (quay_core::teams): creating a team or changing its role and description, adding
+-- members; quay.team_set and quay.team_member_add.
+
+-- name: team_by_name
+-- Team $2 of organization $1: id, role name, description.
+SELECT t.id, tr.name, t.description
+  FROM team t JOIN teamrole tr ON tr.id = t.role_id
+ WHERE t.organization_id = $1 AND t.name = $2
+
+-- name: organization
+-- Organization $1 if it is one and enabled.
+SELECT id FROM "user" WHERE id = $1 AND organization AND enabled
+
+-- name: insert_team
+-- $1 organization, $2 name, $3 team role name, $4 description.
+INSERT INTO team (name, organization_id, role_id, description)
+SELECT $2, $1, tr.id, $4 FROM teamrole tr WHERE tr.name = $3
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: update_team
+UPDATE team SET role_id = (SELECT tr.id FROM teamrole tr WHERE tr.name = $2), description = $3
+ WHERE id = $1
+
+-- name: team_organization
+-- The organization of team $1, and the team's name.
+SELECT organization_id, name FROM team WHERE id = $1
+
+-- name: member_candidate
+-- User $1 if it may join a team of organization $2: an enabled person, or a robot of that
+-- organization. Its username.
+SELECT u.username FROM "user" u
+ WHERE u.id = $1 AND NOT u.organization
+   AND (NOT u.robot OR u.username LIKE (SELECT o.username FROM "user" o WHERE o.id = $2) || '+%')
+
+-- name: insert_member
+INSERT INTO teammember (user_id, team_id) VALUES ($1, $2)
+ON CONFLICT DO NOTHING
+RETURNING id
