@@ -1,8 +1,9 @@
-//! The server in-process (the real router on 127.0.0.1) over both backends: the registry protocol, credentials, concurrency and blob integrity, S3 storage, connection bounds, the worker.
+//! The server in-process (the real router on 127.0.0.1) over both backends: the `/api/v1` golden replay, the registry protocol, credentials, concurrency and blob integrity, S3 storage, connection bounds, the worker.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_golden;
 mod blob_integrity;
 mod connections;
 mod registry;

@@ -93,7 +93,7 @@ pub fn superuser_user(ctx: &Context, a: &Account) -> Value {
         "avatar": account_avatar(a),
         "email": a.email,
         "enabled": a.enabled,
-        "global_readonly_super_user": ctx.config.global_readonly_super_users.iter().any(|s| *s == a.username),
+        "global_readonly_super_user": ctx.config.global_readonly_super_users.contains(&a.username),
         "kind": "user",
         "name": a.username,
         "super_user": ApiCaller::names_superuser(ctx, &a.username),
