@@ -129,3 +129,32 @@ SELECT ns.id, ns.organization, ns.enabled,
   FROM "user" ns
   LEFT JOIN "user" c ON c.id = $2 AND c.enabled AND NOT c.organization
  WHERE ns.username = $1 AND NOT ns.robot
+
+-- name: grant_target_repository
+-- Live repository $1's namespace.
+SELECT namespace_user_id FROM repository WHERE id = $1 AND state <> 3
+
+-- name: grant_target_user
+-- User $1 if it can hold a repository permission: a person or a robot, not an organization.
+SELECT id FROM "user" WHERE id = $1 AND NOT organization
+
+-- name: grant_target_team
+-- Team $1 if it belongs to organization $2.
+SELECT id FROM team WHERE id = $1 AND organization_id = $2
+
+-- name: upsert_user_grant
+-- User $1's role on repository $2 becomes role $3 (inserted or changed).
+INSERT INTO repositorypermission (user_id, repository_id, role_id)
+SELECT $1, $2, ro.id FROM role ro WHERE ro.name = $3
+ON CONFLICT (user_id, repository_id) DO UPDATE SET role_id = excluded.role_id
+
+-- name: upsert_team_grant
+INSERT INTO repositorypermission (team_id, repository_id, role_id)
+SELECT $1, $2, ro.id FROM role ro WHERE ro.name = $3
+ON CONFLICT (team_id, repository_id) DO UPDATE SET role_id = excluded.role_id
+
+-- name: delete_user_grant
+DELETE FROM repositorypermission WHERE user_id = $1 AND repository_id = $2 RETURNING id
+
+-- name: delete_team_grant
+DELETE FROM repositorypermission WHERE team_id = $1 AND repository_id = $2 RETURNING id

@@ -6,8 +6,10 @@
 //! callers count as anonymous; repositories marked for deletion or in a disabled namespace are
 //! invisible. Superusers are a config matter, applied by the server.
 
-use crate::exec::{CoreResult, Executor, Value, composed, named, run};
+use crate::exec::{CoreResult, Executor, Value, composed, invalid, named, run};
+use crate::logs::{self, LogEntry};
 use crate::repositories::RepoRef;
+use crate::rules::Rule;
 
 const SQL: &str = include_str!("../../../sql/permissions.sql");
 
@@ -256,4 +258,87 @@ pub fn namespace_access(
 ) -> CoreResult<Option<NamespaceAccess>> {
     let rows = run(ex, namespace_role_statement(), &[Value::text(name), Value::opt_int(user_id)])?;
     Ok(rows.first().and_then(|r| namespace_access_of(r)))
+}
+
+/// Who a repository permission is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grantee {
+    /// A person or a robot.
+    User(i64),
+    /// A team of the repository's organization.
+    Team(i64),
+}
+
+/// The namespace of a live repository and the checked grantee (`QUAY_REPOSITORY_UNKNOWN`,
+/// `QUAY_USER_UNKNOWN`, `QUAY_TEAM_UNKNOWN`).
+fn grant_target(ex: &mut dyn Executor, repository_id: i64, who: Grantee) -> CoreResult<i64> {
+    let ns = run(ex, named(SQL, "grant_target_repository"), &[Value::Int(repository_id)])?;
+    let Some(ns) = ns.first().and_then(|r| r.first()).and_then(Value::as_i64) else {
+        return Err(invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist")));
+    };
+    let (found, rule) = match who {
+        Grantee::User(u) => (run(ex, named(SQL, "grant_target_user"), &[Value::Int(u)])?, Rule::UserUnknown),
+        Grantee::Team(t) => {
+            (run(ex, named(SQL, "grant_target_team"), &[Value::Int(t), Value::Int(ns)])?, Rule::TeamUnknown)
+        }
+    };
+    if found.is_empty() {
+        return Err(invalid(rule, format!("{who:?} cannot hold a permission on repository {repository_id}")));
+    }
+    Ok(ns)
+}
+
+fn grantee_params(who: Grantee, repository_id: i64) -> (&'static str, &'static str, Vec<Value>) {
+    match who {
+        Grantee::User(u) => {
+            ("upsert_user_grant", "delete_user_grant", vec![Value::Int(u), Value::Int(repository_id)])
+        }
+        Grantee::Team(t) => {
+            ("upsert_team_grant", "delete_team_grant", vec![Value::Int(t), Value::Int(repository_id)])
+        }
+    }
+}
+
+/// Sets `who`'s role on a live repository (inserted or changed) and writes `log` (account: the
+/// namespace; repository: this one) in the same transaction.
+pub fn grant_set(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    who: Grantee,
+    role: Role,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    let ns = grant_target(ex, repository_id, who)?;
+    let (upsert, _, mut params) = grantee_params(who, repository_id);
+    params.push(Value::text(role.as_str()));
+    run(ex, named(SQL, upsert), &params)?;
+    record_for(ex, log, ns, repository_id)
+}
+
+/// Removes `who`'s permission on a live repository (`QUAY_PERMISSION_UNKNOWN` when it has none)
+/// and writes `log` in the same transaction.
+pub fn grant_delete(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    who: Grantee,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    let ns = grant_target(ex, repository_id, who)?;
+    let (_, delete, params) = grantee_params(who, repository_id);
+    if run(ex, named(SQL, delete), &params)?.is_empty() {
+        return Err(invalid(Rule::PermissionUnknown, "User does not have permission for repo."));
+    }
+    record_for(ex, log, ns, repository_id)
+}
+
+fn record_for(
+    ex: &mut dyn Executor,
+    log: Option<&LogEntry>,
+    namespace_id: i64,
+    repository_id: i64,
+) -> CoreResult<()> {
+    let Some(l) = log else { return Ok(()) };
+    let mut l = l.clone();
+    l.repository_id = l.repository_id.or(Some(repository_id));
+    logs::record(ex, &l, Some(namespace_id))
 }

@@ -2,7 +2,7 @@
 -- /api/v1, each write with its action log in the same transaction (quay.user_create,
 -- user_set_password, user_initialize, organization_create and repository_create overloads with
 -- e-mail/description and log, repository_set_description, repository_set_visibility,
--- team_set, team_member_add, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- team_set, team_member_add, permission_set, permission_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
@@ -67,6 +67,45 @@ AS 'MODULE_PATHNAME', 'organization_create_with_wrapper';
 
 COMMENT ON FUNCTION organization_create(text, bigint, text, bigint, text) IS
   'As organization_create(text, bigint, bigint), with the organization''s e-mail (NULL: derived from the creator''s) and the action log (JSON as quay.log_action takes) written in the same transaction when it is created (/api/v1/organization/).';
+
+-- quay::permission_delete
+CREATE  FUNCTION "permission_delete"(
+	"repository_id" bigint, /* i64 */
+	"user_id" bigint, /* Option < i64 > */
+	"team_id" bigint, /* Option < i64 > */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'permission_delete_wrapper';
+
+-- requires:
+--   permission_delete
+
+
+COMMENT ON FUNCTION permission_delete(bigint, bigint, bigint, text) IS
+  'Remove a user''s or team''s permission on a live repository, with the action log in the same transaction; QUAY_PERMISSION_UNKNOWN when it has none.';
+
+-- quay::permission_set
+CREATE  FUNCTION "permission_set"(
+	"repository_id" bigint, /* i64 */
+	"user_id" bigint, /* Option < i64 > */
+	"team_id" bigint, /* Option < i64 > */
+	"role" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'permission_set_wrapper';
+
+-- requires:
+--   permission_set
+
+
+COMMENT ON FUNCTION permission_set(bigint, bigint, bigint, text, text) IS
+  'Give a user (person or robot) or a team of the repository''s organization a role (read, write, admin) on a live repository, replacing its previous one, with the action log (JSON as quay.log_action takes) in the same transaction. Exactly one of user_id and team_id. QUAY_REPOSITORY_UNKNOWN, QUAY_USER_UNKNOWN, QUAY_TEAM_UNKNOWN.';
 
 -- quay::repository_create
 CREATE  FUNCTION "repository_create"(

@@ -704,6 +704,71 @@ COMMENT ON FUNCTION repository_set_visibility(bigint, boolean, text) IS
     requires = [repository_set_visibility]
 );
 
+/// The grantee of a permission call: exactly one of `user_id` and `team_id`.
+fn grantee(user_id: Option<i64>, team_id: Option<i64>) -> CoreResult<quay_core::permissions::Grantee> {
+    match (user_id, team_id) {
+        (Some(u), None) => Ok(quay_core::permissions::Grantee::User(u)),
+        (None, Some(t)) => Ok(quay_core::permissions::Grantee::Team(t)),
+        _ => Err(quay_core::exec::invalid(
+            quay_core::rules::Rule::InvalidArgument,
+            "give exactly one of user_id and team_id",
+        )),
+    }
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn permission_set(
+    repository_id: i64,
+    user_id: Option<i64>,
+    team_id: Option<i64>,
+    role: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let role = quay_core::permissions::Role::parse(role).ok_or_else(|| {
+            quay_core::exec::invalid(
+                quay_core::rules::Rule::InvalidArgument,
+                format!("{role:?} is not a role"),
+            )
+        })?;
+        quay_core::permissions::grant_set(ex, repository_id, grantee(user_id, team_id)?, role, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION permission_set(bigint, bigint, bigint, text, text) IS
+  'Give a user (person or robot) or a team of the repository''s organization a role (read, write, admin) on a live repository, replacing its previous one, with the action log (JSON as quay.log_action takes) in the same transaction. Exactly one of user_id and team_id. QUAY_REPOSITORY_UNKNOWN, QUAY_USER_UNKNOWN, QUAY_TEAM_UNKNOWN.';
+"#,
+    name = "comment_permission_set",
+    requires = [permission_set]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn permission_delete(
+    repository_id: i64,
+    user_id: Option<i64>,
+    team_id: Option<i64>,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::permissions::grant_delete(ex, repository_id, grantee(user_id, team_id)?, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION permission_delete(bigint, bigint, bigint, text) IS
+  'Remove a user''s or team''s permission on a live repository, with the action log in the same transaction; QUAY_PERMISSION_UNKNOWN when it has none.';
+"#,
+    name = "comment_permission_delete",
+    requires = [permission_delete]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn team_set(

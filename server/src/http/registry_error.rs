@@ -187,6 +187,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::UserUnknown
         | R::TeamNameInvalid
         | R::TeamUnknown
+        | R::PermissionUnknown
         | R::NamespaceExists
         | R::NamespaceLastAdmin
         | R::NamespaceNotMarked

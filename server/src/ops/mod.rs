@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod logs;
 pub mod manifests;
 pub mod organizations;
+pub mod permissions;
 pub mod repositories;
 pub mod teams;
 pub mod uploads;

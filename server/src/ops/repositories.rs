@@ -46,6 +46,9 @@ pub enum Need {
 #[derive(Debug, Clone)]
 pub struct Allowed {
     pub repository_id: i64,
+    pub namespace_id: i64,
+    /// The namespace is an organization.
+    pub organization: bool,
     pub role: Option<Role>,
     /// Administers the namespace (owner, organization admin, superuser with full access).
     pub namespace_admin: bool,
@@ -95,9 +98,13 @@ pub async fn authorize(
     };
     caller.require(held || namespace_admin || public_read)?;
     match repo {
-        Some(r) if r.repository.is_image && r.repository.namespace_enabled => {
-            Ok(Allowed { repository_id: r.repository.id, role, namespace_admin })
-        }
+        Some(r) if r.repository.is_image && r.repository.namespace_enabled => Ok(Allowed {
+            repository_id: r.repository.id,
+            namespace_id: r.repository.namespace_id,
+            organization: ns.as_ref().is_some_and(|n| n.organization),
+            role,
+            namespace_admin,
+        }),
         _ => Err(Refused::NotFound),
     }
 }

@@ -135,3 +135,27 @@ pub async fn search(
     found.users = ctx.store.users_by_prefix(prefix, robots, org.map(|o| o.id), 10).await?;
     Ok(found)
 }
+
+/// `GET /api/v1/organization/{org}/team/{team}/permissions`: `(repository, public, role)` of
+/// the team's permissions, for admins and the team's members.
+pub async fn permissions(
+    ctx: &Context,
+    caller: &ApiCaller,
+    org: &str,
+    team: &str,
+) -> Result<Vec<(String, bool, String)>, Refused> {
+    let ns = ctx.store.namespace_access(org, caller.user_id()).await?;
+    let admin = caller.administers(ctx, ns.as_ref());
+    let Some(ns) = ns.filter(|n| n.organization && n.enabled) else {
+        caller.require(admin)?;
+        return Err(Refused::NotFound);
+    };
+    let t = ctx.store.team_by_name(ns.id, team).await?;
+    let member = match (&t, caller.user_id()) {
+        (Some(t), Some(uid)) => ctx.store.is_team_member(t.id, uid).await?,
+        _ => false,
+    };
+    caller.require(admin || member)?;
+    let t = t.ok_or(Refused::NotFound)?;
+    Ok(ctx.store.team_repository_grants(t.id).await?)
+}

@@ -5,7 +5,8 @@
 use super::query::{Access, first, int, text};
 use super::{Store, StoreError};
 use quay_core::exec::Value;
-use quay_core::permissions::Role;
+use quay_core::logs::LogEntry;
+use quay_core::permissions::{Grantee, Role};
 
 impl Store {
     /// The caller's role on a repository (`quay.repository_role`).
@@ -77,5 +78,120 @@ impl Store {
             |rows| first(rows, |r| r.first().and_then(Value::as_bool)),
         )
         .await
+    }
+}
+
+const SQL: &str = include_str!("../../../sql/store/permissions.sql");
+
+fn sql(name: &str) -> &'static str {
+    quay_core::exec::named(SQL, name)
+}
+
+/// A user's direct permission on a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGrant {
+    pub username: String,
+    pub email: String,
+    pub robot: bool,
+    pub role: String,
+    pub org_member: bool,
+}
+
+impl Store {
+    pub async fn user_grants(&self, repository_id: i64) -> Result<Vec<UserGrant>, StoreError> {
+        let rows = self.statement(Access::Scan, sql("user_grants"), vec![Value::Int(repository_id)]).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(UserGrant {
+                    username: text(r, 0)?,
+                    email: text(r, 1).unwrap_or_default(),
+                    robot: super::query::boolean(r, 2),
+                    role: text(r, 3)?,
+                    org_member: super::query::boolean(r, 4),
+                })
+            })
+            .collect())
+    }
+
+    /// `(team, role)` of every team permission on the repository.
+    pub async fn team_grants(&self, repository_id: i64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.statement(Access::Scan, sql("team_grants"), vec![Value::Int(repository_id)]).await?;
+        Ok(rows.iter().filter_map(|r| Some((text(r, 0)?, text(r, 1)?))).collect())
+    }
+
+    /// Every role a user holds on the repository, directly and through its teams.
+    pub async fn transitive_roles(
+        &self,
+        repository_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .statement(
+                Access::Scan,
+                sql("transitive_roles"),
+                vec![Value::Int(repository_id), Value::Int(user_id)],
+            )
+            .await?;
+        Ok(rows.iter().filter_map(|r| text(r, 0)).collect())
+    }
+
+    /// `(repository, public, role)` of a team's permissions.
+    pub async fn team_repository_grants(
+        &self,
+        team_id: i64,
+    ) -> Result<Vec<(String, bool, String)>, StoreError> {
+        let rows =
+            self.statement(Access::Scan, sql("team_repository_grants"), vec![Value::Int(team_id)]).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((text(r, 0)?, super::query::boolean(r, 1), text(r, 2)?)))
+            .collect())
+    }
+
+    /// Sets a user's or team's role on a repository and writes `log`, in one transaction.
+    pub async fn permission_set(
+        &self,
+        repository_id: i64,
+        who: Grantee,
+        role: Role,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let (u, t) = grantee_values(who);
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.permission_set($1, $2, $3, $4, $5)::text",
+            vec![Value::Int(repository_id), u, t, Value::text(role.as_str()), Value::text(json)],
+            move |ex| quay_core::permissions::grant_set(ex, repository_id, who, role, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+
+    /// Removes a user's or team's permission and writes `log`, in one transaction.
+    pub async fn permission_delete(
+        &self,
+        repository_id: i64,
+        who: Grantee,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let (u, t) = grantee_values(who);
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.permission_delete($1, $2, $3, $4)::text",
+            vec![Value::Int(repository_id), u, t, Value::text(json)],
+            move |ex| quay_core::permissions::grant_delete(ex, repository_id, who, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+}
+
+fn grantee_values(who: Grantee) -> (Value, Value) {
+    match who {
+        Grantee::User(u) => (Value::Int(u), Value::NullInt),
+        Grantee::Team(t) => (Value::NullInt, Value::Int(t)),
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod input;
 pub mod organizations;
+pub mod permissions;
 pub mod repositories;
 pub mod teams;
 pub mod users;
@@ -43,6 +44,21 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/organization/{org}/team/{team}/members", get(teams::members))
         .route("/api/v1/organization/{org}/team/{team}/members/{member}", put(teams::add_member))
         .route("/api/v1/entities/{prefix}", get(teams::entities))
+        .route("/api/v1/organization/{org}/team/{team}/permissions", get(permissions::of_team))
+        .route("/api/v1/repository/{ns}/{name}/permissions/user/", get(permissions::list_users))
+        .route(
+            "/api/v1/repository/{ns}/{name}/permissions/user/{who}",
+            get(permissions::get_user).put(permissions::put_user).delete(permissions::delete_user),
+        )
+        .route(
+            "/api/v1/repository/{ns}/{name}/permissions/user/{who}/transitive",
+            get(permissions::transitive),
+        )
+        .route("/api/v1/repository/{ns}/{name}/permissions/team/", get(permissions::list_teams))
+        .route(
+            "/api/v1/repository/{ns}/{name}/permissions/team/{who}",
+            get(permissions::get_team).put(permissions::put_team).delete(permissions::delete_team),
+        )
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))
