@@ -29,9 +29,9 @@ SELECT organization_id, name FROM team WHERE id = $1
 -- name: member_candidate
 -- User $1 if it may join a team of organization $2: an enabled person, or a robot of that
 -- organization. Its username.
-SELECT u.username FROM "user" u
+SELECT u.username FROM "user" u JOIN "user" o ON o.id = $2
  WHERE u.id = $1 AND NOT u.organization
-   AND (NOT u.robot OR u.username LIKE (SELECT o.username FROM "user" o WHERE o.id = $2) || '+%')
+   AND (NOT u.robot OR substr(u.username, 1, length(o.username) + 1) = o.username || '+')
 
 -- name: insert_member
 INSERT INTO teammember (user_id, team_id) VALUES ($1, $2)

@@ -3,12 +3,15 @@
 
 -- name: user_grants
 -- The users (people and robots) with a direct permission on repository $1, by name: username,
--- e-mail, robot, role, member of a team of the repository's organization.
+-- e-mail, robot, role, member of the repository's organization (in one of its teams, or one of
+-- its robots).
 SELECT u.username, u.email, u.robot, ro.name,
        EXISTS (SELECT 1 FROM teammember tm JOIN team t ON t.id = tm.team_id
                 WHERE tm.user_id = u.id AND t.organization_id = r.namespace_user_id)
+       OR (u.robot AND substr(u.username, 1, length(ns.username) + 1) = ns.username || '+')
   FROM repositorypermission p
   JOIN repository r ON r.id = p.repository_id
+  JOIN "user" ns ON ns.id = r.namespace_user_id
   JOIN "user" u ON u.id = p.user_id
   JOIN role ro ON ro.id = p.role_id
  WHERE p.repository_id = $1

@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod permissions;
 pub mod queue;
 pub mod repositories;
+pub mod robots;
 pub mod rules;
 pub mod schema;
 pub mod schema_contract;

@@ -2,7 +2,8 @@
 -- /api/v1, each write with its action log in the same transaction (quay.user_create,
 -- user_set_password, user_initialize, organization_create and repository_create overloads with
 -- e-mail/description and log, repository_set_description, repository_set_visibility,
--- team_set, team_member_add, permission_set, permission_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- team_set, team_member_add, permission_set, permission_delete, robot_create, robot_set_token,
+-- robot_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
@@ -166,6 +167,62 @@ AS 'MODULE_PATHNAME', 'repository_set_visibility_wrapper';
 
 COMMENT ON FUNCTION repository_set_visibility(bigint, boolean, text) IS
   'Make a live repository public or private and write its action log in the same transaction; QUAY_REPOSITORY_UNKNOWN otherwise.';
+
+-- quay::robot_create
+CREATE  FUNCTION "robot_create"(
+	"owner_id" bigint, /* i64 */
+	"short_name" TEXT, /* & str */
+	"description" TEXT, /* & str */
+	"unstructured_json" TEXT, /* & str */
+	"encrypted_token" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS bigint /* i64 */
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'robot_create_wrapper';
+
+-- requires:
+--   robot_create
+
+
+COMMENT ON FUNCTION robot_create(bigint, text, text, text, text, text) IS
+  'Create robot owner+short_name for a person or organization: its user row, metadata (description truncated to 255), token (field-encrypted by the caller) and quayrobot login, with the action log (account: the owner) in the same transaction. QUAY_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN, QUAY_ROBOT_EXISTS. Returns its id.';
+
+-- quay::robot_delete
+CREATE  FUNCTION "robot_delete"(
+	"robot_id" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'robot_delete_wrapper';
+
+-- requires:
+--   robot_delete
+
+
+COMMENT ON FUNCTION robot_delete(bigint, text) IS
+  'Delete a robot and every row naming it (permissions, team memberships, default permissions, stars, notifications, token, metadata, login), with the action log in the same transaction; QUAY_ROBOT_UNKNOWN.';
+
+-- quay::robot_set_token
+CREATE  FUNCTION "robot_set_token"(
+	"robot_id" bigint, /* i64 */
+	"encrypted_token" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'robot_set_token_wrapper';
+
+-- requires:
+--   robot_set_token
+
+
+COMMENT ON FUNCTION robot_set_token(bigint, text, text) IS
+  'Replace a robot''s (field-encrypted) token and e-mail uuid, with the action log in the same transaction; QUAY_ROBOT_UNKNOWN.';
 
 -- quay::team_member_add
 CREATE  FUNCTION "team_member_add"(

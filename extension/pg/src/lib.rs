@@ -771,6 +771,74 @@ COMMENT ON FUNCTION permission_delete(bigint, bigint, bigint, text) IS
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+fn robot_create(
+    owner_id: i64,
+    short_name: &str,
+    description: &str,
+    unstructured_json: &str,
+    encrypted_token: &str,
+    log: default!(Option<&str>, "NULL"),
+) -> i64 {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let r = quay_core::robots::NewRobot {
+            owner_id,
+            short_name,
+            description,
+            unstructured_json,
+            encrypted_token,
+        };
+        quay_core::robots::create(ex, &r, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION robot_create(bigint, text, text, text, text, text) IS
+  'Create robot owner+short_name for a person or organization: its user row, metadata (description truncated to 255), token (field-encrypted by the caller) and quayrobot login, with the action log (account: the owner) in the same transaction. QUAY_NAME_INVALID, QUAY_NAMESPACE_UNKNOWN, QUAY_ROBOT_EXISTS. Returns its id.';
+"#,
+    name = "comment_robot_create",
+    requires = [robot_create]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn robot_set_token(robot_id: i64, encrypted_token: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::robots::set_token(ex, robot_id, encrypted_token, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION robot_set_token(bigint, text, text) IS
+  'Replace a robot''s (field-encrypted) token and e-mail uuid, with the action log in the same transaction; QUAY_ROBOT_UNKNOWN.';
+"#,
+    name = "comment_robot_set_token",
+    requires = [robot_set_token]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn robot_delete(robot_id: i64, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::robots::delete(ex, robot_id, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION robot_delete(bigint, text) IS
+  'Delete a robot and every row naming it (permissions, team memberships, default permissions, stars, notifications, token, metadata, login), with the action log in the same transaction; QUAY_ROBOT_UNKNOWN.';
+"#,
+    name = "comment_robot_delete",
+    requires = [robot_delete]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn team_set(
     organization_id: i64,
     team_name: &str,

@@ -188,6 +188,8 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::TeamNameInvalid
         | R::TeamUnknown
         | R::PermissionUnknown
+        | R::RobotExists
+        | R::RobotUnknown
         | R::NamespaceExists
         | R::NamespaceLastAdmin
         | R::NamespaceNotMarked

@@ -14,6 +14,7 @@ pub mod manifests;
 pub mod organizations;
 pub mod permissions;
 pub mod repositories;
+pub mod robots;
 pub mod teams;
 pub mod uploads;
 pub mod users;

@@ -12,6 +12,7 @@ pub mod permissions;
 pub mod postgres;
 mod query;
 pub mod repositories;
+pub mod robots;
 mod schema;
 pub mod sqlite;
 pub mod tags;

@@ -8,6 +8,7 @@ pub mod input;
 pub mod organizations;
 pub mod permissions;
 pub mod repositories;
+pub mod robots;
 pub mod teams;
 pub mod users;
 pub mod views;
@@ -59,6 +60,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/repository/{ns}/{name}/permissions/team/{who}",
             get(permissions::get_team).put(permissions::put_team).delete(permissions::delete_team),
         )
+        .route("/api/v1/organization/{org}/robots", get(robots::org_list))
+        .route(
+            "/api/v1/organization/{org}/robots/{short}",
+            get(robots::org_get).put(robots::org_put).delete(robots::org_delete),
+        )
+        .route("/api/v1/organization/{org}/robots/{short}/regenerate", post(robots::org_regenerate))
+        .route("/api/v1/organization/{org}/robots/{short}/permissions", get(robots::org_permissions))
+        .route("/api/v1/user/robots", get(robots::user_list))
+        .route(
+            "/api/v1/user/robots/{short}",
+            get(robots::user_get).put(robots::user_put).delete(robots::user_delete),
+        )
+        .route("/api/v1/user/robots/{short}/regenerate", post(robots::user_regenerate))
+        .route("/api/v1/user/robots/{short}/permissions", get(robots::user_permissions))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))

@@ -167,6 +167,16 @@ pub fn rfc2822_ms(ms: i64) -> Value {
         .map_or(Value::Null, Value::from)
 }
 
+/// [`rfc2822_ms`] of a naive UTC timestamp as the database returns it
+/// (`YYYY-MM-DD HH:MM:SS[.fraction]`); `null` when absent or unreadable.
+pub fn rfc2822_naive(text: Option<&str>) -> Value {
+    let Some(t) = text else { return Value::Null };
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let whole = t.split('.').next().unwrap_or(t);
+    time::PrimitiveDateTime::parse(whole, &fmt)
+        .map_or(Value::Null, |p| rfc2822_ms(p.assume_utc().unix_timestamp() * 1000))
+}
+
 /// Quay's repository state names.
 pub fn repository_state(state: i64) -> &'static str {
     match state {
@@ -263,5 +273,10 @@ mod tests {
     #[test]
     fn timestamps_are_quays_rfc_2822() {
         assert_eq!(super::rfc2822_ms(1_795_330_621_000), "Sun, 22 Nov 2026 06:57:01 -0000");
+        assert_eq!(
+            super::rfc2822_naive(Some("2026-11-22 06:57:01.123456")),
+            "Sun, 22 Nov 2026 06:57:01 -0000"
+        );
+        assert_eq!(super::rfc2822_naive(Some("garbage")), serde_json::Value::Null);
     }
 }
