@@ -11,6 +11,7 @@ pub mod manifests;
 pub mod names;
 pub mod organizations;
 pub mod permissions;
+pub mod prototypes;
 pub mod queue;
 pub mod repositories;
 pub mod robots;

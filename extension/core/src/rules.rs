@@ -27,6 +27,7 @@ pub enum Rule {
     PermissionDenied,
     /// The user or team holds no permission on the repository.
     PermissionUnknown,
+    PrototypeUnknown,
     QueueNameInvalid,
     RepositoryNotMarked,
     RepositoryNotWritable,
@@ -67,6 +68,7 @@ impl Rule {
         Rule::NameInvalid,
         Rule::PermissionDenied,
         Rule::PermissionUnknown,
+        Rule::PrototypeUnknown,
         Rule::QueueNameInvalid,
         Rule::RepositoryNotMarked,
         Rule::RepositoryNotWritable,
@@ -104,6 +106,7 @@ impl Rule {
             Rule::NameInvalid => "QUAY_NAME_INVALID",
             Rule::PermissionDenied => "QUAY_PERMISSION_DENIED",
             Rule::PermissionUnknown => "QUAY_PERMISSION_UNKNOWN",
+            Rule::PrototypeUnknown => "QUAY_PROTOTYPE_UNKNOWN",
             Rule::QueueNameInvalid => "QUAY_QUEUE_NAME_INVALID",
             Rule::RepositoryNotMarked => "QUAY_REPOSITORY_NOT_MARKED",
             Rule::RepositoryNotWritable => "QUAY_REPOSITORY_NOT_WRITABLE",

@@ -3,7 +3,7 @@
 -- user_set_password, user_initialize, organization_create and repository_create overloads with
 -- e-mail/description and log, repository_set_description, repository_set_visibility,
 -- team_set, team_member_add, permission_set, permission_delete, robot_create, robot_set_token,
--- robot_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- robot_delete, prototype_create, prototype_set_role, prototype_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
@@ -107,6 +107,65 @@ AS 'MODULE_PATHNAME', 'permission_set_wrapper';
 
 COMMENT ON FUNCTION permission_set(bigint, bigint, bigint, text, text) IS
   'Give a user (person or robot) or a team of the repository''s organization a role (read, write, admin) on a live repository, replacing its previous one, with the action log (JSON as quay.log_action takes) in the same transaction. Exactly one of user_id and team_id. QUAY_REPOSITORY_UNKNOWN, QUAY_USER_UNKNOWN, QUAY_TEAM_UNKNOWN.';
+
+-- quay::prototype_create
+CREATE  FUNCTION "prototype_create"(
+	"organization_id" bigint, /* i64 */
+	"prototype_uuid" TEXT, /* & str */
+	"activating_user_id" bigint, /* Option < i64 > */
+	"delegate_user_id" bigint, /* Option < i64 > */
+	"delegate_team_id" bigint, /* Option < i64 > */
+	"role" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'prototype_create_wrapper';
+
+-- requires:
+--   prototype_create
+
+
+COMMENT ON FUNCTION prototype_create(bigint, text, bigint, bigint, bigint, text, text) IS
+  'A default permission of the organization: the delegate (exactly one of a user and a team of the organization) gets the role on every repository created later, by activating_user_id only when given; with the action log in the same transaction. QUAY_NAMESPACE_UNKNOWN, QUAY_USER_UNKNOWN, QUAY_TEAM_UNKNOWN.';
+
+-- quay::prototype_delete
+CREATE  FUNCTION "prototype_delete"(
+	"organization_id" bigint, /* i64 */
+	"prototype_uuid" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'prototype_delete_wrapper';
+
+-- requires:
+--   prototype_delete
+
+
+COMMENT ON FUNCTION prototype_delete(bigint, text, text) IS
+  'Delete a default permission, with the action log in the same transaction; QUAY_PROTOTYPE_UNKNOWN.';
+
+-- quay::prototype_set_role
+CREATE  FUNCTION "prototype_set_role"(
+	"organization_id" bigint, /* i64 */
+	"prototype_uuid" TEXT, /* & str */
+	"role" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS TEXT /* String */
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'prototype_set_role_wrapper';
+
+-- requires:
+--   prototype_set_role
+
+
+COMMENT ON FUNCTION prototype_set_role(bigint, text, text, text) IS
+  'Change a default permission''s role, with the action log in the same transaction; returns the previous role. QUAY_PROTOTYPE_UNKNOWN.';
 
 -- quay::repository_create
 CREATE  FUNCTION "repository_create"(

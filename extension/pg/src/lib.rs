@@ -839,6 +839,94 @@ COMMENT ON FUNCTION robot_delete(bigint, text) IS
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+fn prototype_create(
+    organization_id: i64,
+    prototype_uuid: &str,
+    activating_user_id: Option<i64>,
+    delegate_user_id: Option<i64>,
+    delegate_team_id: Option<i64>,
+    role: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let role = quay_core::permissions::Role::parse(role).ok_or_else(|| {
+            quay_core::exec::invalid(
+                quay_core::rules::Rule::InvalidArgument,
+                format!("{role:?} is not a role"),
+            )
+        })?;
+        let delegate = grantee(delegate_user_id, delegate_team_id)?;
+        quay_core::prototypes::create(
+            ex,
+            organization_id,
+            prototype_uuid,
+            activating_user_id,
+            delegate,
+            role,
+            log.as_ref(),
+        )
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION prototype_create(bigint, text, bigint, bigint, bigint, text, text) IS
+  'A default permission of the organization: the delegate (exactly one of a user and a team of the organization) gets the role on every repository created later, by activating_user_id only when given; with the action log in the same transaction. QUAY_NAMESPACE_UNKNOWN, QUAY_USER_UNKNOWN, QUAY_TEAM_UNKNOWN.';
+"#,
+    name = "comment_prototype_create",
+    requires = [prototype_create]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn prototype_set_role(
+    organization_id: i64,
+    prototype_uuid: &str,
+    role: &str,
+    log: default!(Option<&str>, "NULL"),
+) -> String {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let role = quay_core::permissions::Role::parse(role).ok_or_else(|| {
+            quay_core::exec::invalid(
+                quay_core::rules::Rule::InvalidArgument,
+                format!("{role:?} is not a role"),
+            )
+        })?;
+        quay_core::prototypes::set_role(ex, organization_id, prototype_uuid, role, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION prototype_set_role(bigint, text, text, text) IS
+  'Change a default permission''s role, with the action log in the same transaction; returns the previous role. QUAY_PROTOTYPE_UNKNOWN.';
+"#,
+    name = "comment_prototype_set_role",
+    requires = [prototype_set_role]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn prototype_delete(organization_id: i64, prototype_uuid: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::prototypes::delete(ex, organization_id, prototype_uuid, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION prototype_delete(bigint, text, text) IS
+  'Delete a default permission, with the action log in the same transaction; QUAY_PROTOTYPE_UNKNOWN.';
+"#,
+    name = "comment_prototype_delete",
+    requires = [prototype_delete]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn team_set(
     organization_id: i64,
     team_name: &str,

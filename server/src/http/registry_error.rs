@@ -188,6 +188,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::TeamNameInvalid
         | R::TeamUnknown
         | R::PermissionUnknown
+        | R::PrototypeUnknown
         | R::RobotExists
         | R::RobotUnknown
         | R::NamespaceExists

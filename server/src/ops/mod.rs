@@ -13,6 +13,7 @@ pub mod logs;
 pub mod manifests;
 pub mod organizations;
 pub mod permissions;
+pub mod prototypes;
 pub mod repositories;
 pub mod robots;
 pub mod teams;

@@ -10,6 +10,7 @@ pub mod locks;
 pub mod organizations;
 pub mod permissions;
 pub mod postgres;
+pub mod prototypes;
 mod query;
 pub mod repositories;
 pub mod robots;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod input;
 pub mod organizations;
 pub mod permissions;
+pub mod prototypes;
 pub mod repositories;
 pub mod robots;
 pub mod teams;
@@ -74,6 +75,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/api/v1/user/robots/{short}/regenerate", post(robots::user_regenerate))
         .route("/api/v1/user/robots/{short}/permissions", get(robots::user_permissions))
+        .route("/api/v1/organization/{org}/prototypes", get(prototypes::list).post(prototypes::create))
+        .route(
+            "/api/v1/organization/{org}/prototypes/{uuid}",
+            put(prototypes::update).delete(prototypes::delete),
+        )
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))
