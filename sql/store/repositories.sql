@@ -78,3 +78,17 @@ SELECT t.name, m.digest, t.lifetime_start_ms, m.layers_compressed_size
  WHERE t.repository_id = $1 AND NOT t.hidden
    AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
  ORDER BY t.name
+
+-- name: star_add
+-- User $1 stars repository $2 (once).
+INSERT INTO star (user_id, repository_id, created)
+SELECT $1, $2, {now}
+ WHERE NOT EXISTS (SELECT 1 FROM star WHERE user_id = $1 AND repository_id = $2)
+ON CONFLICT DO NOTHING
+
+-- name: star_remove
+-- User $1 unstars repository $3 of namespace $2 (nothing when it had not starred it).
+DELETE FROM star
+ WHERE user_id = $1
+   AND repository_id IN (SELECT r.id FROM repository r JOIN "user" ns ON ns.id = r.namespace_user_id
+                          WHERE ns.username = $2 AND r.name = $3)

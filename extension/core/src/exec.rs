@@ -171,6 +171,9 @@ impl Dialect {
             }
             (Dialect::Sqlite, "json_values") => format!("json_each({arg}) AS j"),
             (Dialect::Sqlite, "ts") => arg.to_string(),
+            // The UTC day of a timestamp column, `YYYY-MM-DD`.
+            (Dialect::Postgres, "day") => format!("to_char({arg}, 'YYYY-MM-DD')"),
+            (Dialect::Sqlite, "day") => format!("substr({arg}, 1, 10)"),
             // Not a token (e.g. JSON in a literal): keep it.
             _ => format!("{{{token}}}"),
         }

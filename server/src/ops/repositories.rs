@@ -208,6 +208,46 @@ pub async fn list(
     Ok((page, more))
 }
 
+/// `POST /api/v1/user/starred`: stars a repository the caller can read; `false` when there is
+/// none it can read by that name (Quay answers 200 `null` then).
+pub async fn star(ctx: &Context, caller: &ApiCaller, namespace: &str, name: &str) -> Result<bool, Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(Scope::RepoRead))?;
+    match authorize(ctx, caller, namespace, name, Need::Read).await {
+        Ok(a) => {
+            ctx.store.star_add(user.id, a.repository_id).await?;
+            Ok(true)
+        }
+        Err(Refused::Denied(_) | Refused::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `DELETE /api/v1/user/starred/{ns}/{name}` (idempotent).
+pub async fn unstar(ctx: &Context, caller: &ApiCaller, namespace: &str, name: &str) -> Result<(), Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(Scope::UserAdmin))?;
+    Ok(ctx.store.star_remove(user.id, namespace, name).await?)
+}
+
+/// `GET /api/v1/user/starred`: the starred repositories the caller can still read.
+pub async fn starred(ctx: &Context, caller: &ApiCaller) -> Result<Vec<RepositoryListed>, Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(Scope::UserAdmin))?;
+    let filter = ListFilter { namespace: None, starred_only: true, include_public: true };
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = ctx.store.repository_page(Some(user.id), &filter, after, PAGE_SIZE).await?;
+        let full = page.len() as i64 == PAGE_SIZE;
+        after = page.last().map_or(after, |r| r.id);
+        out.extend(page);
+        if !full || out.len() >= 10_000 {
+            return Ok(out);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod credentials;
 pub mod jobs;
 pub mod locks;
+pub mod logs;
 pub mod organizations;
 pub mod permissions;
 pub mod postgres;

@@ -356,3 +356,21 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// Stars a repository for a user (idempotent; no log, as in Quay).
+    pub async fn star_add(&self, user_id: i64, repository_id: i64) -> Result<(), StoreError> {
+        self.write_rows(sql("star_add"), vec![Value::Int(user_id), Value::Int(repository_id)]).await?;
+        Ok(())
+    }
+
+    /// Removes a user's star from `namespace/name` (idempotent).
+    pub async fn star_remove(&self, user_id: i64, namespace: &str, name: &str) -> Result<(), StoreError> {
+        self.write_rows(
+            sql("star_remove"),
+            vec![Value::Int(user_id), Value::text(namespace), Value::text(name)],
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod input;
+pub mod logs;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;
@@ -80,6 +81,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/organization/{org}/prototypes/{uuid}",
             put(prototypes::update).delete(prototypes::delete),
         )
+        .route("/api/v1/user/starred", get(repositories::starred).post(repositories::star))
+        .route("/api/v1/user/starred/{ns}/{name}", axum::routing::delete(repositories::unstar))
+        .route("/api/v1/repository/{ns}/{name}/logs", get(logs::repository))
+        .route("/api/v1/repository/{ns}/{name}/aggregatelogs", get(logs::repository_aggregate))
+        .route("/api/v1/organization/{org}/logs", get(logs::organization))
+        .route("/api/v1/organization/{org}/aggregatelogs", get(logs::organization_aggregate))
+        .route("/api/v1/user/logs", get(logs::user))
+        .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))

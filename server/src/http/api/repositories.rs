@@ -121,3 +121,49 @@ pub async fn list(
     }
     Ok(axum::Json(v).into_response())
 }
+
+/// `POST /api/v1/user/starred {namespace, repository}` → 201 (200 `null` for a repository the
+/// caller cannot see, as Quay answers).
+pub async fn star(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.signed_in()?;
+    let body = input::body(&body)?;
+    input::check(
+        &body,
+        &["namespace", "repository"],
+        &[("namespace", Kind::String), ("repository", Kind::String)],
+    )?;
+    let (ns, name) =
+        (input::str_of(&body, "namespace").unwrap_or(""), input::str_of(&body, "repository").unwrap_or(""));
+    if repositories::star(&ctx, &caller, ns, name).await? {
+        Ok((StatusCode::CREATED, axum::Json(json!({"namespace": ns, "repository": name}))).into_response())
+    } else {
+        Ok(axum::Json(serde_json::Value::Null).into_response())
+    }
+}
+
+/// `DELETE /api/v1/user/starred/{ns}/{name}` → 204.
+pub async fn unstar(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path((ns, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    repositories::unstar(&ctx, &caller, &ns, &name).await?;
+    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+}
+
+/// `GET /api/v1/user/starred`.
+pub async fn starred(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+) -> Result<Response, ApiError> {
+    let repos = repositories::starred(&ctx, &caller).await?;
+    let list: Vec<serde_json::Value> = repos
+        .iter()
+        .map(|r| json!({"description": r.description, "is_public": r.public, "name": r.name, "namespace": r.namespace}))
+        .collect();
+    Ok(axum::Json(json!({ "repositories": list })).into_response())
+}
