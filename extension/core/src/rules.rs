@@ -38,6 +38,8 @@ pub enum Rule {
     TagImmutable,
     TagNameInvalid,
     TagNotRestorable,
+    /// No alive tag of that name.
+    TagUnknown,
     TeamNameInvalid,
     TeamUnknown,
     /// An upload session is no longer as the caller last saw it (finished, cancelled or
@@ -79,6 +81,7 @@ impl Rule {
         Rule::TagImmutable,
         Rule::TagNameInvalid,
         Rule::TagNotRestorable,
+        Rule::TagUnknown,
         Rule::TeamNameInvalid,
         Rule::TeamUnknown,
         Rule::UploadChanged,
@@ -117,6 +120,7 @@ impl Rule {
             Rule::TagImmutable => "QUAY_TAG_IMMUTABLE",
             Rule::TagNameInvalid => "QUAY_TAG_NAME_INVALID",
             Rule::TagNotRestorable => "QUAY_TAG_NOT_RESTORABLE",
+            Rule::TagUnknown => "QUAY_TAG_UNKNOWN",
             Rule::TeamNameInvalid => "QUAY_TEAM_NAME_INVALID",
             Rule::TeamUnknown => "QUAY_TEAM_UNKNOWN",
             Rule::UploadChanged => "QUAY_UPLOAD_CHANGED",

@@ -11,6 +11,7 @@ use crate::exec::{
     CoreError, CoreResult, Executor, Value, composed, first_int, invalid, json_array, lock, named, now_ms,
     one_int, run,
 };
+use crate::logs::{self, LogEntry};
 use crate::manifests::CheckedManifest;
 use crate::names;
 use crate::permissions::{
@@ -587,4 +588,105 @@ mod tests {
         assert!(!is_cosign_tag("sha256-abc.sig"));
         assert!(!is_cosign_tag("latest"));
     }
+}
+
+/// The log template's account and repository: the repository's namespace and itself.
+fn record_tag_log(ex: &mut dyn Executor, repository_id: i64, log: Option<&LogEntry>) -> CoreResult<()> {
+    let Some(l) = log else { return Ok(()) };
+    let ns = q_int(ex, "repository_namespace", &[Value::Int(repository_id)])?;
+    let mut l = l.clone();
+    l.repository_id = l.repository_id.or(Some(repository_id));
+    logs::record(ex, &l, ns)
+}
+
+fn tag_unknown(name: &str) -> crate::exec::CoreError {
+    invalid(Rule::TagUnknown, format!("no alive tag {name:?}"))
+}
+
+/// Changes when the alive tag `name` expires, in place (Quay's `change_tag_expiration`: no new
+/// generation): `expires_at_ms` must lie in the future, `None` clears it. `QUAY_TAG_UNKNOWN`
+/// without an alive tag. The log (Quay's `change_tag_expiration`) gets the old end as
+/// `old_expiration_date` (ms). Returns the old end.
+pub fn tag_set_expiration(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    name: &str,
+    expires_at_ms: Option<i64>,
+    log: Option<&LogEntry>,
+) -> CoreResult<Option<i64>> {
+    check_tag_name(name)?;
+    require_writable_repository(ex, repository_id)?;
+    lock(ex, &retarget_lock_key(repository_id))?;
+    let now = now_ms(ex)?;
+    let current = alive_tag(ex, repository_id, name, now)?.ok_or_else(|| tag_unknown(name))?;
+    if let Some(end) = expires_at_ms
+        && end <= now
+    {
+        return Err(invalid(
+            Rule::InvalidArgument,
+            format!("expiration {end} ms is not in the future ({now})"),
+        ));
+    }
+    let old = q(ex, "tag_end_of", &[Value::Int(current.id)])?
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_i64);
+    q(ex, "end_tag", &[Value::Int(current.id), Value::opt_int(expires_at_ms)])?;
+    let log = log.map(|l| l.derive(&l.kind, serde_json::json!({ "old_expiration_date": old })));
+    record_tag_log(ex, repository_id, log.as_ref())?;
+    Ok(old)
+}
+
+/// Points tag `name` at the repository's manifest `digest` (create or move, [`tag_set`]); the
+/// log (Quay's `create_tag`) gets the digest it pointed at before as `original_manifest_digest`.
+/// Returns that digest.
+pub fn tag_point(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    name: &str,
+    digest: &str,
+    log: Option<&LogEntry>,
+) -> CoreResult<Option<String>> {
+    check_tag_name(name)?;
+    check_digest("manifest digest", digest)?;
+    let manifest = manifest_id(ex, repository_id, digest)?;
+    let now = now_ms(ex)?;
+    let before = match alive_tag(ex, repository_id, name, now)? {
+        Some(t) => q(ex, "tag_end_of", &[Value::Int(t.id)])?
+            .first()
+            .and_then(|r| r.get(1))
+            .and_then(Value::as_text)
+            .map(str::to_string),
+        None => None,
+    };
+    tag_set(ex, repository_id, name, manifest, None)?;
+    let log = log.map(|l| l.derive(&l.kind, serde_json::json!({ "original_manifest_digest": before })));
+    record_tag_log(ex, repository_id, log.as_ref())?;
+    Ok(before)
+}
+
+/// [`tag_delete`] with its log in the same transaction; `QUAY_TAG_UNKNOWN` without an alive tag.
+pub fn tag_delete_logged(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    name: &str,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    if !tag_delete(ex, repository_id, name)? {
+        return Err(tag_unknown(name));
+    }
+    record_tag_log(ex, repository_id, log)
+}
+
+/// [`tag_restore`] with its log in the same transaction.
+pub fn tag_restore_logged(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    name: &str,
+    digest: &str,
+    log: Option<&LogEntry>,
+) -> CoreResult<i64> {
+    let id = tag_restore(ex, repository_id, name, digest)?;
+    record_tag_log(ex, repository_id, log)?;
+    Ok(id)
 }

@@ -3,7 +3,8 @@
 -- user_set_password, user_initialize, organization_create and repository_create overloads with
 -- e-mail/description and log, repository_set_description, repository_set_visibility,
 -- team_set, team_member_add, permission_set, permission_delete, robot_create, robot_set_token,
--- robot_delete, prototype_create, prototype_set_role, prototype_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- robot_delete, prototype_create, prototype_set_role, prototype_delete, tag_set_expiration,
+-- tag_point, tag_delete and tag_restore overloads with a log, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
@@ -282,6 +283,81 @@ AS 'MODULE_PATHNAME', 'robot_set_token_wrapper';
 
 COMMENT ON FUNCTION robot_set_token(bigint, text, text) IS
   'Replace a robot''s (field-encrypted) token and e-mail uuid, with the action log in the same transaction; QUAY_ROBOT_UNKNOWN.';
+
+-- quay::tag_delete
+CREATE  FUNCTION "tag_delete"(
+	"repository_id" bigint, /* i64 */
+	"tag_name" TEXT, /* & str */
+	"log" TEXT /* Option < & str > */
+) RETURNS void
+VOLATILE 
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tag_delete_logged_wrapper';
+
+-- requires:
+--   tag_delete_logged
+
+
+COMMENT ON FUNCTION tag_delete(bigint, text, text) IS
+  'As tag_delete(bigint, text), with the action log in the same transaction; QUAY_TAG_UNKNOWN when no alive tag has the name.';
+
+-- quay::tag_point
+CREATE  FUNCTION "tag_point"(
+	"repository_id" bigint, /* i64 */
+	"tag_name" TEXT, /* & str */
+	"manifest_digest" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS TEXT /* Option < String > */
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tag_point_wrapper';
+
+-- requires:
+--   tag_point
+
+
+COMMENT ON FUNCTION tag_point(bigint, text, text, text) IS
+  'Point a tag at the repository''s manifest of that digest (create or move, as quay.tag_set), with the action log (original_manifest_digest added) in the same transaction. Returns the digest it pointed at before. QUAY_MANIFEST_UNKNOWN, QUAY_TAG_NAME_INVALID, QUAY_TAG_IMMUTABLE.';
+
+-- quay::tag_restore
+CREATE  FUNCTION "tag_restore"(
+	"repository_id" bigint, /* i64 */
+	"tag_name" TEXT, /* & str */
+	"manifest_digest" TEXT, /* & str */
+	"log" TEXT /* Option < & str > */
+) RETURNS bigint /* i64 */
+VOLATILE 
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tag_restore_logged_wrapper';
+
+-- requires:
+--   tag_restore_logged
+
+
+COMMENT ON FUNCTION tag_restore(bigint, text, text, text) IS
+  'As tag_restore(bigint, text, text), with the action log in the same transaction.';
+
+-- quay::tag_set_expiration
+CREATE  FUNCTION "tag_set_expiration"(
+	"repository_id" bigint, /* i64 */
+	"tag_name" TEXT, /* & str */
+	"expires_at_ms" bigint, /* Option < i64 > */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS bigint /* Option < i64 > */
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tag_set_expiration_wrapper';
+
+-- requires:
+--   tag_set_expiration
+
+
+COMMENT ON FUNCTION tag_set_expiration(bigint, text, bigint, text) IS
+  'Change when the alive tag expires, in place (no new generation): a future epoch-ms time, or NULL for never; the action log gets the old end as old_expiration_date, in the same transaction. Returns the old end. QUAY_TAG_UNKNOWN, QUAY_INVALID_ARGUMENT (not in the future), QUAY_REPOSITORY_NOT_WRITABLE.';
 
 -- quay::team_member_add
 CREATE  FUNCTION "team_member_add"(

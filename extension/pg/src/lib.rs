@@ -927,6 +927,88 @@ COMMENT ON FUNCTION prototype_delete(bigint, text, text) IS
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+fn tag_set_expiration(
+    repository_id: i64,
+    tag_name: &str,
+    expires_at_ms: Option<i64>,
+    log: default!(Option<&str>, "NULL"),
+) -> Option<i64> {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::tags::tag_set_expiration(ex, repository_id, tag_name, expires_at_ms, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION tag_set_expiration(bigint, text, bigint, text) IS
+  'Change when the alive tag expires, in place (no new generation): a future epoch-ms time, or NULL for never; the action log gets the old end as old_expiration_date, in the same transaction. Returns the old end. QUAY_TAG_UNKNOWN, QUAY_INVALID_ARGUMENT (not in the future), QUAY_REPOSITORY_NOT_WRITABLE.';
+"#,
+    name = "comment_tag_set_expiration",
+    requires = [tag_set_expiration]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn tag_point(
+    repository_id: i64,
+    tag_name: &str,
+    manifest_digest: &str,
+    log: default!(Option<&str>, "NULL"),
+) -> Option<String> {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::tags::tag_point(ex, repository_id, tag_name, manifest_digest, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION tag_point(bigint, text, text, text) IS
+  'Point a tag at the repository''s manifest of that digest (create or move, as quay.tag_set), with the action log (original_manifest_digest added) in the same transaction. Returns the digest it pointed at before. QUAY_MANIFEST_UNKNOWN, QUAY_TAG_NAME_INVALID, QUAY_TAG_IMMUTABLE.';
+"#,
+    name = "comment_tag_point",
+    requires = [tag_point]
+);
+
+#[pg_extern(volatile, name = "tag_delete")]
+#[search_path(public, pg_catalog)]
+fn tag_delete_logged(repository_id: i64, tag_name: &str, log: Option<&str>) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::tags::tag_delete_logged(ex, repository_id, tag_name, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION tag_delete(bigint, text, text) IS
+  'As tag_delete(bigint, text), with the action log in the same transaction; QUAY_TAG_UNKNOWN when no alive tag has the name.';
+"#,
+    name = "comment_tag_delete_logged",
+    requires = [tag_delete_logged]
+);
+
+#[pg_extern(volatile, name = "tag_restore")]
+#[search_path(public, pg_catalog)]
+fn tag_restore_logged(repository_id: i64, tag_name: &str, manifest_digest: &str, log: Option<&str>) -> i64 {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::tags::tag_restore_logged(ex, repository_id, tag_name, manifest_digest, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION tag_restore(bigint, text, text, text) IS
+  'As tag_restore(bigint, text, text), with the action log in the same transaction.';
+"#,
+    name = "comment_tag_restore_logged",
+    requires = [tag_restore_logged]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn team_set(
     organization_id: i64,
     team_name: &str,

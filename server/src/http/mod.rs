@@ -5,6 +5,7 @@ pub mod api;
 pub mod body;
 pub mod conn;
 pub mod health;
+pub mod origin;
 pub mod registry_error;
 pub mod request_log;
 pub mod v2;

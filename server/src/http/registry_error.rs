@@ -174,7 +174,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         }
         R::ManifestInvalid | R::MediaTypeMismatch | R::MediaTypeUnknown => Code::ManifestInvalid,
         R::BlobUnknown => Code::ManifestBlobUnknown,
-        R::ManifestUnknown => Code::ManifestUnknown,
+        R::ManifestUnknown | R::TagUnknown => Code::ManifestUnknown,
         R::UploadChanged => Code::BlobUploadUnknown,
         R::TagImmutable => Code::TagImmutable,
         R::TagNameInvalid => Code::TagInvalid,

@@ -79,13 +79,25 @@ pub async fn read(
 /// have, optionally with `tags` to set with it (OCI 1.1 `?tag=`). The core checks everything
 /// else (document, media type, digest, what it references) and records the manifest and its
 /// tags in one transaction, or nothing.
+/// Who pushed, for the `push_repo` action log.
+#[derive(Debug, Clone, Default)]
+pub struct Pusher {
+    pub user_id: Option<i64>,
+    /// The token's subject (a user or `owner+robot`).
+    pub username: Option<String>,
+    pub origin: super::logs::Origin,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn push(
     ctx: &Context,
+    repo: &super::repositories::RepoName,
     repository_id: i64,
     reference: &str,
     content_type: Option<String>,
     bytes: &[u8],
     tags: Vec<String>,
+    pusher: &Pusher,
 ) -> Result<PushedManifest, ManifestError> {
     let by_digest = is_digest(reference);
     if tags.iter().any(|t| !quay_core::names::is_valid_tag(t)) || (!by_digest && !tags.is_empty()) {
@@ -106,15 +118,58 @@ pub async fn push(
         Err(e) => return Err(ManifestError::Invalid(e.to_string())),
     };
     let temp = i64::try_from(ctx.config.push_temp_tag_expiration_sec).unwrap_or(3600);
+    let tags = if by_digest { tags } else { vec![reference.to_string()] };
+    let first_tag = tags.first().cloned();
+    let media_type = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+        .or_else(|| content_type.clone());
     let push = ManifestPush {
         repository_id,
         content_type,
         bytes: text,
         expected_digest: by_digest.then(|| reference.to_string()),
         temp_tag_expiration_s: (by_digest && tags.is_empty()).then_some(temp),
-        tags: if by_digest { tags } else { vec![reference.to_string()] },
+        tags,
     };
-    Ok(ctx.store.manifest_push(push).await?)
+    let pushed = ctx.store.manifest_push(push).await?;
+    log_push(ctx, repo, repository_id, media_type, first_tag, pusher).await;
+    Ok(pushed)
+}
+
+/// Quay's `push_repo` log, written after the push committed (as Quay's is): a failure to log is
+/// reported, never undoes an acknowledged push.
+async fn log_push(
+    ctx: &Context,
+    repo: &super::repositories::RepoName,
+    repository_id: i64,
+    media_type: Option<String>,
+    tag: Option<String>,
+    pusher: &Pusher,
+) {
+    let mut metadata = serde_json::json!({
+        "mediaType": media_type,
+        "namespace": repo.namespace,
+        "repo": repo.name,
+        "resolved_ip": {
+            "aws_region": null, "continent": null, "country_iso_code": null,
+            "provider": "internet", "service": null, "sync_token": null,
+        },
+        "tag": tag,
+        "user-agent": pusher.origin.user_agent,
+        "username": pusher.username,
+    });
+    if pusher.username.as_deref().is_some_and(|u| u.contains('+')) {
+        metadata["is_robot"] = serde_json::json!(true);
+    }
+    let mut entry = quay_core::logs::LogEntry::new("push_repo", metadata);
+    entry.performer_id = pusher.user_id;
+    entry.repository_id = Some(repository_id);
+    entry.ip = pusher.origin.ip.clone();
+    entry.account_id = ctx.store.namespace_by_name(&repo.namespace).await.ok().flatten().map(|n| n.id);
+    if let Err(e) = ctx.store.log_action(entry).await {
+        tracing::warn!(repository = %repo.full(), error = %e, "push_repo action log not written");
+    }
 }
 
 /// Deletes by digest (every alive tag on it ends, hidden ones too: `quay.manifest_delete`) or by

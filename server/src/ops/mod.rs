@@ -16,6 +16,7 @@ pub mod permissions;
 pub mod prototypes;
 pub mod repositories;
 pub mod robots;
+pub mod tags;
 pub mod teams;
 pub mod uploads;
 pub mod users;

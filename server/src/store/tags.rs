@@ -6,6 +6,7 @@
 use super::query::{Access, first, int, text};
 use super::{Store, StoreError};
 use quay_core::exec::{Value, named};
+use quay_core::logs::LogEntry;
 use quay_core::manifests::CheckedManifest;
 use quay_core::permissions::{self, RepositoryAccess};
 use quay_core::tags::PushedManifest;
@@ -182,6 +183,163 @@ impl Store {
             vec![Value::Int(repository_id), Value::text(tag)],
             move |ex| quay_core::tags::tag_delete(ex, repository_id, &owned),
             |rows| first(rows, |r| r.first().and_then(Value::as_bool)),
+        )
+        .await
+    }
+}
+
+/// A tag generation as the API's tag list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagGeneration {
+    pub name: String,
+    pub digest: String,
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+    pub reversion: bool,
+    pub size: Option<i64>,
+    pub media_type: String,
+    pub manifest_id: i64,
+}
+
+/// What the API's tag list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct TagFilter {
+    /// Exactly this name.
+    pub name: Option<String>,
+    /// Names containing this text.
+    pub containing: Option<String>,
+    pub only_active: bool,
+}
+
+impl Store {
+    /// Tag generations, newest first: `limit` after skipping `offset`.
+    pub async fn tag_history(
+        &self,
+        repository_id: i64,
+        filter: &TagFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<TagGeneration>, StoreError> {
+        let like = filter.containing.as_deref().map_or_else(String::new, |c| {
+            let escaped = c.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let rows = self
+            .statement(
+                Access::Scan,
+                sql("api_history"),
+                vec![
+                    Value::Int(repository_id),
+                    Value::text(filter.name.clone().unwrap_or_default()),
+                    Value::text(like),
+                    Value::Bool(filter.only_active),
+                    Value::Int(limit),
+                    Value::Int(offset),
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(TagGeneration {
+                    name: text(r, 0)?,
+                    digest: text(r, 1)?,
+                    start_ms: int(r, 2)?,
+                    end_ms: int(r, 3),
+                    reversion: super::query::boolean(r, 4),
+                    size: int(r, 5),
+                    media_type: text(r, 6).unwrap_or_default(),
+                    manifest_id: int(r, 7)?,
+                })
+            })
+            .collect())
+    }
+
+    pub async fn manifest_children(&self, manifest_id: i64) -> Result<Vec<String>, StoreError> {
+        let rows = self.statement(Access::Scan, sql("api_children"), vec![Value::Int(manifest_id)]).await?;
+        Ok(rows.iter().filter_map(|r| text(r, 0)).collect())
+    }
+
+    /// Changes an alive tag's expiry in place, with its log; returns the old end.
+    pub async fn tag_set_expiration(
+        &self,
+        repository_id: i64,
+        name: &str,
+        expires_at_ms: Option<i64>,
+        log: LogEntry,
+    ) -> Result<Option<i64>, StoreError> {
+        let n = name.to_string();
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.tag_set_expiration($1, $2, $3, $4)",
+            vec![
+                Value::Int(repository_id),
+                Value::text(name),
+                Value::opt_int(expires_at_ms),
+                Value::text(json),
+            ],
+            move |ex| quay_core::tags::tag_set_expiration(ex, repository_id, &n, expires_at_ms, Some(&log)),
+            |rows| Some(first(rows, |r| int(r, 0))),
+        )
+        .await
+    }
+
+    /// Points a tag at a manifest by digest, with its log; returns the digest it had before.
+    pub async fn tag_point(
+        &self,
+        repository_id: i64,
+        name: &str,
+        digest: &str,
+        log: LogEntry,
+    ) -> Result<Option<String>, StoreError> {
+        let (n, d) = (name.to_string(), digest.to_string());
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.tag_point($1, $2, $3, $4)",
+            vec![Value::Int(repository_id), Value::text(name), Value::text(digest), Value::text(json)],
+            move |ex| quay_core::tags::tag_point(ex, repository_id, &n, &d, Some(&log)),
+            |rows| Some(first(rows, |r| text(r, 0))),
+        )
+        .await
+    }
+
+    /// Ends an alive tag, with its log (`QUAY_TAG_UNKNOWN` without one).
+    pub async fn tag_delete_logged(
+        &self,
+        repository_id: i64,
+        name: &str,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let n = name.to_string();
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.tag_delete($1, $2, $3)::text",
+            vec![Value::Int(repository_id), Value::text(name), Value::text(json)],
+            move |ex| quay_core::tags::tag_delete_logged(ex, repository_id, &n, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+
+    /// Restores a recently ended generation, with its log.
+    pub async fn tag_restore_logged(
+        &self,
+        repository_id: i64,
+        name: &str,
+        digest: &str,
+        log: LogEntry,
+    ) -> Result<i64, StoreError> {
+        let (n, d) = (name.to_string(), digest.to_string());
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.tag_restore($1, $2, $3, $4)",
+            vec![Value::Int(repository_id), Value::text(name), Value::text(digest), Value::text(json)],
+            move |ex| quay_core::tags::tag_restore_logged(ex, repository_id, &n, &d, Some(&log)),
+            |rows| first(rows, |r| int(r, 0)),
         )
         .await
     }

@@ -11,12 +11,12 @@ pub mod permissions;
 pub mod prototypes;
 pub mod repositories;
 pub mod robots;
+pub mod tags;
 pub mod teams;
 pub mod users;
 pub mod views;
 
 use crate::http::AppState;
-use crate::ops::logs::Origin;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -89,6 +89,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/organization/{org}/aggregatelogs", get(logs::organization_aggregate))
         .route("/api/v1/user/logs", get(logs::user))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))
+        .route("/api/v1/repository/{ns}/{name}/tag/", get(tags::list))
+        .route("/api/v1/repository/{ns}/{name}/tag/{tag}", put(tags::put).delete(tags::delete))
+        .route("/api/v1/repository/{ns}/{name}/tag/{tag}/restore", post(tags::restore))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))
@@ -99,22 +102,9 @@ async fn unknown() -> Response {
     error::ApiError::url_not_found().into_response()
 }
 
-/// Where the request came from, for action logs: the first `X-Forwarded-For` address (the load
-/// balancer's view), else the peer address; and the `User-Agent`.
+/// Where the request came from, for action logs ([`crate::http::origin`]).
 async fn origin(mut req: Request, next: Next) -> Response {
-    let headers = req.headers();
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty());
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<crate::http::conn::Peer>>()
-        .map(|c| c.0.0.ip().to_string());
-    let user_agent =
-        headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
-    req.extensions_mut().insert(Origin { ip: forwarded.or(peer), user_agent });
+    let o = crate::http::origin::of(&req);
+    req.extensions_mut().insert(o);
     next.run(req).await
 }

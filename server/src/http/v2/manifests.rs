@@ -67,7 +67,13 @@ pub async fn get(
 }
 
 pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
-    let (_, found) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
+    let caller = access::caller_of(&req);
+    let pusher = manifests::Pusher {
+        user_id: caller.user_id,
+        username: caller.username().map(str::to_string),
+        origin: crate::http::origin::of(&req),
+    };
+    let (_, found) = authorize(state, caller, repo, Action::Push).await?;
     // OCI distribution 1.1: a push by digest may name tags to set with it (`?tag=a&tag=b`).
     let query_tags: Vec<String> = super::token::query_pairs(req.uri().query())
         .into_iter()
@@ -93,9 +99,10 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
         // The rest of the body is not read: the connection cannot be reused.
         e.with_header("connection", HeaderValue::from_static("close")).into_response()
     })?;
-    let pushed = manifests::push(state, found.id, reference, content_type, &bytes, query_tags.clone())
-        .await
-        .map_err(|e| manifest_err(reference, e))?;
+    let pushed =
+        manifests::push(state, repo, found.id, reference, content_type, &bytes, query_tags.clone(), &pusher)
+            .await
+            .map_err(|e| manifest_err(reference, e))?;
     let digest = pushed.digest;
     let mut resp = (StatusCode::CREATED, "").into_response();
     let h = resp.headers_mut();
