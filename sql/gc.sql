@@ -143,10 +143,12 @@ UPDATE deletedrepository SET queue_id = $2 WHERE id = $1
 SELECT username, email, enabled, robot FROM "user" WHERE id = $1
 
 -- name: sole_admin_of
--- Organizations where $1 is the only enabled, non-robot member of an admin team.
+-- Live (enabled) organizations where $1 is the only enabled, non-robot member of an admin team;
+-- an organization being deleted (disabled) no longer holds its last admin back.
 SELECT t.organization_id FROM team t
   JOIN teamrole tr ON tr.id = t.role_id AND tr.name = 'admin'
   JOIN teammember tm ON tm.team_id = t.id
+  JOIN "user" o ON o.id = t.organization_id AND o.enabled = true
  WHERE tm.user_id = $1
    AND NOT EXISTS (SELECT 1 FROM team t2
                      JOIN teamrole tr2 ON tr2.id = t2.role_id AND tr2.name = 'admin'
@@ -258,3 +260,6 @@ SELECT DISTINCT t.repository_id FROM tag t
    AND r.state <> 3 AND u.enabled = true
  ORDER BY t.repository_id
  LIMIT $2
+
+-- name: repository_namespace_id
+SELECT namespace_user_id FROM repository WHERE id = $1

@@ -37,3 +37,25 @@ SELECT u.username FROM "user" u JOIN "user" o ON o.id = $2
 INSERT INTO teammember (user_id, team_id) VALUES ($1, $2)
 ON CONFLICT DO NOTHING
 RETURNING id
+
+-- name: remove_member
+DELETE FROM teammember WHERE team_id = $1 AND user_id = $2 RETURNING id
+
+-- name: member_name
+SELECT username FROM "user" WHERE id = $1
+
+-- Deleting a team: every row naming it, then the team (delete_team).
+-- name: unref_team_members
+DELETE FROM teammember WHERE team_id = $1
+
+-- name: unref_team_permissions
+DELETE FROM repositorypermission WHERE team_id = $1
+
+-- name: unref_team_prototypes
+DELETE FROM permissionprototype WHERE delegate_team_id = $1
+
+-- name: unref_team_invites
+DELETE FROM teammemberinvite WHERE team_id = $1
+
+-- name: delete_team
+DELETE FROM team WHERE id = $1 RETURNING id

@@ -92,3 +92,19 @@ DELETE FROM star
  WHERE user_id = $1
    AND repository_id IN (SELECT r.id FROM repository r JOIN "user" ns ON ns.id = r.namespace_user_id
                           WHERE ns.username = $2 AND r.name = $3)
+
+-- name: api_search
+-- Live image repositories caller $1 (-1: anonymous) can read whose name contains $2 (LIKE
+-- pattern, `\` escapes), by namespace and name: at most $3 after skipping $4. Columns: id,
+-- namespace, name, description, public, namespace is an organization, namespace e-mail.
+SELECT r.id, ns.username, r.name, r.description, v.name = 'public', ns.organization, ns.email
+  FROM repository r
+  JOIN visibility v ON v.id = r.visibility_id
+  JOIN repositorykind k ON k.id = r.kind_id AND k.name = 'image'
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+  LEFT JOIN "user" c ON c.id = $1 AND c.enabled = true
+ WHERE r.state <> 3 AND ns.enabled = true
+   AND r.name LIKE $2 ESCAPE '\'
+   AND ({role_rank}) IS NOT NULL
+ ORDER BY ns.username, r.name
+ LIMIT $3 OFFSET $4

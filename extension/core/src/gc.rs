@@ -312,3 +312,20 @@ pub fn repositories_with_garbage(ex: &mut dyn Executor, limit: i64) -> CoreResul
     let now = now_ms(ex)?;
     Ok(ints(&q(ex, "repositories_with_garbage", &[Value::Int(now), Value::Int(limit)])?))
 }
+
+/// [`repository_delete`] with its action log (account: the namespace; repository: this one) in
+/// the same transaction.
+pub fn repository_delete_logged(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    log: Option<&crate::logs::LogEntry>,
+) -> CoreResult<i64> {
+    let namespace = first_int(&q(ex, "repository_namespace_id", &[Value::Int(repository_id)])?);
+    let item = repository_delete(ex, repository_id)?;
+    if let Some(l) = log {
+        let mut l = l.clone();
+        l.repository_id = l.repository_id.or(Some(repository_id));
+        crate::logs::record(ex, &l, namespace)?;
+    }
+    Ok(item)
+}

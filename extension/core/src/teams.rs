@@ -112,3 +112,60 @@ pub fn add_member(
     }
     Ok(added)
 }
+
+/// The team's organization and name (`QUAY_TEAM_UNKNOWN`).
+fn team_info(ex: &mut dyn Executor, team_id: i64) -> CoreResult<(i64, String)> {
+    let rows = q(ex, "team_organization", &[Value::Int(team_id)])?;
+    let t =
+        rows.first().ok_or_else(|| invalid(Rule::TeamUnknown, format!("team {team_id} does not exist")))?;
+    Ok((
+        t.first().and_then(Value::as_i64).unwrap_or_default(),
+        t.get(1).and_then(Value::as_text).unwrap_or("").to_string(),
+    ))
+}
+
+/// Removes a member from a team, logging `org_remove_team_member`. `QUAY_USER_UNKNOWN` when it
+/// is not a member.
+pub fn remove_member(
+    ex: &mut dyn Executor,
+    team_id: i64,
+    user_id: i64,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    let (org_id, team) = team_info(ex, team_id)?;
+    if q(ex, "remove_member", &[Value::Int(team_id), Value::Int(user_id)])?.is_empty() {
+        return Err(invalid(Rule::UserUnknown, format!("user {user_id} is not a member of team {team}")));
+    }
+    let member = q(ex, "member_name", &[Value::Int(user_id)])?
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_text)
+        .unwrap_or("")
+        .to_string();
+    if let Some(l) = log {
+        logs::record(
+            ex,
+            &l.derive("org_remove_team_member", json!({"member": member, "team": team})),
+            Some(org_id),
+        )?;
+    }
+    Ok(())
+}
+
+/// Deletes a team with its memberships, permissions, default permissions and invitations,
+/// logging `org_delete_team`.
+pub fn delete(ex: &mut dyn Executor, team_id: i64, log: Option<&LogEntry>) -> CoreResult<()> {
+    let (org_id, team) = team_info(ex, team_id)?;
+    for step in
+        ["unref_team_members", "unref_team_permissions", "unref_team_prototypes", "unref_team_invites"]
+    {
+        q(ex, step, &[Value::Int(team_id)])?;
+    }
+    if q(ex, "delete_team", &[Value::Int(team_id)])?.is_empty() {
+        return Err(CoreError::Database(format!("team {team_id} was not deleted")));
+    }
+    if let Some(l) = log {
+        logs::record(ex, &l.derive("org_delete_team", json!({"team": team})), Some(org_id))?;
+    }
+    Ok(())
+}

@@ -4,7 +4,8 @@
 -- e-mail/description and log, repository_set_description, repository_set_visibility,
 -- team_set, team_member_add, permission_set, permission_delete, robot_create, robot_set_token,
 -- robot_delete, prototype_create, prototype_set_role, prototype_delete, tag_set_expiration,
--- tag_point, tag_delete and tag_restore overloads with a log, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- tag_point, tag_delete and tag_restore overloads with a log, repository_delete with a log,
+-- team_member_remove, team_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
@@ -192,6 +193,23 @@ AS 'MODULE_PATHNAME', 'repository_create_with_wrapper';
 COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint, text, text) IS
   'As repository_create(bigint, text, boolean, bigint), with a description and the action log (JSON as quay.log_action takes; account the namespace, repository the new one) written in the same transaction when it is created (/api/v1/repository). An existing repository is returned with created = false, nothing written.';
 
+-- quay::repository_delete
+CREATE  FUNCTION "repository_delete"(
+	"repository_id" bigint, /* i64 */
+	"log" TEXT /* Option < & str > */
+) RETURNS bigint /* i64 */
+VOLATILE 
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'repository_delete_logged_wrapper';
+
+-- requires:
+--   repository_delete_logged
+
+
+COMMENT ON FUNCTION repository_delete(bigint, text) IS
+  'As repository_delete(bigint), with the action log (account: the namespace) in the same transaction.';
+
 -- quay::repository_set_description
 CREATE  FUNCTION "repository_set_description"(
 	"repository_id" bigint, /* i64 */
@@ -359,6 +377,23 @@ AS 'MODULE_PATHNAME', 'tag_set_expiration_wrapper';
 COMMENT ON FUNCTION tag_set_expiration(bigint, text, bigint, text) IS
   'Change when the alive tag expires, in place (no new generation): a future epoch-ms time, or NULL for never; the action log gets the old end as old_expiration_date, in the same transaction. Returns the old end. QUAY_TAG_UNKNOWN, QUAY_INVALID_ARGUMENT (not in the future), QUAY_REPOSITORY_NOT_WRITABLE.';
 
+-- quay::team_delete
+CREATE  FUNCTION "team_delete"(
+	"team_id" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'team_delete_wrapper';
+
+-- requires:
+--   team_delete
+
+
+COMMENT ON FUNCTION team_delete(bigint, text) IS
+  'Delete a team with its memberships, repository permissions, default permissions and invitations, logging org_delete_team in the same transaction. QUAY_TEAM_UNKNOWN.';
+
 -- quay::team_member_add
 CREATE  FUNCTION "team_member_add"(
 	"team_id" bigint, /* i64 */
@@ -376,6 +411,24 @@ AS 'MODULE_PATHNAME', 'team_member_add_wrapper';
 
 COMMENT ON FUNCTION team_member_add(bigint, bigint, text) IS
   'Add a person (or a robot of the team''s organization) to a team, logging org_add_team_member (derived from log) in the same transaction. QUAY_TEAM_UNKNOWN, QUAY_USER_UNKNOWN. Returns whether it was added now (false: already a member).';
+
+-- quay::team_member_remove
+CREATE  FUNCTION "team_member_remove"(
+	"team_id" bigint, /* i64 */
+	"user_id" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'team_member_remove_wrapper';
+
+-- requires:
+--   team_member_remove
+
+
+COMMENT ON FUNCTION team_member_remove(bigint, bigint, text) IS
+  'Remove a member from a team, logging org_remove_team_member (derived from log) in the same transaction. QUAY_TEAM_UNKNOWN, QUAY_USER_UNKNOWN (not a member).';
 
 -- quay::team_set
 CREATE  FUNCTION "team_set"(

@@ -1007,6 +1007,60 @@ COMMENT ON FUNCTION tag_restore(bigint, text, text, text) IS
     requires = [tag_restore_logged]
 );
 
+#[pg_extern(volatile, name = "repository_delete")]
+#[search_path(public, pg_catalog)]
+fn repository_delete_logged(repository_id: i64, log: Option<&str>) -> i64 {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::gc::repository_delete_logged(ex, repository_id, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_delete(bigint, text) IS
+  'As repository_delete(bigint), with the action log (account: the namespace) in the same transaction.';
+"#,
+    name = "comment_repository_delete_logged",
+    requires = [repository_delete_logged]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn team_member_remove(team_id: i64, user_id: i64, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::teams::remove_member(ex, team_id, user_id, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION team_member_remove(bigint, bigint, text) IS
+  'Remove a member from a team, logging org_remove_team_member (derived from log) in the same transaction. QUAY_TEAM_UNKNOWN, QUAY_USER_UNKNOWN (not a member).';
+"#,
+    name = "comment_team_member_remove",
+    requires = [team_member_remove]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn team_delete(team_id: i64, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::teams::delete(ex, team_id, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION team_delete(bigint, text) IS
+  'Delete a team with its memberships, repository permissions, default permissions and invitations, logging org_delete_team in the same transaction. QUAY_TEAM_UNKNOWN.';
+"#,
+    name = "comment_team_delete",
+    requires = [team_delete]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn team_set(

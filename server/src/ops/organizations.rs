@@ -94,3 +94,12 @@ pub async fn collaborators(ctx: &Context, caller: &ApiCaller, name: &str) -> Res
     let ns = administered(ctx, caller, name).await?;
     Ok(ctx.store.organization_collaborators(ns.id).await?)
 }
+
+/// `DELETE /api/v1/organization/{name}` (admins, with a fresh sign-in): disabled and renamed at
+/// once, purged by the namespacegc job.
+pub async fn delete(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<(), Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
+    ctx.store.namespace_delete(ns.id).await?;
+    Ok(())
+}

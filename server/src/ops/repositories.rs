@@ -248,6 +248,44 @@ pub async fn starred(ctx: &Context, caller: &ApiCaller) -> Result<Vec<Repository
     }
 }
 
+/// `DELETE /api/v1/repository/{ns}/{name}` (admins): marked for deletion at once, purged by the
+/// repositorygc job. A namespace admin deleting a missing repository succeeds (as in Quay).
+pub async fn delete(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    namespace: &str,
+    name: &str,
+) -> Result<(), Refused> {
+    let a = match authorize(ctx, caller, namespace, name, Need::Admin).await {
+        Err(Refused::NotFound) => return Ok(()),
+        r => r?,
+    };
+    let log = entry(caller, origin, "delete_repo", json!({"namespace": namespace, "repo": name}));
+    match ctx.store.repository_delete_logged(a.repository_id, log).await {
+        Err(crate::store::StoreError::Rule { code: quay_core::rules::Rule::RepositoryUnknown, .. }) => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// Results per `/api/v1/find/repositories` page (Quay's).
+pub const SEARCH_PAGE: i64 = 10;
+
+/// `GET /api/v1/find/repositories?query&page`: repositories the caller can read whose name
+/// contains `query`; the second value says whether more follow.
+pub async fn search(
+    ctx: &Context,
+    caller: &ApiCaller,
+    query: &str,
+    page: i64,
+) -> Result<(Vec<crate::store::repositories::Found>, bool), Refused> {
+    let offset = (page.max(1) - 1).saturating_mul(SEARCH_PAGE);
+    let mut found = ctx.store.repository_search(caller.user_id(), query, SEARCH_PAGE + 1, offset).await?;
+    let more = found.len() as i64 > SEARCH_PAGE;
+    found.truncate(SEARCH_PAGE as usize);
+    Ok((found, more))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

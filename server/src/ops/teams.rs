@@ -159,3 +159,44 @@ pub async fn permissions(
     let t = t.ok_or(Refused::NotFound)?;
     Ok(ctx.store.team_repository_grants(t.id).await?)
 }
+
+/// `DELETE …/team/{team}/members/{member}`.
+pub async fn remove_member(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    org: &str,
+    team: &str,
+    member: &str,
+) -> Result<(), Refused> {
+    let ns = administered_org(ctx, caller, org).await?;
+    let t = ctx.store.team_by_name(ns.id, team).await?.ok_or(Refused::NotFound)?;
+    let user =
+        ctx.store.account_by_name(member).await?.ok_or_else(|| Refused::Invalid("Unknown user".into()))?;
+    let log = entry(caller, origin, "org_remove_team_member", json!({}));
+    match ctx.store.team_member_remove(t.id, user.id, log).await {
+        Err(crate::store::StoreError::Rule { code: Rule::UserUnknown, message }) => {
+            Err(Refused::Invalid(message))
+        }
+        r => Ok(r?),
+    }
+}
+
+/// `DELETE /api/v1/organization/{org}/team/{team}`.
+pub async fn delete(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    org: &str,
+    team: &str,
+) -> Result<(), Refused> {
+    let ns = administered_org(ctx, caller, org).await?;
+    let Some(t) = ctx.store.team_by_name(ns.id, team).await? else {
+        return Err(Refused::Rule {
+            code: Rule::TeamUnknown,
+            message: format!("Team '{team}' is not a team in org '{org}'"),
+        });
+    };
+    let log = entry(caller, origin, "org_delete_team", json!({}));
+    Ok(ctx.store.team_delete(t.id, log).await?)
+}

@@ -222,3 +222,12 @@ pub fn random_token(len: usize) -> String {
     }
     out
 }
+
+/// Superusers: deletes a person (`quay.namespace_delete`: disabled and renamed at once, so its
+/// sessions and tokens stop working; purged by the namespacegc job).
+pub async fn delete_person(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<(), Refused> {
+    caller.require_superuser(ctx)?;
+    let account = profile(ctx, name).await?;
+    ctx.store.namespace_delete(account.id).await?;
+    Ok(())
+}

@@ -374,3 +374,88 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Marks a repository for deletion (invisible at once; its rows and blobs go in the
+    /// repositorygc job) and logs it, in one transaction.
+    pub async fn repository_delete_logged(
+        &self,
+        repository_id: i64,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.repository_delete($1, $2)",
+            vec![Value::Int(repository_id), Value::text(json)],
+            move |ex| quay_core::gc::repository_delete_logged(ex, repository_id, Some(&log)).map(|_| ()),
+            |_| Some(()),
+        )
+        .await
+    }
+
+    /// Marks a user or organization for deletion (`quay.namespace_delete`: disabled and renamed
+    /// at once, purged by the namespacegc job). `false` when it was already being deleted.
+    pub async fn namespace_delete(&self, namespace_id: i64) -> Result<bool, StoreError> {
+        self.call(
+            Access::Write,
+            "SELECT quay.namespace_delete($1)",
+            vec![Value::Int(namespace_id)],
+            move |ex| quay_core::gc::namespace_delete(ex, namespace_id).map(|q| q.is_some()),
+            |rows| Some(first(rows, |r| int(r, 0)).is_some()),
+        )
+        .await
+    }
+}
+
+/// A repository found by `/api/v1/find/repositories`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub namespace: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub public: bool,
+    pub organization: bool,
+    pub namespace_email: String,
+}
+
+impl Store {
+    /// Repositories the caller can read whose name contains `query`, `limit` after `offset`.
+    pub async fn repository_search(
+        &self,
+        caller: Option<i64>,
+        query: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Found>, StoreError> {
+        let statement = quay_core::exec::composed("store.repositories.api_search", || {
+            permissions::embed_role_rank(sql("api_search"))
+        });
+        let like = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let rows = self
+            .statement(
+                Access::Scan,
+                statement,
+                vec![
+                    Value::Int(caller.unwrap_or(-1)),
+                    Value::text(like),
+                    Value::Int(limit),
+                    Value::Int(offset),
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(Found {
+                    namespace: text(r, 1)?,
+                    name: text(r, 2)?,
+                    description: text(r, 3),
+                    public: boolean(r, 4),
+                    organization: boolean(r, 5),
+                    namespace_email: text(r, 6).unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+}

@@ -142,3 +142,36 @@ impl Store {
         Ok(rows.iter().filter_map(|r| text(r, 0)).collect())
     }
 }
+
+impl Store {
+    /// Removes a team member and logs it, in one transaction.
+    pub async fn team_member_remove(
+        &self,
+        team_id: i64,
+        user_id: i64,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.team_member_remove($1, $2, $3)::text",
+            vec![Value::Int(team_id), Value::Int(user_id), Value::text(json)],
+            move |ex| quay_core::teams::remove_member(ex, team_id, user_id, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+
+    /// Deletes a team and everything naming it, and logs it, in one transaction.
+    pub async fn team_delete(&self, team_id: i64, log: LogEntry) -> Result<(), StoreError> {
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.team_delete($1, $2)::text",
+            vec![Value::Int(team_id), Value::text(json)],
+            move |ex| quay_core::teams::delete(ex, team_id, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+}

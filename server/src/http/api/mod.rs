@@ -34,18 +34,27 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/user/initialize", post(users::initialize))
         .route("/api/v1/users/{name}", get(users::profile))
         .route("/api/v1/superuser/users/", get(users::superuser_list).post(users::superuser_create))
-        .route("/api/v1/superuser/users/{name}", get(users::superuser_get).put(users::superuser_update))
+        .route(
+            "/api/v1/superuser/users/{name}",
+            get(users::superuser_get).put(users::superuser_update).delete(users::superuser_delete),
+        )
         .route("/api/v1/organization/", post(organizations::create))
-        .route("/api/v1/organization/{name}", get(organizations::get))
+        .route("/api/v1/organization/{name}", get(organizations::get).delete(organizations::delete))
         .route("/api/v1/organization/{name}/members", get(organizations::members))
         .route("/api/v1/organization/{name}/members/{member}", get(organizations::member))
         .route("/api/v1/organization/{name}/collaborators", get(organizations::collaborators))
         .route("/api/v1/repository", get(repositories::list).post(repositories::create))
-        .route("/api/v1/repository/{ns}/{name}", get(repositories::get).put(repositories::update))
+        .route(
+            "/api/v1/repository/{ns}/{name}",
+            get(repositories::get).put(repositories::update).delete(repositories::delete),
+        )
         .route("/api/v1/repository/{ns}/{name}/changevisibility", post(repositories::change_visibility))
-        .route("/api/v1/organization/{org}/team/{team}", put(teams::put))
+        .route("/api/v1/organization/{org}/team/{team}", put(teams::put).delete(teams::delete))
         .route("/api/v1/organization/{org}/team/{team}/members", get(teams::members))
-        .route("/api/v1/organization/{org}/team/{team}/members/{member}", put(teams::add_member))
+        .route(
+            "/api/v1/organization/{org}/team/{team}/members/{member}",
+            put(teams::add_member).delete(teams::remove_member),
+        )
         .route("/api/v1/entities/{prefix}", get(teams::entities))
         .route("/api/v1/organization/{org}/team/{team}/permissions", get(permissions::of_team))
         .route("/api/v1/repository/{ns}/{name}/permissions/user/", get(permissions::list_users))
@@ -92,6 +101,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/repository/{ns}/{name}/tag/", get(tags::list))
         .route("/api/v1/repository/{ns}/{name}/tag/{tag}", put(tags::put).delete(tags::delete))
         .route("/api/v1/repository/{ns}/{name}/tag/{tag}/restore", post(tags::restore))
+        .route("/api/v1/find/repositories", get(repositories::find))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))

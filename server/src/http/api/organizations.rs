@@ -68,3 +68,13 @@ pub async fn collaborators(
     let c = organizations::collaborators(&ctx, &caller, &name).await?;
     Ok(axum::Json(json!({"collaborators": c.iter().map(views::member).collect::<Vec<_>>()})).into_response())
 }
+
+/// `DELETE /api/v1/organization/{name}` → 204.
+pub async fn delete(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    organizations::delete(&ctx, &caller, &name).await?;
+    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+}

@@ -167,3 +167,63 @@ pub async fn starred(
         .collect();
     Ok(axum::Json(json!({ "repositories": list })).into_response())
 }
+
+/// `DELETE /api/v1/repository/{ns}/{name}` → 204.
+pub async fn delete(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    Path((ns, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    repositories::delete(&ctx, &caller, &origin, &ns, &name).await?;
+    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+}
+
+/// `GET /api/v1/find/repositories?query&page`.
+pub async fn find(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let query = input::query(&uri, "query").unwrap_or_default();
+    let page = match input::query(&uri, "page") {
+        Some(p) => p.parse::<i64>().map_err(|_| ApiError::bad_request())?.max(1),
+        None => 1,
+    };
+    let (found, more) = repositories::search(&ctx, &caller, &query, page).await?;
+    let results: Vec<serde_json::Value> = found
+        .iter()
+        .map(|f| {
+            let (kind, title, href) = if f.organization {
+                ("org", "org", format!("/organization/{}", f.namespace))
+            } else {
+                ("user", "user", format!("/user/{}", f.namespace))
+            };
+            json!({
+                "description": f.description,
+                "href": format!("/repository/{}/{}", f.namespace, f.name),
+                "is_public": f.public,
+                "kind": "repository",
+                "name": f.name,
+                "namespace": {
+                    "avatar": super::views::avatar(&f.namespace, Some(&f.namespace_email), kind),
+                    "href": href,
+                    "kind": kind,
+                    "name": f.namespace,
+                    "score": 1,
+                    "title": title,
+                },
+                "score": 4,
+                "title": "repo",
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "has_additional": more,
+        "page": page,
+        "page_size": repositories::SEARCH_PAGE,
+        "results": results,
+        "start_index": (page - 1) * repositories::SEARCH_PAGE,
+    }))
+    .into_response())
+}

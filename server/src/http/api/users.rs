@@ -237,3 +237,13 @@ pub async fn superuser_update(
     v["encrypted_password"] = json!(users::encrypted_password(&ctx, password));
     Ok(ok(v))
 }
+
+/// `DELETE /api/v1/superuser/users/{name}` → 204.
+pub async fn superuser_delete(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    users::delete_person(&ctx, &caller, &name).await?;
+    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+}
