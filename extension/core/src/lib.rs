@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod duration;
 pub mod exec;
 pub mod gc;
+pub mod labels;
 pub mod logs;
 pub mod manifests;
 pub mod names;

@@ -13,6 +13,7 @@ pub enum Rule {
     /// Another person's account already uses the e-mail address.
     EmailTaken,
     InvalidArgument,
+    LabelUnknown,
     ManifestInvalid,
     ManifestUnknown,
     MediaTypeMismatch,
@@ -57,6 +58,7 @@ impl Rule {
         Rule::DigestInvalid,
         Rule::EmailTaken,
         Rule::InvalidArgument,
+        Rule::LabelUnknown,
         Rule::ManifestInvalid,
         Rule::ManifestUnknown,
         Rule::MediaTypeMismatch,
@@ -96,6 +98,7 @@ impl Rule {
             Rule::DigestInvalid => "QUAY_DIGEST_INVALID",
             Rule::EmailTaken => "QUAY_EMAIL_TAKEN",
             Rule::InvalidArgument => "QUAY_INVALID_ARGUMENT",
+            Rule::LabelUnknown => "QUAY_LABEL_UNKNOWN",
             Rule::ManifestInvalid => "QUAY_MANIFEST_INVALID",
             Rule::ManifestUnknown => "QUAY_MANIFEST_UNKNOWN",
             Rule::MediaTypeMismatch => "QUAY_MEDIA_TYPE_MISMATCH",

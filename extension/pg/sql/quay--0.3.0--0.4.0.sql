@@ -5,10 +5,52 @@
 -- team_set, team_member_add, permission_set, permission_delete, robot_create, robot_set_token,
 -- robot_delete, prototype_create, prototype_set_role, prototype_delete, tag_set_expiration,
 -- tag_point, tag_delete and tag_restore overloads with a log, repository_delete with a log,
--- team_member_remove, team_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- team_member_remove, team_delete, label_add, label_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
+
+-- quay::label_add
+CREATE  FUNCTION "label_add"(
+	"repository_id" bigint, /* i64 */
+	"manifest_digest" TEXT, /* & str */
+	"label_uuid" TEXT, /* & str */
+	"key" TEXT, /* & str */
+	"value" TEXT, /* & str */
+	"media_type" TEXT DEFAULT 'text/plain', /* & str */
+	"source" TEXT DEFAULT 'api', /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'label_add_wrapper';
+
+-- requires:
+--   label_add
+
+
+COMMENT ON FUNCTION label_add(bigint, text, text, text, text, text, text, text) IS
+  'Add a label (key, value, media type text/plain or application/json, source api, manifest or internal) to the repository''s manifest of that digest, with the action log in the same transaction. A manifest-sourced label the manifest already has is not added twice (false). QUAY_INVALID_ARGUMENT (key format, reserved prefix, media type), QUAY_MANIFEST_UNKNOWN.';
+
+-- quay::label_delete
+CREATE  FUNCTION "label_delete"(
+	"repository_id" bigint, /* i64 */
+	"manifest_digest" TEXT, /* & str */
+	"label_uuid" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'label_delete_wrapper';
+
+-- requires:
+--   label_delete
+
+
+COMMENT ON FUNCTION label_delete(bigint, text, text, text) IS
+  'Delete a label of the repository''s manifest, with the action log in the same transaction. QUAY_LABEL_UNKNOWN, QUAY_INVALID_ARGUMENT (its source makes it immutable), QUAY_MANIFEST_UNKNOWN.';
 
 -- quay::log_action
 CREATE  FUNCTION "log_action"(

@@ -1063,6 +1063,58 @@ COMMENT ON FUNCTION team_delete(bigint, text) IS
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+#[allow(clippy::too_many_arguments)]
+fn label_add(
+    repository_id: i64,
+    manifest_digest: &str,
+    label_uuid: &str,
+    key: &str,
+    value: &str,
+    media_type: default!(&str, "'text/plain'"),
+    source: default!(&str, "'api'"),
+    log: default!(Option<&str>, "NULL"),
+) -> bool {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let l = quay_core::labels::NewLabel { uuid: label_uuid, key, value, media_type, source };
+        quay_core::labels::add(ex, repository_id, manifest_digest, &l, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION label_add(bigint, text, text, text, text, text, text, text) IS
+  'Add a label (key, value, media type text/plain or application/json, source api, manifest or internal) to the repository''s manifest of that digest, with the action log in the same transaction. A manifest-sourced label the manifest already has is not added twice (false). QUAY_INVALID_ARGUMENT (key format, reserved prefix, media type), QUAY_MANIFEST_UNKNOWN.';
+"#,
+    name = "comment_label_add",
+    requires = [label_add]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn label_delete(
+    repository_id: i64,
+    manifest_digest: &str,
+    label_uuid: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::labels::delete(ex, repository_id, manifest_digest, label_uuid, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION label_delete(bigint, text, text, text) IS
+  'Delete a label of the repository''s manifest, with the action log in the same transaction. QUAY_LABEL_UNKNOWN, QUAY_INVALID_ARGUMENT (its source makes it immutable), QUAY_MANIFEST_UNKNOWN.';
+"#,
+    name = "comment_label_delete",
+    requires = [label_delete]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn team_set(
     organization_id: i64,
     team_name: &str,

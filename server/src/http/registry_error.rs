@@ -189,6 +189,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::TeamUnknown
         | R::PermissionUnknown
         | R::PrototypeUnknown
+        | R::LabelUnknown
         | R::RobotExists
         | R::RobotUnknown
         | R::NamespaceExists

@@ -132,7 +132,9 @@ pub async fn push(
         temp_tag_expiration_s: (by_digest && tags.is_empty()).then_some(temp),
         tags,
     };
+    let bytes_for_labels = push.bytes.clone();
     let pushed = ctx.store.manifest_push(push).await?;
+    super::labels::add_from_config(ctx, repository_id, &pushed.digest, &bytes_for_labels).await;
     log_push(ctx, repo, repository_id, media_type, first_tag, pusher).await;
     Ok(pushed)
 }

@@ -9,6 +9,7 @@ pub mod access;
 pub mod blobs;
 pub mod catalog;
 pub mod credentials;
+pub mod labels;
 pub mod logs;
 pub mod manifests;
 pub mod organizations;

@@ -6,6 +6,7 @@
 pub mod blobs;
 pub mod credentials;
 pub mod jobs;
+pub mod labels;
 pub mod locks;
 pub mod logs;
 pub mod organizations;

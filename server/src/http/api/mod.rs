@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod input;
+pub mod labels;
 pub mod logs;
 pub mod organizations;
 pub mod permissions;
@@ -102,6 +103,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/repository/{ns}/{name}/tag/{tag}", put(tags::put).delete(tags::delete))
         .route("/api/v1/repository/{ns}/{name}/tag/{tag}/restore", post(tags::restore))
         .route("/api/v1/find/repositories", get(repositories::find))
+        .route("/api/v1/repository/{ns}/{name}/manifest/{digest}", get(labels::manifest))
+        .route("/api/v1/repository/{ns}/{name}/manifest/{digest}/labels", get(labels::list).post(labels::add))
+        .route(
+            "/api/v1/repository/{ns}/{name}/manifest/{digest}/labels/{uuid}",
+            get(labels::get).delete(labels::delete),
+        )
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))
