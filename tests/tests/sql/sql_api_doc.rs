@@ -21,11 +21,12 @@ async fn sql_api_doc_matches_the_catalog() {
         )
         .await
         .expect("catalog");
-    // Defaults as people write them: `DEFAULT NULL`, not `DEFAULT NULL::text`.
+    // Defaults as people write them: `DEFAULT NULL`, not `DEFAULT NULL::text`; text literals
+    // without their cast (`'api'`, not `'api'::text`).
     let plain = |sig: String| {
-        ["::text[]", "::text", "::bigint", "::integer"].iter().fold(sig, |s, cast| {
-            s.replace(&format!("NULL{cast}"), "NULL").replace(&format!("''{cast}"), "''")
-        })
+        ["::text[]", "::text", "::bigint", "::integer"]
+            .iter()
+            .fold(sig, |s, cast| s.replace(&format!("NULL{cast}"), "NULL").replace(&format!("'{cast}"), "'"))
     };
     let catalog: Vec<String> = rows.iter().map(|r| plain(r.get::<_, String>(0))).collect();
     let uncommented: Vec<String> =
