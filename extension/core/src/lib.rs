@@ -10,6 +10,7 @@ pub mod labels;
 pub mod logs;
 pub mod manifests;
 pub mod names;
+pub mod notifications;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;

@@ -25,6 +25,7 @@ pub enum Rule {
     NamespaceNotMarked,
     NamespaceUnknown,
     NameInvalid,
+    NotificationUnknown,
     PermissionDenied,
     /// The user or team holds no permission on the repository.
     PermissionUnknown,
@@ -70,6 +71,7 @@ impl Rule {
         Rule::NamespaceNotMarked,
         Rule::NamespaceUnknown,
         Rule::NameInvalid,
+        Rule::NotificationUnknown,
         Rule::PermissionDenied,
         Rule::PermissionUnknown,
         Rule::PrototypeUnknown,
@@ -110,6 +112,7 @@ impl Rule {
             Rule::NamespaceNotMarked => "QUAY_NAMESPACE_NOT_MARKED",
             Rule::NamespaceUnknown => "QUAY_NAMESPACE_UNKNOWN",
             Rule::NameInvalid => "QUAY_NAME_INVALID",
+            Rule::NotificationUnknown => "QUAY_NOTIFICATION_UNKNOWN",
             Rule::PermissionDenied => "QUAY_PERMISSION_DENIED",
             Rule::PermissionUnknown => "QUAY_PERMISSION_UNKNOWN",
             Rule::PrototypeUnknown => "QUAY_PROTOTYPE_UNKNOWN",

@@ -5,7 +5,8 @@
 -- team_set, team_member_add, permission_set, permission_delete, robot_create, robot_set_token,
 -- robot_delete, prototype_create, prototype_set_role, prototype_delete, tag_set_expiration,
 -- tag_point, tag_delete and tag_restore overloads with a log, repository_delete with a log,
--- team_member_remove, team_delete, label_add, label_delete, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- team_member_remove, team_delete, label_add, label_delete, notification_create,
+-- notification_reset, notification_delete, notification_test, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
@@ -89,6 +90,82 @@ AS 'MODULE_PATHNAME', 'namespace_access_wrapper';
 
 COMMENT ON FUNCTION namespace_access(text, bigint) IS
   'The user or organization of that name and the role a user (NULL = anonymous) has in it: owner (its own namespace), else the best team role in the organization (admin, creator, member), else NULL. No row when no namespace has the name.';
+
+-- quay::notification_create
+CREATE  FUNCTION "notification_create"(
+	"repository_id" bigint, /* i64 */
+	"notification_uuid" TEXT, /* & str */
+	"event" TEXT, /* & str */
+	"method" TEXT, /* & str */
+	"title" TEXT, /* Option < & str > */
+	"config_json" TEXT, /* & str */
+	"event_config_json" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'notification_create_wrapper';
+
+-- requires:
+--   notification_create
+
+
+COMMENT ON FUNCTION notification_create(bigint, text, text, text, text, text, text, text) IS
+  'Create a repository notification (event and method by their Quay names, config and event config as JSON text), with the action log in the same transaction. QUAY_INVALID_ARGUMENT for an unknown event or method.';
+
+-- quay::notification_delete
+CREATE  FUNCTION "notification_delete"(
+	"repository_id" bigint, /* i64 */
+	"notification_uuid" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'notification_delete_wrapper';
+
+-- requires:
+--   notification_delete
+
+
+COMMENT ON FUNCTION notification_delete(bigint, text, text) IS
+  'Delete a repository notification, with the action log in the same transaction. QUAY_NOTIFICATION_UNKNOWN.';
+
+-- quay::notification_reset
+CREATE  FUNCTION "notification_reset"(
+	"repository_id" bigint, /* i64 */
+	"notification_uuid" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'notification_reset_wrapper';
+
+-- requires:
+--   notification_reset
+
+
+COMMENT ON FUNCTION notification_reset(bigint, text, text) IS
+  'Set a repository notification''s failure count back to zero, with the action log in the same transaction. QUAY_NOTIFICATION_UNKNOWN.';
+
+-- quay::notification_test
+CREATE  FUNCTION "notification_test"(
+	"repository_id" bigint, /* i64 */
+	"notification_uuid" TEXT /* & str */
+) RETURNS bigint /* i64 */
+STRICT VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'notification_test_wrapper';
+
+-- requires:
+--   notification_test
+
+
+COMMENT ON FUNCTION notification_test(bigint, text) IS
+  'Queue a test delivery of a repository notification on Quay''s notification queue (notification/<namespace>/<repository>/<event>/); the worker sends it. Returns the queue item id. QUAY_NOTIFICATION_UNKNOWN.';
 
 -- quay::organization_create
 CREATE  FUNCTION "organization_create"(

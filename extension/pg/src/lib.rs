@@ -1115,6 +1115,93 @@ COMMENT ON FUNCTION label_delete(bigint, text, text, text) IS
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+#[allow(clippy::too_many_arguments)]
+fn notification_create(
+    repository_id: i64,
+    notification_uuid: &str,
+    event: &str,
+    method: &str,
+    title: Option<&str>,
+    config_json: &str,
+    event_config_json: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let n = quay_core::notifications::NewNotification {
+            uuid: notification_uuid,
+            event,
+            method,
+            title,
+            config_json,
+            event_config_json,
+        };
+        quay_core::notifications::create(ex, repository_id, &n, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION notification_create(bigint, text, text, text, text, text, text, text) IS
+  'Create a repository notification (event and method by their Quay names, config and event config as JSON text), with the action log in the same transaction. QUAY_INVALID_ARGUMENT for an unknown event or method.';
+"#,
+    name = "comment_notification_create",
+    requires = [notification_create]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn notification_reset(repository_id: i64, notification_uuid: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::notifications::reset(ex, repository_id, notification_uuid, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION notification_reset(bigint, text, text) IS
+  'Set a repository notification''s failure count back to zero, with the action log in the same transaction. QUAY_NOTIFICATION_UNKNOWN.';
+"#,
+    name = "comment_notification_reset",
+    requires = [notification_reset]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn notification_delete(repository_id: i64, notification_uuid: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::notifications::delete(ex, repository_id, notification_uuid, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION notification_delete(bigint, text, text) IS
+  'Delete a repository notification, with the action log in the same transaction. QUAY_NOTIFICATION_UNKNOWN.';
+"#,
+    name = "comment_notification_delete",
+    requires = [notification_delete]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn notification_test(repository_id: i64, notification_uuid: &str) -> i64 {
+    with_core(|ex| quay_core::notifications::test(ex, repository_id, notification_uuid))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION notification_test(bigint, text) IS
+  'Queue a test delivery of a repository notification on Quay''s notification queue (notification/<namespace>/<repository>/<event>/); the worker sends it. Returns the queue item id. QUAY_NOTIFICATION_UNKNOWN.';
+"#,
+    name = "comment_notification_test",
+    requires = [notification_test]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn team_set(
     organization_id: i64,
     team_name: &str,

@@ -190,6 +190,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::PermissionUnknown
         | R::PrototypeUnknown
         | R::LabelUnknown
+        | R::NotificationUnknown
         | R::RobotExists
         | R::RobotUnknown
         | R::NamespaceExists

@@ -135,7 +135,10 @@ pub async fn push(
     let bytes_for_labels = push.bytes.clone();
     let pushed = ctx.store.manifest_push(push).await?;
     super::labels::add_from_config(ctx, repository_id, &pushed.digest, &bytes_for_labels).await;
-    log_push(ctx, repo, repository_id, media_type, first_tag, pusher).await;
+    // Quay logs pushes of tags; children of a list pushed by digest are not logged.
+    if first_tag.is_some() {
+        log_push(ctx, repo, repository_id, media_type, first_tag, pusher).await;
+    }
     Ok(pushed)
 }
 

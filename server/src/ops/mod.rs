@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod labels;
 pub mod logs;
 pub mod manifests;
+pub mod notifications;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;

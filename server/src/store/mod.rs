@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod labels;
 pub mod locks;
 pub mod logs;
+pub mod notifications;
 pub mod organizations;
 pub mod permissions;
 pub mod postgres;

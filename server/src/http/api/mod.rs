@@ -7,6 +7,7 @@ pub mod error;
 pub mod input;
 pub mod labels;
 pub mod logs;
+pub mod notifications;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;
@@ -109,6 +110,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/repository/{ns}/{name}/manifest/{digest}/labels/{uuid}",
             get(labels::get).delete(labels::delete),
         )
+        .route(
+            "/api/v1/repository/{ns}/{name}/notification/",
+            get(notifications::list).post(notifications::create),
+        )
+        .route(
+            "/api/v1/repository/{ns}/{name}/notification/{uuid}",
+            get(notifications::get).post(notifications::reset).delete(notifications::delete),
+        )
+        .route("/api/v1/repository/{ns}/{name}/notification/{uuid}/test", post(notifications::test))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))
