@@ -2,6 +2,7 @@
 //! (`server`, on SQLite). It holds domain rules only: no I/O, no async runtime, no pgrx.
 //! Anything that talks to a database does so through the caller.
 
+pub mod apptokens;
 pub mod blobs;
 pub mod duration;
 pub mod exec;

@@ -101,7 +101,7 @@ pub fn delete(ex: &mut dyn Executor, robot_id: i64, log: Option<&LogEntry>) -> C
         q(ex, step, &[Value::Int(robot_id)])?;
     }
     q(ex, "delete_robot", &[Value::Int(robot_id)])?;
-    if run(ex, "SELECT 1 FROM \"user\" WHERE id = $1", &[Value::Int(robot_id)])?.first().is_some() {
+    if !run(ex, "SELECT 1 FROM \"user\" WHERE id = $1", &[Value::Int(robot_id)])?.is_empty() {
         return Err(CoreError::Database(format!("robot {robot_id} was not deleted")));
     }
     logs::record_opt(ex, log, Some(owner))

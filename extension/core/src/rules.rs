@@ -44,6 +44,7 @@ pub enum Rule {
     TagUnknown,
     TeamNameInvalid,
     TeamUnknown,
+    TokenUnknown,
     /// An upload session is no longer as the caller last saw it (finished, cancelled or
     /// advanced by another request): nothing was committed.
     UploadChanged,
@@ -88,6 +89,7 @@ impl Rule {
         Rule::TagUnknown,
         Rule::TeamNameInvalid,
         Rule::TeamUnknown,
+        Rule::TokenUnknown,
         Rule::UploadChanged,
         Rule::UserUnknown,
     ];
@@ -129,6 +131,7 @@ impl Rule {
             Rule::TagUnknown => "QUAY_TAG_UNKNOWN",
             Rule::TeamNameInvalid => "QUAY_TEAM_NAME_INVALID",
             Rule::TeamUnknown => "QUAY_TEAM_UNKNOWN",
+            Rule::TokenUnknown => "QUAY_TOKEN_UNKNOWN",
             Rule::UploadChanged => "QUAY_UPLOAD_CHANGED",
             Rule::UserUnknown => "QUAY_USER_UNKNOWN",
         }

@@ -575,21 +575,6 @@ pub fn tag_restore(ex: &mut dyn Executor, repository_id: i64, name: &str, digest
     retarget(ex, repository_id, name, manifest, None, true)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cosign_tag_names() {
-        let hex = "a".repeat(64);
-        assert!(is_cosign_tag(&format!("sha256-{hex}.sig")));
-        assert!(is_cosign_tag(&format!("sha256-{hex}.sbom")));
-        assert!(!is_cosign_tag(&format!("sha256-{hex}.txt")));
-        assert!(!is_cosign_tag("sha256-abc.sig"));
-        assert!(!is_cosign_tag("latest"));
-    }
-}
-
 /// The log template's account and repository: the repository's namespace and itself.
 fn record_tag_log(ex: &mut dyn Executor, repository_id: i64, log: Option<&LogEntry>) -> CoreResult<()> {
     let Some(l) = log else { return Ok(()) };
@@ -689,4 +674,19 @@ pub fn tag_restore_logged(
     let id = tag_restore(ex, repository_id, name, digest)?;
     record_tag_log(ex, repository_id, log)?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosign_tag_names() {
+        let hex = "a".repeat(64);
+        assert!(is_cosign_tag(&format!("sha256-{hex}.sig")));
+        assert!(is_cosign_tag(&format!("sha256-{hex}.sbom")));
+        assert!(!is_cosign_tag(&format!("sha256-{hex}.txt")));
+        assert!(!is_cosign_tag("sha256-abc.sig"));
+        assert!(!is_cosign_tag("latest"));
+    }
 }

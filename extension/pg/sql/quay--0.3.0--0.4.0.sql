@@ -6,10 +6,50 @@
 -- robot_delete, prototype_create, prototype_set_role, prototype_delete, tag_set_expiration,
 -- tag_point, tag_delete and tag_restore overloads with a log, repository_delete with a log,
 -- team_member_remove, team_delete, label_add, label_delete, notification_create,
--- notification_reset, notification_delete, notification_test, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
+-- notification_reset, notification_delete, notification_test, app_token_create,
+-- app_token_revoke, log_action) and quay.namespace_access (a caller's role in a namespace). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from `cargo pgrx schema`;
 -- tests/tests/sql/extension_upgrade.rs checks that updated databases match a fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.4.0'" to load this file. \quit
+
+-- quay::app_token_create
+CREATE  FUNCTION "app_token_create"(
+	"user_id" bigint, /* i64 */
+	"token_uuid" TEXT, /* & str */
+	"title" TEXT, /* & str */
+	"token_name" TEXT, /* & str */
+	"encrypted_secret" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'app_token_create_wrapper';
+
+-- requires:
+--   app_token_create
+
+
+COMMENT ON FUNCTION app_token_create(bigint, text, text, text, text, text) IS
+  'Create an app-specific token for a person: its public first half (token_name) and its field-encrypted second half, with the action log in the same transaction. QUAY_USER_UNKNOWN.';
+
+-- quay::app_token_revoke
+CREATE  FUNCTION "app_token_revoke"(
+	"user_id" bigint, /* i64 */
+	"token_uuid" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'app_token_revoke_wrapper';
+
+-- requires:
+--   app_token_revoke
+
+
+COMMENT ON FUNCTION app_token_revoke(bigint, text, text) IS
+  'Revoke (delete) a person''s app-specific token, with the action log in the same transaction. QUAY_TOKEN_UNKNOWN.';
 
 -- quay::label_add
 CREATE  FUNCTION "label_add"(

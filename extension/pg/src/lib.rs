@@ -1202,6 +1202,57 @@ COMMENT ON FUNCTION notification_test(bigint, text) IS
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+fn app_token_create(
+    user_id: i64,
+    token_uuid: &str,
+    title: &str,
+    token_name: &str,
+    encrypted_secret: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::apptokens::create(
+            ex,
+            user_id,
+            token_uuid,
+            title,
+            token_name,
+            encrypted_secret,
+            log.as_ref(),
+        )
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION app_token_create(bigint, text, text, text, text, text) IS
+  'Create an app-specific token for a person: its public first half (token_name) and its field-encrypted second half, with the action log in the same transaction. QUAY_USER_UNKNOWN.';
+"#,
+    name = "comment_app_token_create",
+    requires = [app_token_create]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn app_token_revoke(user_id: i64, token_uuid: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::apptokens::revoke(ex, user_id, token_uuid, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION app_token_revoke(bigint, text, text) IS
+  'Revoke (delete) a person''s app-specific token, with the action log in the same transaction. QUAY_TOKEN_UNKNOWN.';
+"#,
+    name = "comment_app_token_revoke",
+    requires = [app_token_revoke]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn team_set(
     organization_id: i64,
     team_name: &str,

@@ -191,6 +191,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::PrototypeUnknown
         | R::LabelUnknown
         | R::NotificationUnknown
+        | R::TokenUnknown
         | R::RobotExists
         | R::RobotUnknown
         | R::NamespaceExists

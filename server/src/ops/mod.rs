@@ -6,6 +6,7 @@
 //! return typed errors.
 
 pub mod access;
+pub mod apptokens;
 pub mod blobs;
 pub mod catalog;
 pub mod credentials;

@@ -3,12 +3,14 @@
 //! Handlers and commands call [`Store`]; they never build SQL. Each backend owns its connection
 //! pool and SQL. Dependency direction: `http`/`cli` → `store` → `quay_core`.
 
+pub mod apptokens;
 pub mod blobs;
 pub mod credentials;
 pub mod jobs;
 pub mod labels;
 pub mod locks;
 pub mod logs;
+pub mod messages;
 pub mod notifications;
 pub mod organizations;
 pub mod permissions;

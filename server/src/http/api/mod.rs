@@ -7,6 +7,7 @@ pub mod error;
 pub mod input;
 pub mod labels;
 pub mod logs;
+pub mod misc;
 pub mod notifications;
 pub mod organizations;
 pub mod permissions;
@@ -119,6 +120,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(notifications::get).post(notifications::reset).delete(notifications::delete),
         )
         .route("/api/v1/repository/{ns}/{name}/notification/{uuid}/test", post(notifications::test))
+        .route("/config", get(misc::config))
+        .route("/api/v1/discovery", get(misc::discovery))
+        .route("/api/v1/messages", get(misc::messages))
+        .route("/api/v1/user/apptoken", get(misc::apptokens_list).post(misc::apptokens_create))
+        .route("/api/v1/user/apptoken/{uuid}", get(misc::apptokens_get).delete(misc::apptokens_revoke))
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))
