@@ -135,7 +135,14 @@ SELECT ns.id, ns.organization, ns.enabled,
 SELECT namespace_user_id FROM repository WHERE id = $1 AND state <> 3
 
 -- name: grant_target_user
--- User $1 if it can hold a repository permission: a person or a robot, not an organization.
+-- User $1 if it can be given a permission on a repository of namespace $2: an enabled person,
+-- or an enabled robot of that namespace (Quay refuses other namespaces' robots).
+SELECT u.id FROM "user" u JOIN "user" ns ON ns.id = $2
+ WHERE u.id = $1 AND NOT u.organization AND u.enabled
+   AND (NOT u.robot OR substr(u.username, 1, length(ns.username) + 1) = ns.username || '+')
+
+-- name: grant_holder_user
+-- User $1 if it may hold a permission at all (removing one): not an organization.
 SELECT id FROM "user" WHERE id = $1 AND NOT organization
 
 -- name: grant_target_team

@@ -23,14 +23,14 @@ UPDATE team SET role_id = (SELECT tr.id FROM teamrole tr WHERE tr.name = $2), de
  WHERE id = $1
 
 -- name: team_organization
--- The organization of team $1, and the team's name.
-SELECT organization_id, name FROM team WHERE id = $1
+-- The organization of team $1, the team's name and its team role.
+SELECT t.organization_id, t.name, tr.name FROM team t JOIN teamrole tr ON tr.id = t.role_id WHERE t.id = $1
 
 -- name: member_candidate
 -- User $1 if it may join a team of organization $2: an enabled person, or a robot of that
 -- organization. Its username.
 SELECT u.username FROM "user" u JOIN "user" o ON o.id = $2
- WHERE u.id = $1 AND NOT u.organization
+ WHERE u.id = $1 AND NOT u.organization AND u.enabled
    AND (NOT u.robot OR substr(u.username, 1, length(o.username) + 1) = o.username || '+')
 
 -- name: insert_member
@@ -59,3 +59,13 @@ DELETE FROM teammemberinvite WHERE team_id = $1
 
 -- name: delete_team
 DELETE FROM team WHERE id = $1 RETURNING id
+
+-- name: other_admins
+-- Enabled people in admin teams of organization $1 other than in team $2 (-1: none) and other
+-- than the membership of user $4 in team $3: who would still administer the organization.
+SELECT count(*) FROM teammember tm
+  JOIN team t ON t.id = tm.team_id
+  JOIN teamrole tr ON tr.id = t.role_id AND tr.name = 'admin'
+  JOIN "user" u ON u.id = tm.user_id AND u.enabled = true AND u.robot = false
+ WHERE t.organization_id = $1 AND t.id <> $2
+   AND NOT (tm.team_id = $3 AND tm.user_id = $4)

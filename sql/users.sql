@@ -19,7 +19,9 @@ ON CONFLICT (username) DO NOTHING
 RETURNING id
 
 -- name: set_password
-UPDATE "user" SET password_hash = $2
+-- A new password and a new uuid: sessions and tokens that name the old uuid stop working (Quay's
+-- invalidate_all_sessions).
+UPDATE "user" SET password_hash = $2, uuid = $3
  WHERE id = $1 AND NOT organization AND NOT robot
 RETURNING id
 

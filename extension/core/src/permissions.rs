@@ -271,19 +271,22 @@ pub enum Grantee {
 
 /// The namespace of a live repository and the checked grantee (`QUAY_REPOSITORY_UNKNOWN`,
 /// `QUAY_USER_UNKNOWN`, `QUAY_TEAM_UNKNOWN`).
-fn grant_target(ex: &mut dyn Executor, repository_id: i64, who: Grantee) -> CoreResult<i64> {
+fn grant_target(ex: &mut dyn Executor, repository_id: i64, who: Grantee, granting: bool) -> CoreResult<i64> {
     let ns = run(ex, named(SQL, "grant_target_repository"), &[Value::Int(repository_id)])?;
     let Some(ns) = ns.first().and_then(|r| r.first()).and_then(Value::as_i64) else {
         return Err(invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist")));
     };
     let (found, rule) = match who {
-        Grantee::User(u) => (run(ex, named(SQL, "grant_target_user"), &[Value::Int(u)])?, Rule::UserUnknown),
+        Grantee::User(u) if granting => {
+            (run(ex, named(SQL, "grant_target_user"), &[Value::Int(u), Value::Int(ns)])?, Rule::UserUnknown)
+        }
+        Grantee::User(u) => (run(ex, named(SQL, "grant_holder_user"), &[Value::Int(u)])?, Rule::UserUnknown),
         Grantee::Team(t) => {
             (run(ex, named(SQL, "grant_target_team"), &[Value::Int(t), Value::Int(ns)])?, Rule::TeamUnknown)
         }
     };
     if found.is_empty() {
-        return Err(invalid(rule, format!("{who:?} cannot hold a permission on repository {repository_id}")));
+        return Err(invalid(rule, "this user cannot be given a permission on this repository"));
     }
     Ok(ns)
 }
@@ -300,7 +303,8 @@ fn grantee_params(who: Grantee, repository_id: i64) -> (&'static str, &'static s
 }
 
 /// Sets `who`'s role on a live repository (inserted or changed) and writes `log` (account: the
-/// namespace; repository: this one) in the same transaction.
+/// namespace; repository: this one) in the same transaction. A user must be enabled, and a
+/// robot must be one of the repository's namespace (`QUAY_USER_UNKNOWN` otherwise).
 pub fn grant_set(
     ex: &mut dyn Executor,
     repository_id: i64,
@@ -308,7 +312,7 @@ pub fn grant_set(
     role: Role,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
-    let ns = grant_target(ex, repository_id, who)?;
+    let ns = grant_target(ex, repository_id, who, true)?;
     let (upsert, _, mut params) = grantee_params(who, repository_id);
     params.push(Value::text(role.as_str()));
     run(ex, named(SQL, upsert), &params)?;
@@ -323,7 +327,7 @@ pub fn grant_delete(
     who: Grantee,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
-    let ns = grant_target(ex, repository_id, who)?;
+    let ns = grant_target(ex, repository_id, who, false)?;
     let (_, delete, params) = grantee_params(who, repository_id);
     if run(ex, named(SQL, delete), &params)?.is_empty() {
         return Err(invalid(Rule::PermissionUnknown, "User does not have permission for repo."));

@@ -604,6 +604,9 @@ pub fn tag_set_expiration(
     lock(ex, &retarget_lock_key(repository_id))?;
     let now = now_ms(ex)?;
     let current = alive_tag(ex, repository_id, name, now)?.ok_or_else(|| tag_unknown(name))?;
+    if current.immutable {
+        return Err(invalid(Rule::TagImmutable, format!("tag {name:?} is immutable")));
+    }
     if let Some(end) = expires_at_ms
         && end <= now
     {

@@ -16,6 +16,32 @@ fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<
     run(ex, named(SQL, name), params)
 }
 
+/// Refuses (`QUAY_NAMESPACE_LAST_ADMIN`) a change after which nobody would administer the
+/// organization: no enabled person left in an admin team other than `without_team` and other
+/// than `without_member` (team, user).
+fn keep_an_admin(
+    ex: &mut dyn Executor,
+    org_id: i64,
+    without_team: i64,
+    without_member: (i64, i64),
+) -> CoreResult<()> {
+    let left = first_int(&q(
+        ex,
+        "other_admins",
+        &[
+            Value::Int(org_id),
+            Value::Int(without_team),
+            Value::Int(without_member.0),
+            Value::Int(without_member.1),
+        ],
+    )?)
+    .unwrap_or(0);
+    if left == 0 {
+        return Err(invalid(Rule::NamespaceLastAdmin, "An organization must keep at least one admin"));
+    }
+    Ok(())
+}
+
 /// Team roles (`teamrole`).
 pub const ROLES: [&str; 3] = ["member", "creator", "admin"];
 
@@ -44,6 +70,7 @@ pub fn set(
         return Err(invalid(Rule::NamespaceUnknown, format!("{org_id} is not an enabled organization")));
     }
     lock(ex, &format!("quay:team:{org_id}:{name}"))?;
+    lock(ex, &format!("quay:team:admins:{org_id}"))?;
     let existing = q(ex, "team_by_name", &[Value::Int(org_id), Value::text(name)])?;
     let Some(row) = existing.first() else {
         let id = first_int(&q(
@@ -66,6 +93,9 @@ pub fn set(
     let old_role = row.get(1).and_then(Value::as_text).unwrap_or("").to_string();
     let old_description = row.get(2).and_then(Value::as_text).unwrap_or("").to_string();
     let new_description = description.unwrap_or(&old_description).to_string();
+    if old_role == "admin" && role != "admin" {
+        keep_an_admin(ex, org_id, id, (-1, -1))?;
+    }
     q(ex, "update_team", &[Value::Int(id), Value::text(role), Value::text(&new_description)])?;
     if let Some(l) = log {
         if old_role != role {
@@ -113,14 +143,15 @@ pub fn add_member(
     Ok(added)
 }
 
-/// The team's organization and name (`QUAY_TEAM_UNKNOWN`).
-fn team_info(ex: &mut dyn Executor, team_id: i64) -> CoreResult<(i64, String)> {
+/// The team's organization, name and whether it is an admin team (`QUAY_TEAM_UNKNOWN`).
+fn team_info(ex: &mut dyn Executor, team_id: i64) -> CoreResult<(i64, String, bool)> {
     let rows = q(ex, "team_organization", &[Value::Int(team_id)])?;
     let t =
         rows.first().ok_or_else(|| invalid(Rule::TeamUnknown, format!("team {team_id} does not exist")))?;
     Ok((
         t.first().and_then(Value::as_i64).unwrap_or_default(),
         t.get(1).and_then(Value::as_text).unwrap_or("").to_string(),
+        t.get(2).and_then(Value::as_text) == Some("admin"),
     ))
 }
 
@@ -132,7 +163,11 @@ pub fn remove_member(
     user_id: i64,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
-    let (org_id, team) = team_info(ex, team_id)?;
+    let (org_id, team, admin_team) = team_info(ex, team_id)?;
+    lock(ex, &format!("quay:team:admins:{org_id}"))?;
+    if admin_team {
+        keep_an_admin(ex, org_id, -1, (team_id, user_id))?;
+    }
     if q(ex, "remove_member", &[Value::Int(team_id), Value::Int(user_id)])?.is_empty() {
         return Err(invalid(Rule::UserUnknown, format!("user {user_id} is not a member of team {team}")));
     }
@@ -155,7 +190,11 @@ pub fn remove_member(
 /// Deletes a team with its memberships, permissions, default permissions and invitations,
 /// logging `org_delete_team`.
 pub fn delete(ex: &mut dyn Executor, team_id: i64, log: Option<&LogEntry>) -> CoreResult<()> {
-    let (org_id, team) = team_info(ex, team_id)?;
+    let (org_id, team, admin_team) = team_info(ex, team_id)?;
+    lock(ex, &format!("quay:team:admins:{org_id}"))?;
+    if admin_team {
+        keep_an_admin(ex, org_id, team_id, (-1, -1))?;
+    }
     for step in
         ["unref_team_members", "unref_team_permissions", "unref_team_prototypes", "unref_team_invites"]
     {

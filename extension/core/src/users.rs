@@ -86,15 +86,16 @@ pub fn create(ex: &mut dyn Executor, p: &NewPerson<'_>, log: Option<&LogEntry>) 
     Ok(id)
 }
 
-/// Sets a person's password hash (`QUAY_USER_UNKNOWN` for no such person); the log entry's
-/// account defaults to the user.
+/// Sets a person's password hash and gives it a new uuid, so its sessions and tokens end
+/// (`QUAY_USER_UNKNOWN` for no such person); the log entry's account defaults to the user.
 pub fn set_password(
     ex: &mut dyn Executor,
     user_id: i64,
     password_hash: &str,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
-    let rows = q(ex, "set_password", &[Value::Int(user_id), Value::text(password_hash)])?;
+    let uuid = ex.uuid4();
+    let rows = q(ex, "set_password", &[Value::Int(user_id), Value::text(password_hash), Value::text(uuid)])?;
     if rows.is_empty() {
         return Err(invalid(Rule::UserUnknown, format!("no person with id {user_id}")));
     }

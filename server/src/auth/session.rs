@@ -86,14 +86,20 @@ pub fn seal(key: &SessionKey, value: &serde_json::Value) -> String {
     let payload = B64.encode(
         serde_json::to_vec(&serde_json::json!({"v": value, "n": B64.encode(nonce)})).unwrap_or_default(),
     );
-    let tag = B64.encode(key.mac(payload.as_bytes()).finalize().into_bytes());
+    let tag = B64.encode(key.mac(&sealed_input(&payload)).finalize().into_bytes());
     format!("{payload}.{tag}")
+}
+
+/// What a sealed token's MAC covers: a domain prefix, so a page token can never pass as a
+/// session cookie (or the reverse).
+fn sealed_input(payload: &str) -> Vec<u8> {
+    [b"page-token:".as_slice(), payload.as_bytes()].concat()
 }
 
 /// The value of a token made by [`seal`] with this key.
 pub fn open(key: &SessionKey, token: &str) -> Option<serde_json::Value> {
     let (payload, tag) = token.split_once('.')?;
-    key.mac(payload.as_bytes()).verify_slice(&B64.decode(tag).ok()?).ok()?;
+    key.mac(&sealed_input(payload)).verify_slice(&B64.decode(tag).ok()?).ok()?;
     let mut v: serde_json::Value = serde_json::from_slice(&B64.decode(payload).ok()?).ok()?;
     Some(v["v"].take())
 }

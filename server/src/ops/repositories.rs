@@ -191,6 +191,12 @@ pub async fn set_visibility(
     Ok(ctx.store.repository_set_visibility(a.repository_id, public, log).await?)
 }
 
+/// Who lists repositories: the caller, unless its token may not read repositories (then it
+/// sees what anonymous callers see).
+fn reader(caller: &ApiCaller) -> Option<i64> {
+    caller.user_id().filter(|_| caller.has_scope(Scope::RepoRead))
+}
+
 /// Repositories per `/api/v1/repository` page (Quay ignores `limit` here).
 pub const PAGE_SIZE: i64 = 100;
 
@@ -202,7 +208,7 @@ pub async fn list(
     filter: &ListFilter,
     after: i64,
 ) -> Result<(Vec<RepositoryListed>, bool), Refused> {
-    let mut page = ctx.store.repository_page(caller.user_id(), filter, after, PAGE_SIZE + 1).await?;
+    let mut page = ctx.store.repository_page(reader(caller), filter, after, PAGE_SIZE + 1).await?;
     let more = page.len() as i64 > PAGE_SIZE;
     page.truncate(PAGE_SIZE as usize);
     Ok((page, more))
@@ -280,7 +286,7 @@ pub async fn search(
     page: i64,
 ) -> Result<(Vec<crate::store::repositories::Found>, bool), Refused> {
     let offset = (page.max(1) - 1).saturating_mul(SEARCH_PAGE);
-    let mut found = ctx.store.repository_search(caller.user_id(), query, SEARCH_PAGE + 1, offset).await?;
+    let mut found = ctx.store.repository_search(reader(caller), query, SEARCH_PAGE + 1, offset).await?;
     let more = found.len() as i64 > SEARCH_PAGE;
     found.truncate(SEARCH_PAGE as usize);
     Ok((found, more))

@@ -142,7 +142,7 @@ pub async fn list(
     let mut out = Vec::with_capacity(robots.len());
     for r in robots {
         let token = (with_token && ns.admin).then(|| token(ctx, &r)).flatten();
-        let permissions = if with_permissions {
+        let permissions = if with_permissions && ns.admin {
             let repos = ctx.store.robot_grants(r.id).await?.into_iter().map(|(n, _, _)| n).collect();
             Some((repos, ctx.store.robot_teams(r.id).await?))
         } else {

@@ -48,6 +48,7 @@ impl From<StoreError> for Refused {
 /// The caller's own account and the organizations it belongs to.
 pub async fn current(ctx: &Context, caller: &ApiCaller) -> Result<(Account, Vec<Membership>), Refused> {
     let user = caller.signed_in()?;
+    caller.require(caller.has_scope(super::access::Scope::UserRead))?;
     let account =
         ctx.store.account_by_uuid(&user.uuid).await?.ok_or(Refused::Denied(ApiDenied::Anonymous))?;
     let orgs = ctx.store.user_organizations(account.id).await?;
@@ -64,7 +65,7 @@ pub async fn profile(ctx: &Context, name: &str) -> Result<Account, Refused> {
 
 /// The session of a user who signed in with a password, or why not.
 pub async fn signin(ctx: &Context, origin: &Origin, username: &str, pw: &str) -> Result<ApiUser, Refused> {
-    let user = crate::users::verify_login(&ctx.store, username, pw).await.map_err(Refused::Other)?;
+    let user = verified_person(ctx, username, pw).await?;
     let Some(user) = user else { return Err(Refused::Denied(ApiDenied::Forbidden)) };
     let uuid = ctx.store.user_uuid(user.id).await?.unwrap_or_default();
     let signed_in = ApiUser { id: user.id, username: user.username.clone(), uuid };
@@ -120,13 +121,13 @@ pub async fn list_people(
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<Account>, Refused> {
-    caller.require_superuser(ctx)?;
+    superuser(ctx, caller)?;
     Ok(ctx.store.people_page(after_id, limit).await?)
 }
 
 /// Superusers: one person.
 pub async fn get_person(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<Account, Refused> {
-    caller.require_superuser(ctx)?;
+    superuser(ctx, caller)?;
     profile(ctx, name).await
 }
 
@@ -138,7 +139,7 @@ pub async fn create_person(
     username: &str,
     email: Option<&str>,
 ) -> Result<(Account, String), Refused> {
-    caller.require_superuser(ctx)?;
+    superuser(ctx, caller)?;
     let pw = random_token(32);
     let hash = hash(&pw).await?;
     let email = email.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
@@ -161,8 +162,9 @@ pub async fn set_password(
     name: &str,
     pw: &str,
 ) -> Result<Account, Refused> {
-    caller.require_superuser(ctx)?;
+    superuser(ctx, caller)?;
     let account = profile(ctx, name).await?;
+    not_a_superuser(ctx, &account, "Cannot update a superuser")?;
     password::check_policy(pw).map_err(|m| Refused::Invalid(format!("Invalid password: {m}")))?;
     let hash = hash(pw).await?;
     let log = entry(
@@ -226,8 +228,50 @@ pub fn random_token(len: usize) -> String {
 /// Superusers: deletes a person (`quay.namespace_delete`: disabled and renamed at once, so its
 /// sessions and tokens stop working; purged by the namespacegc job).
 pub async fn delete_person(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<(), Refused> {
-    caller.require_superuser(ctx)?;
+    superuser(ctx, caller)?;
     let account = profile(ctx, name).await?;
+    not_a_superuser(ctx, &account, "Cannot delete a superuser")?;
     ctx.store.namespace_delete(account.id).await?;
     Ok(())
+}
+
+/// A superuser acting as one, with a fresh sign-in when through a browser session (Quay's
+/// superuser routes all require one).
+fn superuser(ctx: &Context, caller: &ApiCaller) -> Result<(), Refused> {
+    caller.require_superuser(ctx)?;
+    caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
+    Ok(())
+}
+
+/// Superusers cannot change or delete each other through the API (as in Quay).
+fn not_a_superuser(ctx: &Context, account: &Account, message: &str) -> Result<(), Refused> {
+    if ctx.is_superuser_name(&account.username) {
+        return Err(Refused::Invalid(message.to_string()));
+    }
+    Ok(())
+}
+
+/// An enabled person whose password is `pw`, checked on the blocking pool (bcrypt takes ~250 ms
+/// at Quay's cost); an unknown name pays for a check too, so the answer time does not tell
+/// which names exist.
+async fn verified_person(
+    ctx: &Context,
+    username: &str,
+    pw: &str,
+) -> Result<Option<crate::store::UserCredentials>, Refused> {
+    /// bcrypt of a random string at Quay's cost, made once, for names without a password.
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let user =
+        ctx.store.user_credentials(username).await?.filter(|u| u.enabled && !u.organization && !u.robot);
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let secret = pw.to_string();
+    let ok = tokio::task::spawn_blocking(move || {
+        let hash = hash.unwrap_or_else(|| {
+            DECOY.get_or_init(|| password::hash(&random_token(32)).unwrap_or_default()).clone()
+        });
+        password::verify(&secret, &hash)
+    })
+    .await
+    .unwrap_or(false);
+    Ok(user.filter(|u| ok && u.password_hash.is_some()))
 }

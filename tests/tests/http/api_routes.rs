@@ -121,3 +121,227 @@ async fn app_token_logs_in_sqlite() {
 async fn app_token_logs_in_postgres() {
     app_token_logs_in(Backend::Postgres).await;
 }
+
+/// A browser session: its cookie and current CSRF token.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in(r: &Registry, user: &str, password: &str) -> Session {
+    let resp = r.http.get(format!("{}/csrf_token", r.url)).send().await.expect("csrf");
+    let cookie =
+        resp.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_string();
+    let csrf = resp.json::<Value>().await.expect("json")["csrf_token"].as_str().expect("token").to_string();
+    let resp = r
+        .http
+        .post(format!("{}/api/v1/signin", r.url))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .expect("signin");
+    assert_eq!(resp.status(), 200, "sign in as {user}");
+    let next = resp.headers()["x-next-csrf-token"].to_str().expect("next").to_string();
+    let cookie =
+        resp.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_string();
+    Session { cookie, csrf: next }
+}
+
+impl Session {
+    fn req(&self, r: &Registry, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        r.http
+            .request(method, format!("{}{path}", r.url))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+    }
+}
+
+/// Creates a person with a password through the superuser API.
+async fn person(r: &Registry, admin: &str, name: &str) {
+    let resp = r
+        .http
+        .post(format!("{}/api/v1/superuser/users/", r.url))
+        .bearer_auth(admin)
+        .json(&json!({"username": name, "email": format!("{name}@example.com")}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(resp.status(), 200);
+    let resp = r
+        .http
+        .put(format!("{}/api/v1/superuser/users/{name}", r.url))
+        .bearer_auth(admin)
+        .json(&json!({"password": "password123"}))
+        .send()
+        .await
+        .expect("password");
+    assert_eq!(resp.status(), 200);
+}
+
+/// The review's findings, each refused: another namespace's robot given a permission, a
+/// superuser removed by another, an organization left without admins, sessions surviving a
+/// password change, a non-JSON body, a log window past the calendar.
+async fn guards_hold(backend: Backend) {
+    use reqwest::Method;
+    let r = Registry::start(
+        backend,
+        "apiguards",
+        "SUPER_USERS: [admin, other]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"guards\"\n",
+    )
+    .await;
+    let admin = initialize(&r).await;
+    person(&r, &admin, "alice").await;
+    person(&r, &admin, "bob").await;
+    let alice = sign_in(&r, "alice", "password123").await;
+    let ok = |s: reqwest::StatusCode, what: &str| assert!(s.is_success(), "{what}: {s}");
+    ok(
+        alice
+            .req(&r, Method::POST, "/api/v1/organization/")
+            .json(&json!({"name": "acme", "email": "acme@example.com"}))
+            .send()
+            .await
+            .expect("org")
+            .status(),
+        "org",
+    );
+    ok(alice.req(&r, Method::POST, "/api/v1/repository").json(&json!({"namespace": "acme", "repository": "app", "visibility": "private", "description": ""})).send().await.expect("repo").status(), "repo");
+    // bob's own robot cannot be given a role on acme/app.
+    let bob = sign_in(&r, "bob", "password123").await;
+    ok(bob.req(&r, Method::PUT, "/api/v1/user/robots/bot").send().await.expect("robot").status(), "robot");
+    let grant = alice
+        .req(&r, Method::PUT, "/api/v1/repository/acme/app/permissions/user/bob+bot")
+        .json(&json!({"role": "admin"}))
+        .send()
+        .await
+        .expect("grant");
+    assert_eq!(grant.status(), 400, "another namespace's robot");
+    // acme keeps an admin: its only admin team cannot be demoted or deleted, its last admin not removed.
+    let demote = alice
+        .req(&r, Method::PUT, "/api/v1/organization/acme/team/owners")
+        .json(&json!({"role": "member"}))
+        .send()
+        .await
+        .expect("demote");
+    assert_eq!(demote.status(), 400);
+    let delete = alice
+        .req(&r, Method::DELETE, "/api/v1/organization/acme/team/owners")
+        .send()
+        .await
+        .expect("delete team");
+    assert_eq!(delete.status(), 400);
+    let leave = alice
+        .req(&r, Method::DELETE, "/api/v1/organization/acme/team/owners/members/alice")
+        .send()
+        .await
+        .expect("leave");
+    assert_eq!(leave.status(), 400);
+    let team: Value = alice
+        .req(&r, Method::GET, "/api/v1/organization/acme/team/owners/members")
+        .send()
+        .await
+        .expect("members")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(team["members"][0]["name"], "alice");
+    // Superusers cannot change or delete each other.
+    let created = r
+        .http
+        .post(format!("{}/api/v1/superuser/users/", r.url))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "other", "email": "other@example.com"}))
+        .send()
+        .await
+        .expect("create other");
+    assert_eq!(created.status(), 200);
+    let update = r
+        .http
+        .put(format!("{}/api/v1/superuser/users/other", r.url))
+        .bearer_auth(&admin)
+        .json(&json!({"password": "password123"}))
+        .send()
+        .await
+        .expect("update other");
+    assert_eq!(update.status(), 400);
+    let del = r
+        .http
+        .delete(format!("{}/api/v1/superuser/users/other", r.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(del.status(), 400);
+    // A non-JSON body is refused before any handler.
+    let text = alice
+        .req(&r, Method::POST, "/api/v1/organization/")
+        .header("content-type", "text/plain")
+        .body(r#"{"name":"evil","email":"e@example.com"}"#)
+        .send()
+        .await
+        .expect("text");
+    assert_eq!(text.status(), 400);
+    assert!(
+        alice.req(&r, Method::GET, "/api/v1/organization/evil").send().await.expect("get").status() == 404
+    );
+    // A window ending past the calendar is a 400, not a panic.
+    let far = alice
+        .req(&r, Method::GET, "/api/v1/user/logs?starttime=01/01/2020&endtime=12/31/9999")
+        .send()
+        .await
+        .expect("logs");
+    assert_eq!(far.status(), 400);
+    // A new password ends the user's sessions.
+    let reset = r
+        .http
+        .put(format!("{}/api/v1/superuser/users/alice", r.url))
+        .bearer_auth(&admin)
+        .json(&json!({"password": "password456"}))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(reset.status(), 200);
+    let me = alice.req(&r, Method::GET, "/api/v1/user/").send().await.expect("me");
+    assert_eq!(me.status(), 401);
+}
+
+#[tokio::test]
+async fn guards_hold_sqlite() {
+    guards_hold(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn guards_hold_postgres() {
+    guards_hold(Backend::Postgres).await;
+}
+
+/// `FEATURE_ANONYMOUS_ACCESS: false` keeps anonymous callers out of the API; a read-only
+/// registry refuses API writes with 503.
+async fn anonymous_off_and_read_only(backend: Backend) {
+    let r = Registry::start(backend, "apigates", "FEATURE_ANONYMOUS_ACCESS: false\nREGISTRY_STATE: readonly\nFEATURE_USER_INITIALIZE: true\nSUPER_USERS: [admin]\nSECRET_KEY: \"gates\"\n").await;
+    let admin = initialize(&r).await;
+    let anon = r.http.get(format!("{}/api/v1/repository?public=true", r.url)).send().await.expect("list");
+    assert_eq!(anon.status(), 401);
+    let write = r
+        .http
+        .post(format!("{}/api/v1/organization/", r.url))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "acme", "email": "acme@example.com"}))
+        .send()
+        .await
+        .expect("write");
+    assert_eq!(write.status(), 503);
+    let read = r.http.get(format!("{}/api/v1/user/", r.url)).bearer_auth(&admin).send().await.expect("read");
+    assert_eq!(read.status(), 200);
+}
+
+#[tokio::test]
+async fn anonymous_off_and_read_only_sqlite() {
+    anonymous_off_and_read_only(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn anonymous_off_and_read_only_postgres() {
+    anonymous_off_and_read_only(Backend::Postgres).await;
+}

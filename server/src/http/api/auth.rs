@@ -26,6 +26,36 @@ pub struct NewSession(pub Session);
 /// Paths a request without a CSRF token may change (the first user of an empty database).
 const CSRF_EXEMPT: &[&str] = &["/api/v1/user/initialize"];
 
+/// Paths served whatever `FEATURE_ANONYMOUS_ACCESS` and `REGISTRY_STATE` say: signing in and
+/// out, the CSRF token, the UI's configuration, and what describes the instance.
+const OPEN_PATHS: &[&str] = &[
+    "/csrf_token",
+    "/config",
+    "/api/v1/signin",
+    "/api/v1/signout",
+    "/api/v1/user/initialize",
+    "/api/v1/user/",
+    "/api/v1/discovery",
+    "/api/v1/messages",
+];
+
+fn has_body(req: &Request) -> bool {
+    let h = req.headers();
+    h.get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+        || h.contains_key(header::TRANSFER_ENCODING)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
 pub async fn authenticate(State(ctx): State<AppState>, mut req: Request, next: Next) -> Response {
     let now = crate::auth::jwt::now_s() as i64;
     let (caller, session) = match identify(&ctx, req.headers(), now).await {
@@ -40,6 +70,25 @@ pub async fn authenticate(State(ctx): State<AppState>, mut req: Request, next: N
         let ok = matches!((presented.as_deref(), expected), (Some(p), Some(e)) if session::same_token(p, e));
         if !ok {
             return ApiError::Csrf { user: caller.username().map(str::to_string) }.into_response();
+        }
+    }
+    // A body must be JSON: a cross-site form or `text/plain` post cannot reach a handler
+    // (Quay reads bodies with Flask's `get_json`).
+    if !safe && has_body(&req) && !is_json(req.headers()) {
+        return ApiError::bad_request().into_response();
+    }
+    let path = req.uri().path();
+    if !OPEN_PATHS.contains(&path) {
+        if caller.user.is_none() && !ctx.config.feature_anonymous_access.0 {
+            return ApiError::unauthorized().into_response();
+        }
+        if !safe && ctx.config.read_only() {
+            return ApiError::problem(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "read_only",
+                "System is currently read-only. Pulls will succeed but all write operations are currently suspended.",
+            )
+            .into_response();
         }
     }
     req.extensions_mut().insert(caller);

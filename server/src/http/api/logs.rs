@@ -19,10 +19,14 @@ use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time};
 const NAIVE: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]");
 
-/// `MM/DD/YYYY` (Quay's `%m/%d/%Y`).
+/// `MM/DD/YYYY` (Quay's `%m/%d/%Y`), years 1970–9998 (a day past the end must still exist).
 fn mdy(text: &str) -> Result<Date, ApiError> {
     let fmt = time::macros::format_description!("[month]/[day]/[year]");
-    Date::parse(text.trim(), &fmt).map_err(|_| ApiError::bad_request())
+    let d = Date::parse(text.trim(), &fmt).map_err(|_| ApiError::bad_request())?;
+    if !(1970..=9998).contains(&d.year()) {
+        return Err(ApiError::bad_request());
+    }
+    Ok(d)
 }
 
 /// The window Quay reads: `starttime` (default a day ago) to the end of `endtime`'s day (default

@@ -223,7 +223,7 @@ pub async fn find(
         "page": page,
         "page_size": repositories::SEARCH_PAGE,
         "results": results,
-        "start_index": (page - 1) * repositories::SEARCH_PAGE,
+        "start_index": (page - 1).saturating_mul(repositories::SEARCH_PAGE),
     }))
     .into_response())
 }
