@@ -260,6 +260,3 @@ SELECT DISTINCT t.repository_id FROM tag t
    AND r.state <> 3 AND u.enabled = true
  ORDER BY t.repository_id
  LIMIT $2
-
--- name: repository_namespace_id
-SELECT namespace_user_id FROM repository WHERE id = $1

@@ -32,6 +32,3 @@ DELETE FROM manifestlabel WHERE label_id = $1
 
 -- name: delete_label
 DELETE FROM label WHERE id = $1
-
--- name: namespace_of
-SELECT namespace_user_id FROM repository WHERE id = $1

@@ -7,3 +7,7 @@
 INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json)
 SELECT k.id, $2, $3, $4, {now}, $5, $6 FROM logentrykind k WHERE k.name = $1
 RETURNING id
+
+-- name: repository_namespace
+-- The namespace of repository $1 (a repository action's log account).
+SELECT namespace_user_id FROM repository WHERE id = $1

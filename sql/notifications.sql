@@ -30,6 +30,3 @@ SELECT e.name, ns.username, r.name
   JOIN repository r ON r.id = n.repository_id
   JOIN "user" ns ON ns.id = r.namespace_user_id
  WHERE n.repository_id = $1 AND n.uuid = $2
-
--- name: namespace_of
-SELECT namespace_user_id FROM repository WHERE id = $1

@@ -145,6 +145,3 @@ LEFT JOIN mediatype mt ON mt.id = m.media_type_id
 -- name: tag_end_of
 -- The end (epoch ms, NULL: none) of tag $1 and its manifest's digest.
 SELECT t.lifetime_end_ms, m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id WHERE t.id = $1
-
--- name: repository_namespace
-SELECT namespace_user_id FROM repository WHERE id = $1

@@ -320,12 +320,8 @@ pub fn repository_delete_logged(
     repository_id: i64,
     log: Option<&crate::logs::LogEntry>,
 ) -> CoreResult<i64> {
-    let namespace = first_int(&q(ex, "repository_namespace_id", &[Value::Int(repository_id)])?);
     let item = repository_delete(ex, repository_id)?;
-    if let Some(l) = log {
-        let mut l = l.clone();
-        l.repository_id = l.repository_id.or(Some(repository_id));
-        crate::logs::record(ex, &l, namespace)?;
-    }
+    // The mark renames the repository; its id and namespace stay for the log.
+    crate::logs::record_for_repository(ex, repository_id, log)?;
     Ok(item)
 }

@@ -40,14 +40,6 @@ fn manifest(ex: &mut dyn Executor, repository_id: i64, digest: &str) -> CoreResu
     })
 }
 
-fn record(ex: &mut dyn Executor, repository_id: i64, log: Option<&LogEntry>) -> CoreResult<()> {
-    let Some(l) = log else { return Ok(()) };
-    let ns = first_int(&q(ex, "namespace_of", &[Value::Int(repository_id)])?);
-    let mut l = l.clone();
-    l.repository_id = l.repository_id.or(Some(repository_id));
-    logs::record(ex, &l, ns)
-}
-
 /// A label to add.
 #[derive(Debug, Clone)]
 pub struct NewLabel<'a> {
@@ -103,7 +95,7 @@ pub fn add(
     )?)
     .ok_or_else(|| invalid(Rule::InvalidArgument, format!("{:?} is not a label source", l.source)))?;
     q(ex, "link", &[Value::Int(repository_id), Value::Int(m), Value::Int(id)])?;
-    record(ex, repository_id, log)?;
+    logs::record_for_repository(ex, repository_id, log)?;
     Ok(true)
 }
 
@@ -126,7 +118,7 @@ pub fn delete(
     }
     q(ex, "unlink", &[Value::Int(id)])?;
     q(ex, "delete_label", &[Value::Int(id)])?;
-    record(ex, repository_id, log)
+    logs::record_for_repository(ex, repository_id, log)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! Functions that change something take an optional [`LogEntry`]; on PostgreSQL it travels as
 //! JSON text (`log` argument of the `quay.*` functions, see [`LogEntry::from_json`]).
 
-use crate::exec::{CoreResult, Executor, Value, invalid, named, run};
+use crate::exec::{CoreResult, Executor, Value, first_int, invalid, named, run};
 use crate::rules::Rule;
 
 const SQL: &str = include_str!("../../../sql/logs.sql");
@@ -96,6 +96,20 @@ pub fn record(ex: &mut dyn Executor, entry: &LogEntry, account_id: Option<i64>) 
         return Err(invalid(Rule::InvalidArgument, format!("unknown log entry kind {:?}", entry.kind)));
     }
     Ok(())
+}
+
+/// The log of an action on repository `repository_id`: its account is the repository's
+/// namespace and its repository this one (unless the entry names others).
+pub fn record_for_repository(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    entry: Option<&LogEntry>,
+) -> CoreResult<()> {
+    let Some(e) = entry else { return Ok(()) };
+    let namespace = first_int(&run(ex, named(SQL, "repository_namespace"), &[Value::Int(repository_id)])?);
+    let mut e = e.clone();
+    e.repository_id = e.repository_id.or(Some(repository_id));
+    record(ex, &e, namespace)
 }
 
 /// [`record`] for an optional entry.

@@ -2,7 +2,7 @@
 //! delete, and queue a test delivery on Quay's `notification` queue (sending is the worker's).
 //! Each write records its action log in the same transaction.
 
-use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, json_str, named, run};
+use crate::exec::{CoreError, CoreResult, Executor, Value, invalid, json_str, named, run};
 use crate::logs::{self, LogEntry};
 use crate::queue;
 use crate::rules::Rule;
@@ -11,14 +11,6 @@ const SQL: &str = include_str!("../../../sql/notifications.sql");
 
 fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<Value>>> {
     run(ex, named(SQL, name), params)
-}
-
-fn record(ex: &mut dyn Executor, repository_id: i64, log: Option<&LogEntry>) -> CoreResult<()> {
-    let Some(l) = log else { return Ok(()) };
-    let ns = first_int(&q(ex, "namespace_of", &[Value::Int(repository_id)])?);
-    let mut l = l.clone();
-    l.repository_id = l.repository_id.or(Some(repository_id));
-    logs::record(ex, &l, ns)
 }
 
 fn unknown(uuid: &str) -> CoreError {
@@ -66,7 +58,7 @@ pub fn create(
     if inserted.is_empty() {
         return Err(CoreError::Database("repositorynotification insert returned no id".into()));
     }
-    record(ex, repository_id, log)
+    logs::record_for_repository(ex, repository_id, log)
 }
 
 /// Sets the failure count back to zero (a notification disabled by failures works again).
@@ -79,7 +71,7 @@ pub fn reset(
     if q(ex, "reset", &[Value::Int(repository_id), Value::text(uuid)])?.is_empty() {
         return Err(unknown(uuid));
     }
-    record(ex, repository_id, log)
+    logs::record_for_repository(ex, repository_id, log)
 }
 
 pub fn delete(
@@ -91,7 +83,7 @@ pub fn delete(
     if q(ex, "delete", &[Value::Int(repository_id), Value::text(uuid)])?.is_empty() {
         return Err(unknown(uuid));
     }
-    record(ex, repository_id, log)
+    logs::record_for_repository(ex, repository_id, log)
 }
 
 /// Queues a test delivery of notification `uuid` (`notification/<namespace>/<repository>/<event>/`

@@ -312,11 +312,11 @@ pub fn grant_set(
     role: Role,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
-    let ns = grant_target(ex, repository_id, who, true)?;
+    grant_target(ex, repository_id, who, true)?;
     let (upsert, _, mut params) = grantee_params(who, repository_id);
     params.push(Value::text(role.as_str()));
     run(ex, named(SQL, upsert), &params)?;
-    record_for(ex, log, ns, repository_id)
+    logs::record_for_repository(ex, repository_id, log)
 }
 
 /// Removes `who`'s permission on a live repository (`QUAY_PERMISSION_UNKNOWN` when it has none)
@@ -327,22 +327,10 @@ pub fn grant_delete(
     who: Grantee,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
-    let ns = grant_target(ex, repository_id, who, false)?;
+    grant_target(ex, repository_id, who, false)?;
     let (_, delete, params) = grantee_params(who, repository_id);
     if run(ex, named(SQL, delete), &params)?.is_empty() {
         return Err(invalid(Rule::PermissionUnknown, "User does not have permission for repo."));
     }
-    record_for(ex, log, ns, repository_id)
-}
-
-fn record_for(
-    ex: &mut dyn Executor,
-    log: Option<&LogEntry>,
-    namespace_id: i64,
-    repository_id: i64,
-) -> CoreResult<()> {
-    let Some(l) = log else { return Ok(()) };
-    let mut l = l.clone();
-    l.repository_id = l.repository_id.or(Some(repository_id));
-    logs::record(ex, &l, Some(namespace_id))
+    logs::record_for_repository(ex, repository_id, log)
 }

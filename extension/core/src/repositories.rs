@@ -135,11 +135,7 @@ pub fn create_with(
     if let Some(d) = description {
         q(ex, "set_description", &[rid.clone(), Value::text(d)])?;
     }
-    if let Some(l) = log {
-        let mut l = l.clone();
-        l.repository_id = l.repository_id.or(Some(id));
-        logs::record(ex, &l, Some(namespace_id))?;
-    }
+    logs::record_for_repository(ex, id, log)?;
     Ok((id, true))
 }
 
@@ -157,9 +153,9 @@ pub fn set_description(
     description: &str,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
-    let ns = live_namespace(ex, repository_id)?;
+    live_namespace(ex, repository_id)?;
     q(ex, "set_description", &[Value::Int(repository_id), Value::text(description)])?;
-    logged(ex, log, ns, repository_id)
+    logs::record_for_repository(ex, repository_id, log)
 }
 
 /// Makes a live repository public or private and writes `log` in the same transaction.
@@ -169,22 +165,10 @@ pub fn set_visibility(
     public: bool,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
-    let ns = live_namespace(ex, repository_id)?;
+    live_namespace(ex, repository_id)?;
     let visibility = if public { "public" } else { "private" };
     q(ex, "set_visibility", &[Value::Int(repository_id), Value::text(visibility)])?;
-    logged(ex, log, ns, repository_id)
-}
-
-fn logged(
-    ex: &mut dyn Executor,
-    log: Option<&LogEntry>,
-    namespace_id: i64,
-    repository_id: i64,
-) -> CoreResult<()> {
-    let Some(l) = log else { return Ok(()) };
-    let mut l = l.clone();
-    l.repository_id = l.repository_id.or(Some(repository_id));
-    logs::record(ex, &l, Some(namespace_id))
+    logs::record_for_repository(ex, repository_id, log)
 }
 
 /// What a push creates: the repository `namespace/name`, creating the namespace first as an

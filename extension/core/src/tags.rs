@@ -575,15 +575,6 @@ pub fn tag_restore(ex: &mut dyn Executor, repository_id: i64, name: &str, digest
     retarget(ex, repository_id, name, manifest, None, true)
 }
 
-/// The log template's account and repository: the repository's namespace and itself.
-fn record_tag_log(ex: &mut dyn Executor, repository_id: i64, log: Option<&LogEntry>) -> CoreResult<()> {
-    let Some(l) = log else { return Ok(()) };
-    let ns = q_int(ex, "repository_namespace", &[Value::Int(repository_id)])?;
-    let mut l = l.clone();
-    l.repository_id = l.repository_id.or(Some(repository_id));
-    logs::record(ex, &l, ns)
-}
-
 fn tag_unknown(name: &str) -> crate::exec::CoreError {
     invalid(Rule::TagUnknown, format!("no alive tag {name:?}"))
 }
@@ -621,7 +612,7 @@ pub fn tag_set_expiration(
         .and_then(Value::as_i64);
     q(ex, "end_tag", &[Value::Int(current.id), Value::opt_int(expires_at_ms)])?;
     let log = log.map(|l| l.derive(&l.kind, serde_json::json!({ "old_expiration_date": old })));
-    record_tag_log(ex, repository_id, log.as_ref())?;
+    logs::record_for_repository(ex, repository_id, log.as_ref())?;
     Ok(old)
 }
 
@@ -649,7 +640,7 @@ pub fn tag_point(
     };
     tag_set(ex, repository_id, name, manifest, None)?;
     let log = log.map(|l| l.derive(&l.kind, serde_json::json!({ "original_manifest_digest": before })));
-    record_tag_log(ex, repository_id, log.as_ref())?;
+    logs::record_for_repository(ex, repository_id, log.as_ref())?;
     Ok(before)
 }
 
@@ -663,7 +654,7 @@ pub fn tag_delete_logged(
     if !tag_delete(ex, repository_id, name)? {
         return Err(tag_unknown(name));
     }
-    record_tag_log(ex, repository_id, log)
+    logs::record_for_repository(ex, repository_id, log)
 }
 
 /// [`tag_restore`] with its log in the same transaction.
@@ -675,7 +666,7 @@ pub fn tag_restore_logged(
     log: Option<&LogEntry>,
 ) -> CoreResult<i64> {
     let id = tag_restore(ex, repository_id, name, digest)?;
-    record_tag_log(ex, repository_id, log)?;
+    logs::record_for_repository(ex, repository_id, log)?;
     Ok(id)
 }
 
