@@ -42,3 +42,7 @@ SELECT u.username, u.email, r.name
    AND NOT EXISTS (SELECT 1 FROM teammember tm JOIN team t ON t.id = tm.team_id
                     WHERE t.organization_id = $1 AND tm.user_id = u.id)
  ORDER BY u.username, r.name
+
+-- name: all_organizations
+-- Every enabled organization by name (superusers' list): name, e-mail.
+SELECT username, email FROM "user" WHERE organization AND enabled ORDER BY username

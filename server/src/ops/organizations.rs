@@ -103,3 +103,10 @@ pub async fn delete(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<(),
     ctx.store.namespace_delete(ns.id).await?;
     Ok(())
 }
+
+/// Superusers: every organization.
+pub async fn all(ctx: &Context, caller: &ApiCaller) -> Result<Vec<(String, String)>, Refused> {
+    caller.require_superuser(ctx)?;
+    caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
+    Ok(ctx.store.all_organizations().await?)
+}

@@ -154,3 +154,11 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// `(name, e-mail)` of every enabled organization, by name.
+    pub async fn all_organizations(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.statement(Access::Scan, sql("all_organizations"), vec![]).await?;
+        Ok(rows.iter().filter_map(|r| Some((text(r, 0)?, text(r, 1).unwrap_or_default()))).collect())
+    }
+}

@@ -37,6 +37,8 @@ const OPEN_PATHS: &[&str] = &[
     "/api/v1/user/",
     "/api/v1/discovery",
     "/api/v1/messages",
+    "/api/v1/registry/capabilities",
+    "/.well-known/app-capabilities",
 ];
 
 fn has_body(req: &Request) -> bool {

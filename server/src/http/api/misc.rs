@@ -153,6 +153,8 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/user/robots/{short}/permissions", "A robot's permissions"),
     ("GET", "/api/v1/user/logs", "The signed-in user's action logs"),
     ("GET", "/api/v1/user/aggregatelogs", "Daily counts of the signed-in user's action logs"),
+    ("GET", "/api/v1/registry/capabilities", "What this registry supports (sparse manifests)"),
+    ("GET", "/api/v1/superuser/organizations/", "Organizations (superusers)"),
     ("GET", "/api/v1/superuser/users/", "Users (superusers)"),
     ("POST", "/api/v1/superuser/users/", "Create a user (superusers)"),
     ("GET", "/api/v1/superuser/users/{name}", "A user (superusers)"),
@@ -249,6 +251,34 @@ pub async fn discovery(State(ctx): State<AppState>) -> Response {
         "schemes": [ctx.config.preferred_url_scheme],
         "info": {"title": "Quay Frontend", "version": "v1", "description": "The /api/v1 routes this registry serves."},
         "paths": paths,
+    }))
+    .into_response()
+}
+
+/// `GET /api/v1/registry/capabilities`.
+pub async fn capabilities(State(ctx): State<AppState>) -> Response {
+    axum::Json(json!({
+        "sparse_manifests": {
+            "supported": ctx.config.feature_sparse_index.0,
+            "required_architectures": [],
+            "optional_architectures_allowed": false,
+        },
+        "mirror_architectures": [],
+    }))
+    .into_response()
+}
+
+/// `GET /.well-known/app-capabilities`: where Quay-aware tools find a repository's pages.
+pub async fn app_capabilities(State(ctx): State<AppState>) -> Response {
+    let base = ctx.config.base_url();
+    axum::Json(json!({
+        "appName": "io.quay",
+        "capabilities": {
+            "io.quay.view-image": {"url-template": format!("{base}/{{namespace}}/{{reponame}}:{{tag}}")},
+            "io.quay.manifest-security": {
+                "rest-api-template": format!("{base}/api/v1/repository/{{namespace}}/{{reponame}}/manifest/{{digest}}/security"),
+            },
+        },
     }))
     .into_response()
 }

@@ -78,3 +78,16 @@ pub async fn delete(
     organizations::delete(&ctx, &caller, &name).await?;
     Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
 }
+
+/// `GET /api/v1/superuser/organizations/`.
+pub async fn superuser_list(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+) -> Result<Response, ApiError> {
+    let all = organizations::all(&ctx, &caller).await?;
+    let list: Vec<serde_json::Value> = all
+        .iter()
+        .map(|(name, email)| json!({"avatar": super::views::avatar(name, Some(email), "org"), "email": email, "name": name}))
+        .collect();
+    Ok(axum::Json(json!({ "organizations": list })).into_response())
+}
