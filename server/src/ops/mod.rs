@@ -68,9 +68,18 @@ impl Context {
             .into();
         let names: Vec<String> = config.distributed_storage_config.keys().cloned().collect();
         store.ensure_storage_locations(&names).await?;
-        let encrypter = match &config.database_secret_key {
+        // Mirror mode without DATABASE_SECRET_KEY keeps a generated one in its data directory, so
+        // robots and app-specific tokens work there too.
+        let generated = match (&config.database_secret_key, data_dir) {
+            (None, Some(dir)) if config.mode() == crate::config::Mode::Mirror => {
+                Some(kept_secret(dir, "database_secret_key")?)
+            }
+            _ => None,
+        };
+        let database_key = config.database_secret_key.as_ref().map(|k| k.expose().to_string()).or(generated);
+        let encrypter = match database_key {
             Some(k) => Some(Arc::new(
-                FieldEncrypter::new(k.expose()).map_err(|e| anyhow::anyhow!("DATABASE_SECRET_KEY: {e}"))?,
+                FieldEncrypter::new(&k).map_err(|e| anyhow::anyhow!("DATABASE_SECRET_KEY: {e}"))?,
             )),
             None => None,
         };
@@ -131,11 +140,16 @@ fn session_key(config: &Config, data_dir: Option<&Path>) -> anyhow::Result<Sessi
         tracing::warn!("SECRET_KEY is not set: browser sessions last until this process restarts");
         return Ok(SessionKey::random());
     };
-    let path = dir.join("secret_key");
+    Ok(SessionKey::derive(&kept_secret(dir, "secret_key")?))
+}
+
+/// A secret generated once and kept in the data directory (mode 0600) as file `name`.
+fn kept_secret(dir: &Path, name: &str) -> anyhow::Result<String> {
+    let path = dir.join(name);
     if let Ok(existing) = std::fs::read_to_string(&path)
         && !existing.trim().is_empty()
     {
-        return Ok(SessionKey::derive(existing.trim()));
+        return Ok(existing.trim().to_string());
     }
     let fresh = crate::ops::users::random_token(64);
     std::fs::write(&path, &fresh).with_context(|| format!("writing {}", path.display()))?;
@@ -144,7 +158,7 @@ fn session_key(config: &Config, data_dir: Option<&Path>) -> anyhow::Result<Sessi
         use std::os::unix::fs::PermissionsExt as _;
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     }
-    Ok(SessionKey::derive(&fresh))
+    Ok(fresh)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -275,3 +275,21 @@ async fn verified_person(
     .unwrap_or(false);
     Ok(user.filter(|u| ok && u.password_hash.is_some()))
 }
+
+/// `PUT /api/v1/user/ {password}`: the signed-in person changes its own password (fresh sign-in;
+/// `user:admin` on a token). Its sessions end with the new uuid; returns the account.
+pub async fn change_own_password(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    pw: &str,
+) -> Result<Account, Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
+    caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
+    password::check_policy(pw).map_err(|m| Refused::Invalid(format!("Invalid password: {m}")))?;
+    let hash = hash(pw).await?;
+    let log = entry(caller, origin, "user_change_password", json!({"username": user.username}));
+    ctx.store.person_set_password(user.id, &hash, Some(log)).await?;
+    ctx.store.account_by_name(&user.username).await?.ok_or(Refused::NotFound)
+}

@@ -345,3 +345,52 @@ async fn anonymous_off_and_read_only_sqlite() {
 async fn anonymous_off_and_read_only_postgres() {
     anonymous_off_and_read_only(Backend::Postgres).await;
 }
+
+/// A person changes its own password: its browser gets a new session, the old one ends, and the
+/// new password signs in.
+async fn own_password_change(backend: Backend) {
+    use reqwest::Method;
+    let r = Registry::start(
+        backend,
+        "apiownpw",
+        "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"ownpw\"\n",
+    )
+    .await;
+    let admin = initialize(&r).await;
+    person(&r, &admin, "alice").await;
+    let alice = sign_in(&r, "alice", "password123").await;
+    let resp = alice
+        .req(&r, Method::PUT, "/api/v1/user/")
+        .json(&json!({"password": "password789"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(resp.status(), 200);
+    let renewed =
+        resp.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_string();
+    let refused = resp.headers().contains_key("x-next-csrf-token");
+    assert!(refused, "a new CSRF token comes with the new session");
+    let old = alice.req(&r, Method::GET, "/api/v1/user/").send().await.expect("old");
+    assert_eq!(old.status(), 401);
+    let new =
+        r.http.get(format!("{}/api/v1/user/", r.url)).header("cookie", renewed).send().await.expect("new");
+    assert_eq!(new.status(), 200);
+    sign_in(&r, "alice", "password789").await;
+    let other = alice
+        .req(&r, Method::PUT, "/api/v1/user/")
+        .json(&json!({"email": "x@example.com"}))
+        .send()
+        .await
+        .expect("email");
+    assert_eq!(other.status(), 401, "the old session is gone");
+}
+
+#[tokio::test]
+async fn own_password_change_sqlite() {
+    own_password_change(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn own_password_change_postgres() {
+    own_password_change(Backend::Postgres).await;
+}

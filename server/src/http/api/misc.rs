@@ -136,6 +136,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/signin", "Sign in with a username and password"),
     ("POST", "/api/v1/signout", "Sign out"),
     ("GET", "/api/v1/user/", "The signed-in user"),
+    ("PUT", "/api/v1/user/", "Change the signed-in user's password"),
     ("POST", "/api/v1/user/initialize", "Create the first user of an empty database"),
     ("GET", "/api/v1/users/{name}", "A user's public profile"),
     ("GET", "/api/v1/user/apptoken", "The signed-in user's app-specific tokens"),

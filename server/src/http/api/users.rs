@@ -247,3 +247,30 @@ pub async fn superuser_delete(
     users::delete_person(&ctx, &caller, &name).await?;
     Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
 }
+
+/// `PUT /api/v1/user/ {password}`: a new password for the signed-in person; a browser session is
+/// renewed (the old one ends with the password change). Other account fields are not changed
+/// here yet and are refused rather than ignored.
+pub async fn update_current(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.signed_in()?;
+    let body = input::body(&body)?;
+    input::check(&body, &[], &[("password", Kind::String)])?;
+    if let Some(other) = body.as_object().and_then(|o| o.keys().find(|k| k.as_str() != "password")) {
+        return Err(ApiError::invalid(format!("Changing {other} is not supported by this server yet")));
+    }
+    let Some(pw) = input::str_of(&body, "password") else {
+        return Err(ApiError::invalid("'password' is a required property"));
+    };
+    let account = users::change_own_password(&ctx, &caller, &origin, pw).await?;
+    let orgs = ctx.store.user_organizations(account.id).await?;
+    let resp = ok(views::current_user(&ctx, &account, &orgs));
+    Ok(match caller.via {
+        crate::ops::access::Via::Session { .. } => signed_in(resp, account.uuid),
+        _ => resp,
+    })
+}
