@@ -73,10 +73,16 @@ impl LogEntry {
     }
 }
 
-/// Writes `entry` (its account defaulting to `account_id`). An unknown kind or a missing
-/// account is refused (`QUAY_INVALID_ARGUMENT`), so the caller's transaction rolls back.
+/// Writes `entry`. Its account is the entry's own, else `account_id`, else (for an entry that
+/// names a repository) that repository's namespace. An unknown kind or no account is refused
+/// (`QUAY_INVALID_ARGUMENT`), so the caller's transaction rolls back.
 pub fn record(ex: &mut dyn Executor, entry: &LogEntry, account_id: Option<i64>) -> CoreResult<()> {
-    let Some(account) = entry.account_id.or(account_id) else {
+    let account = match (entry.account_id.or(account_id), entry.repository_id) {
+        (Some(a), _) => Some(a),
+        (None, Some(r)) => first_int(&run(ex, named(SQL, "repository_namespace"), &[Value::Int(r)])?),
+        (None, None) => None,
+    };
+    let Some(account) = account else {
         return Err(invalid(Rule::InvalidArgument, format!("log entry {} names no account", entry.kind)));
     };
     let metadata = if entry.metadata.is_null() { serde_json::json!({}) } else { entry.metadata.clone() };
@@ -106,10 +112,9 @@ pub fn record_for_repository(
     entry: Option<&LogEntry>,
 ) -> CoreResult<()> {
     let Some(e) = entry else { return Ok(()) };
-    let namespace = first_int(&run(ex, named(SQL, "repository_namespace"), &[Value::Int(repository_id)])?);
     let mut e = e.clone();
     e.repository_id = e.repository_id.or(Some(repository_id));
-    record(ex, &e, namespace)
+    record(ex, &e, None)
 }
 
 /// [`record`] for an optional entry.

@@ -1646,7 +1646,7 @@ fn log_action(log: &str) {
 extension_sql!(
     r#"
 COMMENT ON FUNCTION log_action(text) IS
-  'Write one action log row (logentry3) from its JSON form {kind, account_id, performer_id?, repository_id?, ip?, metadata}; the kind is looked up by name. Refuses an unknown kind or a missing account (QUAY_INVALID_ARGUMENT).';
+  'Write one action log row (logentry3) from its JSON form {kind, account_id?, performer_id?, repository_id?, ip?, metadata}; the kind is looked up by name, the account defaults to the repository''s namespace. Refuses an unknown kind or an entry naming neither account nor repository (QUAY_INVALID_ARGUMENT).';
 "#,
     name = "comment_log_action",
     requires = [log_action]

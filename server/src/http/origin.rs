@@ -1,7 +1,7 @@
 //! Where a request came from, as action logs record it: the first `X-Forwarded-For` address
 //! (the load balancer's view), else the peer address; and the `User-Agent`.
 
-use crate::ops::logs::Origin;
+use crate::ops::log_entry::Origin;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::header;
 

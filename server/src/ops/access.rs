@@ -5,7 +5,7 @@
 //! token expires.
 
 use super::Context;
-use super::repositories::RepoName;
+use super::repo_name::RepoName;
 use crate::auth::credentials::{self, Limit};
 use crate::auth::jwt::{self, Claims};
 use crate::store::StoreError;
@@ -417,11 +417,6 @@ impl ApiCaller {
     pub fn is_superuser(&self, ctx: &Context) -> bool {
         let Some(name) = self.username() else { return false };
         ctx.is_superuser_name(name) && self.has_scope(Scope::SuperUser)
-    }
-
-    /// Named in `SUPER_USERS` (whatever the credential's scopes): how views mark the account.
-    pub fn names_superuser(ctx: &Context, username: &str) -> bool {
-        ctx.is_superuser_name(username)
     }
 
     /// A password sign-in within `FRESH_LOGIN_TIMEOUT`, or an OAuth token (exempt, as in Quay).

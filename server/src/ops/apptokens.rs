@@ -3,9 +3,10 @@
 //! The secret half is stored field-encrypted (`DATABASE_SECRET_KEY`).
 
 use super::Context;
+use super::Refused;
 use super::access::{ApiCaller, Scope};
-use super::logs::{Origin, entry};
-use super::users::{Refused, random_token};
+use super::log_entry::{Origin, entry};
+use super::users::random_token;
 use crate::store::StoreError;
 use crate::store::apptokens::AppToken;
 use quay_core::rules::Rule;

@@ -2,10 +2,10 @@
 //! their labels (list, add, get, delete; labels from the image config added at push).
 
 use super::Context;
+use super::Refused;
 use super::access::ApiCaller;
-use super::logs::{Origin, entry};
+use super::log_entry::{Origin, entry};
 use super::repositories::{Need, authorize};
-use super::users::Refused;
 use crate::store::StoreError;
 use crate::store::labels::{Label, ManifestRow};
 use futures_util::StreamExt as _;

@@ -1,37 +1,8 @@
-//! Action logs as operations write them: who did it (performer), from where (ip), and, for
-//! OAuth callers, which token and application (Quay adds `oauth_token_id`,
-//! `oauth_token_application_id` and `oauth_token_application` to the metadata).
+//! Action logs as `/api/v1` reads them: pages of a repository's, a namespace's or the caller's
+//! logs, and daily counts, for those allowed to see them. Writes go with each action
+//! (`log_entry`, `quay_core::logs`).
 
-use super::access::{ApiCaller, Via};
-use quay_core::logs::LogEntry;
-use serde_json::{Map, Value};
-
-/// Where a request came from, as logs record it.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-/// A log entry of `kind` performed by `caller` (account and repository left for the writer to
-/// fill in unless set on the result).
-pub fn entry(caller: &ApiCaller, origin: &Origin, kind: &str, metadata: Value) -> LogEntry {
-    let mut metadata = match metadata {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    if let Via::OAuth { token_id, client_id, application, .. } = &caller.via {
-        metadata.insert("oauth_token_id".into(), Value::from(*token_id));
-        metadata
-            .insert("oauth_token_application_id".into(), client_id.clone().map_or(Value::Null, Value::from));
-        metadata
-            .insert("oauth_token_application".into(), application.clone().map_or(Value::Null, Value::from));
-    }
-    let mut e = LogEntry::new(kind, Value::Object(metadata));
-    e.performer_id = caller.user_id();
-    e.ip = origin.ip.clone();
-    e
-}
+use super::access::ApiCaller;
 
 /// Whose action logs.
 #[derive(Debug, Clone, Copy)]
@@ -76,8 +47,8 @@ async fn log_query(
     scope: LogScope<'_>,
     window: &Window,
     performer: Option<&str>,
-) -> Result<crate::store::logs::LogQuery, super::users::Refused> {
-    use super::users::Refused;
+) -> Result<crate::store::logs::LogQuery, super::Refused> {
+    use super::Refused;
     let (account_id, repository_id) = match scope {
         LogScope::Repository { namespace, name } => {
             let a = super::repositories::authorize(
@@ -123,7 +94,7 @@ pub async fn read(
     window: &Window,
     performer: Option<&str>,
     cursor: Option<Cursor>,
-) -> Result<LogPage, super::users::Refused> {
+) -> Result<LogPage, super::Refused> {
     let q = log_query(ctx, caller, scope, window, performer).await?;
     let before = match cursor {
         Some(Cursor::Legacy) => return Ok(LogPage { rows: Vec::new(), next: None }),
@@ -145,7 +116,7 @@ pub async fn aggregate(
     scope: LogScope<'_>,
     window: &Window,
     performer: Option<&str>,
-) -> Result<Vec<(String, String, i64)>, super::users::Refused> {
+) -> Result<Vec<(String, String, i64)>, super::Refused> {
     let q = log_query(ctx, caller, scope, window, performer).await?;
     Ok(ctx.store.logs_aggregate(&q).await?)
 }

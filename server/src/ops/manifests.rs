@@ -85,7 +85,7 @@ pub struct Pusher {
     pub user_id: Option<i64>,
     /// The token's subject (a user or `owner+robot`).
     pub username: Option<String>,
-    pub origin: super::logs::Origin,
+    pub origin: super::log_entry::Origin,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -171,7 +171,6 @@ async fn log_push(
     entry.performer_id = pusher.user_id;
     entry.repository_id = Some(repository_id);
     entry.ip = pusher.origin.ip.clone();
-    entry.account_id = ctx.store.namespace_by_name(&repo.namespace).await.ok().flatten().map(|n| n.id);
     if let Err(e) = ctx.store.log_action(entry).await {
         tracing::warn!(repository = %repo.full(), error = %e, "push_repo action log not written");
     }

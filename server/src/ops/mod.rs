@@ -11,12 +11,14 @@ pub mod blobs;
 pub mod catalog;
 pub mod credentials;
 pub mod labels;
+pub mod log_entry;
 pub mod logs;
 pub mod manifests;
 pub mod notifications;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;
+pub mod repo_name;
 pub mod repositories;
 pub mod robots;
 pub mod tags;
@@ -159,6 +161,41 @@ fn kept_secret(dir: &Path, name: &str) -> anyhow::Result<String> {
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     }
     Ok(fresh)
+}
+
+/// Why an `/api/v1` operation did not happen: the one typed refusal of the API's operations,
+/// rendered once by `http::api::error` (routes that answer one case differently match it first).
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("not allowed")]
+    Denied(access::ApiDenied),
+    #[error("not found")]
+    NotFound,
+    /// Bad input, with the message Quay gives.
+    #[error("{0}")]
+    Invalid(String),
+    /// A rule the core refused with (the route decides how it is rendered).
+    #[error("{message}")]
+    Rule { code: quay_core::rules::Rule, message: String },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("{0:#}")]
+    Other(anyhow::Error),
+}
+
+impl From<access::ApiDenied> for Refused {
+    fn from(d: access::ApiDenied) -> Self {
+        Refused::Denied(d)
+    }
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rule { code, message } => Refused::Rule { code, message },
+            e => Refused::Store(e),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -2,10 +2,10 @@
 //! as Quay checks them), list, get, test (queued for the notification worker), reset, delete.
 
 use super::Context;
+use super::Refused;
 use super::access::ApiCaller;
-use super::logs::{Origin, entry};
+use super::log_entry::{Origin, entry};
 use super::repositories::{Need, authorize};
-use super::users::Refused;
 use crate::store::StoreError;
 use crate::store::notifications::Notification;
 use quay_core::rules::Rule;

@@ -3,9 +3,9 @@
 //! outsider asking for an unknown organization's members gets 403, an admin 404.
 
 use super::Context;
+use super::Refused;
 use super::access::{ApiCaller, Scope};
-use super::logs::{Origin, entry};
-use super::users::Refused;
+use super::log_entry::{Origin, entry};
 use crate::store::organizations::{Member, TeamSummary};
 use crate::store::users::Account;
 use quay_core::permissions::NamespaceAccess;

@@ -2,10 +2,10 @@
 //! read, set and removed, each write with its action log in the same core call.
 
 use super::Context;
+use super::Refused;
 use super::access::ApiCaller;
-use super::logs::{Origin, entry};
+use super::log_entry::{Origin, entry};
 use super::repositories::{Need, authorize};
-use super::users::Refused;
 use crate::store::StoreError;
 use crate::store::permissions::UserGrant;
 use quay_core::permissions::{Grantee, Role};

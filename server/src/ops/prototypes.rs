@@ -2,9 +2,9 @@
 //! list, create, change the role, delete; each write one core call with its action log.
 
 use super::Context;
+use super::Refused;
 use super::access::ApiCaller;
-use super::logs::{Origin, entry};
-use super::users::Refused;
+use super::log_entry::{Origin, entry};
 use crate::store::prototypes::Prototype;
 use quay_core::permissions::{Grantee, NamespaceAccess, Role};
 use quay_core::rules::Rule;

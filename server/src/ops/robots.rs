@@ -3,9 +3,10 @@
 //! (`DATABASE_SECRET_KEY`); every write is one core call with its action log.
 
 use super::Context;
+use super::Refused;
 use super::access::{ApiCaller, Scope};
-use super::logs::{Origin, entry};
-use super::users::{Refused, random_token};
+use super::log_entry::{Origin, entry};
+use super::users::random_token;
 use crate::store::robots::Robot;
 use serde_json::{Value, json};
 

@@ -3,10 +3,10 @@
 //! Quay's action log.
 
 use super::Context;
+use super::Refused;
 use super::access::ApiCaller;
-use super::logs::{Origin, entry};
+use super::log_entry::{Origin, entry};
 use super::repositories::{Need, authorize};
-use super::users::Refused;
 use crate::store::StoreError;
 use crate::store::tags::{TagFilter, TagGeneration};
 use quay_core::rules::Rule;

@@ -2,9 +2,9 @@
 //! admins; a team's members are visible to admins and to the team's own members.
 
 use super::Context;
+use super::Refused;
 use super::access::ApiCaller;
-use super::logs::{Origin, entry};
-use super::users::Refused;
+use super::log_entry::{Origin, entry};
 use crate::store::teams::{Person, Team};
 use quay_core::permissions::NamespaceAccess;
 use quay_core::rules::Rule;

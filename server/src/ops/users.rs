@@ -2,48 +2,12 @@
 //! user of an empty database (`initialize`), and superusers managing users. Every write goes
 //! through one core call that also writes its action log (`quay.user_*`).
 
-use super::Context;
-use super::access::{ApiCaller, ApiDenied, ApiUser, Via};
-use super::logs::{Origin, entry};
+use super::access::{ApiCaller, ApiDenied, ApiUser};
+use super::log_entry::{Origin, entry};
+use super::{Context, Refused};
 use crate::auth::password;
-use crate::store::StoreError;
 use crate::store::users::{Account, Membership};
-use quay_core::rules::Rule;
 use serde_json::json;
-
-/// Why an account operation did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum Refused {
-    #[error("not allowed")]
-    Denied(ApiDenied),
-    #[error("not found")]
-    NotFound,
-    /// Bad input, with the message Quay gives.
-    #[error("{0}")]
-    Invalid(String),
-    /// A rule the core refused with (the route decides how it is rendered).
-    #[error("{message}")]
-    Rule { code: Rule, message: String },
-    #[error(transparent)]
-    Store(StoreError),
-    #[error("{0:#}")]
-    Other(anyhow::Error),
-}
-
-impl From<ApiDenied> for Refused {
-    fn from(d: ApiDenied) -> Self {
-        Refused::Denied(d)
-    }
-}
-
-impl From<StoreError> for Refused {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Rule { code, message } => Refused::Rule { code, message },
-            e => Refused::Store(e),
-        }
-    }
-}
 
 /// The caller's own account and the organizations it belongs to.
 pub async fn current(ctx: &Context, caller: &ApiCaller) -> Result<(Account, Vec<Membership>), Refused> {
@@ -181,18 +145,6 @@ pub async fn set_password(
 /// field encryption of `DATABASE_SECRET_KEY`, or nothing without that key.
 pub fn encrypted_password(ctx: &Context, pw: &str) -> Option<String> {
     ctx.encrypter.as_ref().and_then(|e| e.encrypt(pw, None).ok())
-}
-
-/// An OAuth caller's view of itself, for the session/bearer extractor.
-pub fn caller_of(account: &Account, via: Via) -> ApiCaller {
-    ApiCaller {
-        user: Some(ApiUser {
-            id: account.id,
-            username: account.username.clone(),
-            uuid: account.uuid.clone(),
-        }),
-        via,
-    }
 }
 
 fn tag_expiration(ctx: &Context) -> i64 {

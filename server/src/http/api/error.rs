@@ -11,8 +11,8 @@
 
 use crate::http::registry_error::RETRY_AFTER_S;
 use crate::http::request_log::Cause;
+use crate::ops::Refused;
 use crate::ops::access::ApiDenied;
-use crate::ops::users::Refused;
 use crate::store::StoreError;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};

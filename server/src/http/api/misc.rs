@@ -7,7 +7,7 @@ use super::views;
 use crate::http::AppState;
 use crate::ops::access::ApiCaller;
 use crate::ops::apptokens;
-use crate::ops::logs::Origin;
+use crate::ops::log_entry::Origin;
 use crate::store::apptokens::AppToken;
 use axum::Extension;
 use axum::body::Bytes;

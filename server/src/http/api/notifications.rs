@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::input::{self, Kind};
 use crate::http::AppState;
 use crate::ops::access::ApiCaller;
-use crate::ops::logs::Origin;
+use crate::ops::log_entry::Origin;
 use crate::ops::notifications;
 use crate::store::notifications::Notification;
 use axum::Extension;

@@ -5,7 +5,7 @@ use super::input::{self, Kind};
 use super::views;
 use crate::http::AppState;
 use crate::ops::access::ApiCaller;
-use crate::ops::logs::Origin;
+use crate::ops::log_entry::Origin;
 use crate::ops::organizations;
 use axum::Extension;
 use axum::body::Bytes;

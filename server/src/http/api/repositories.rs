@@ -6,7 +6,7 @@ use super::views;
 use crate::auth::session;
 use crate::http::AppState;
 use crate::ops::access::ApiCaller;
-use crate::ops::logs::Origin;
+use crate::ops::log_entry::Origin;
 use crate::ops::repositories;
 use crate::store::repositories::ListFilter;
 use axum::Extension;

@@ -5,7 +5,7 @@ use super::input;
 use super::views;
 use crate::http::AppState;
 use crate::ops::access::ApiCaller;
-use crate::ops::logs::Origin;
+use crate::ops::log_entry::Origin;
 use crate::ops::tags;
 use crate::store::tags::TagFilter;
 use axum::Extension;

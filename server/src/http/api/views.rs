@@ -1,7 +1,6 @@
 //! The JSON shapes of `/api/v1` answers, as Quay renders them (docs/api-v1.md §2).
 
 use crate::ops::Context;
-use crate::ops::access::ApiCaller;
 use crate::store::users::{Account, Membership};
 use md5::Digest as _;
 use serde_json::{Value, json};
@@ -76,7 +75,7 @@ pub fn current_user(ctx: &Context, a: &Account, orgs: &[Membership]) -> Value {
         "username": a.username,
         "verified": a.verified,
     });
-    if ApiCaller::names_superuser(ctx, &a.username) {
+    if ctx.is_superuser_name(&a.username) {
         v["super_user"] = json!(true);
     }
     v
@@ -96,7 +95,7 @@ pub fn superuser_user(ctx: &Context, a: &Account) -> Value {
         "global_readonly_super_user": ctx.config.global_readonly_super_users.contains(&a.username),
         "kind": "user",
         "name": a.username,
-        "super_user": ApiCaller::names_superuser(ctx, &a.username),
+        "super_user": ctx.is_superuser_name(&a.username),
         "username": a.username,
         "verified": a.verified,
     })
