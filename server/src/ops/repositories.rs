@@ -42,13 +42,14 @@ impl Allowed {
 
 /// The most an OAuth token's scopes let it do on repositories (sessions: no cap).
 fn scope_cap(caller: &ApiCaller) -> Option<Role> {
-    if !matches!(caller.via, Via::OAuth { .. }) {
-        return Some(Role::Admin);
+    match &caller.via {
+        // The same cap `/v2` applies to OAuth tokens (one scope parser).
+        Via::OAuth { scopes, .. } => match crate::auth::credentials::Limit::from_oauth_scopes(scopes) {
+            crate::auth::credentials::Limit::Scopes { max, .. } => max,
+            _ => None,
+        },
+        _ => Some(Role::Admin),
     }
-    [(Scope::RepoAdmin, Role::Admin), (Scope::RepoWrite, Role::Write), (Scope::RepoRead, Role::Read)]
-        .into_iter()
-        .find(|(s, _)| caller.has_scope(*s))
-        .map(|(_, r)| r)
 }
 
 /// Quay's repository permission check for the API, decided before existence: a caller who would
