@@ -24,3 +24,49 @@ RETURNING id
 
 -- name: insert_member
 INSERT INTO teammember (user_id, team_id) VALUES ($1, $2)
+
+-- Changing an organization (PUT /api/v1/organization/<org>, quay_core::organizations::update).
+-- name: organization_row
+-- $1 organization id: its name, e-mail and invoice address (an enabled organization only).
+SELECT username, email, invoice_email_address FROM "user"
+ WHERE id = $1 AND organization AND enabled
+
+-- name: email_taken
+SELECT 1 FROM "user" WHERE email = $1 AND id <> $2
+
+-- name: set_email
+UPDATE "user" SET email = $2 WHERE id = $1
+
+-- name: set_invoice_email
+UPDATE "user" SET invoice_email = $2 WHERE id = $1
+
+-- name: set_invoice_email_address
+UPDATE "user" SET invoice_email_address = $2 WHERE id = $1
+
+-- name: set_tag_expiration
+UPDATE "user" SET removed_tag_expiration_s = $2 WHERE id = $1
+
+-- Removing a member from an organization (quay_core::organizations::remove_member).
+-- name: is_admin_of
+-- Is user $2 in an admin team of organization $1?
+SELECT 1 FROM teammember tm
+  JOIN team t ON t.id = tm.team_id
+  JOIN teamrole tr ON tr.id = t.role_id AND tr.name = 'admin'
+ WHERE t.organization_id = $1 AND tm.user_id = $2
+ LIMIT 1
+
+-- name: admins_besides
+-- Enabled people other than user $2 in admin teams of organization $1.
+SELECT count(DISTINCT tm.user_id) FROM teammember tm
+  JOIN team t ON t.id = tm.team_id
+  JOIN teamrole tr ON tr.id = t.role_id AND tr.name = 'admin'
+  JOIN "user" u ON u.id = tm.user_id AND u.enabled AND NOT u.robot
+ WHERE t.organization_id = $1 AND tm.user_id <> $2
+
+-- name: drop_member_permissions
+DELETE FROM repositorypermission
+ WHERE user_id = $2 AND repository_id IN (SELECT id FROM repository WHERE namespace_user_id = $1)
+
+-- name: drop_member_teams
+DELETE FROM teammember
+ WHERE user_id = $2 AND team_id IN (SELECT id FROM team WHERE organization_id = $1)

@@ -7,6 +7,7 @@ use crate::exec::{CoreError, CoreResult, Executor, Value, first_int, invalid, lo
 use crate::logs::{self, LogEntry};
 use crate::names;
 use crate::rules::Rule;
+use serde_json::json;
 
 const SQL: &str = include_str!("../../../sql/organizations.sql");
 
@@ -98,6 +99,107 @@ pub fn create_with(
     q(ex, "insert_member", &[Value::Int(creator_id), Value::Int(team)])?;
     logs::record_opt(ex, log, Some(id))?;
     Ok((id, true))
+}
+
+/// What `PUT /api/v1/organization/<org>` may change; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct Changes {
+    pub email: Option<String>,
+    pub invoice_email: Option<bool>,
+    pub invoice_email_address: Option<String>,
+    pub tag_expiration_s: Option<i64>,
+}
+
+impl Changes {
+    /// From JSON (`{"email": ..., "tag_expiration_s": ...}`); `QUAY_INVALID_ARGUMENT` otherwise.
+    pub fn from_json(text: &str) -> CoreResult<Changes> {
+        serde_json::from_str(text)
+            .map_err(|e| invalid(Rule::InvalidArgument, format!("organization changes: {e}")))
+    }
+
+    pub fn to_json(&self) -> String {
+        json!({
+            "email": self.email,
+            "invoice_email": self.invoice_email,
+            "invoice_email_address": self.invoice_email_address,
+            "tag_expiration_s": self.tag_expiration_s,
+        })
+        .to_string()
+    }
+}
+
+/// Changes an organization's details in one transaction, logging each change as Quay does
+/// (`org_change_invoicing`, `org_change_email` with the old address, `org_change_tag_expiration`;
+/// account: the organization). An e-mail another namespace uses is refused
+/// (`QUAY_EMAIL_TAKEN`) and nothing is written; an unchanged e-mail or invoice address is not
+/// logged.
+pub fn update(
+    ex: &mut dyn Executor,
+    org_id: i64,
+    changes: &Changes,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    lock(ex, &format!("quay:namespace:update:{org_id}"))?;
+    let rows = q(ex, "organization_row", &[Value::Int(org_id)])?;
+    let Some(row) = rows.first() else {
+        return Err(invalid(Rule::NamespaceUnknown, format!("organization {org_id} does not exist")));
+    };
+    let text = |i: usize| row.get(i).and_then(Value::as_text).map(str::to_string);
+    let (name, email, invoice_address) = (text(0).unwrap_or_default(), text(1), text(2));
+    let logged = |ex: &mut dyn Executor, kind: &str, metadata: serde_json::Value| -> CoreResult<()> {
+        match log {
+            Some(l) => logs::record(ex, &l.derive(kind, metadata), Some(org_id)),
+            None => Ok(()),
+        }
+    };
+    if let Some(on) = changes.invoice_email {
+        q(ex, "set_invoice_email", &[Value::Int(org_id), Value::Bool(on)])?;
+        logged(ex, "org_change_invoicing", json!({"invoice_email": on, "namespace": name}))?;
+    }
+    if let Some(address) = &changes.invoice_email_address
+        && invoice_address.as_deref() != Some(address.as_str())
+    {
+        q(ex, "set_invoice_email_address", &[Value::Int(org_id), Value::text(address.clone())])?;
+        logged(ex, "org_change_invoicing", json!({"invoice_email_address": address, "namespace": name}))?;
+    }
+    if let Some(new) = &changes.email
+        && email.as_deref() != Some(new.as_str())
+    {
+        if !q(ex, "email_taken", &[Value::text(new.clone()), Value::Int(org_id)])?.is_empty() {
+            return Err(invalid(Rule::EmailTaken, "E-mail address already used"));
+        }
+        q(ex, "set_email", &[Value::Int(org_id), Value::text(new.clone())])?;
+        logged(ex, "org_change_email", json!({"email": new, "namespace": name, "old_email": email}))?;
+    }
+    if let Some(seconds) = changes.tag_expiration_s {
+        if seconds < 0 {
+            return Err(invalid(Rule::InvalidArgument, "tag_expiration_s must not be negative"));
+        }
+        q(ex, "set_tag_expiration", &[Value::Int(org_id), Value::Int(seconds)])?;
+        logged(ex, "org_change_tag_expiration", json!({"tag_expiration": seconds, "namespace": name}))?;
+    }
+    Ok(())
+}
+
+/// Removes a person from an organization (Quay's `remove_organization_member`): every team
+/// membership in it and every direct permission on its repositories, in one transaction. The
+/// organization's only admin is refused (`QUAY_NAMESPACE_LAST_ADMIN`). Someone who is not a
+/// member changes nothing.
+pub fn remove_member(ex: &mut dyn Executor, org_id: i64, user_id: i64) -> CoreResult<()> {
+    // The same lock as team membership changes, so two removals cannot both pass the check.
+    lock(ex, &format!("quay:team:admins:{org_id}"))?;
+    let admin = !q(ex, "is_admin_of", &[Value::Int(org_id), Value::Int(user_id)])?.is_empty();
+    if admin
+        && first_int(&q(ex, "admins_besides", &[Value::Int(org_id), Value::Int(user_id)])?).unwrap_or(0) == 0
+    {
+        return Err(invalid(
+            Rule::NamespaceLastAdmin,
+            "Cannot remove user as they are the only organization admin",
+        ));
+    }
+    q(ex, "drop_member_permissions", &[Value::Int(org_id), Value::Int(user_id)])?;
+    q(ex, "drop_member_teams", &[Value::Int(org_id), Value::Int(user_id)])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -72,12 +72,16 @@ pub fn create(
     public: bool,
     creator_id: i64,
 ) -> CoreResult<(i64, bool)> {
-    create_with(ex, namespace_id, name, public, creator_id, None, None)
+    create_with(ex, namespace_id, name, public, creator_id, None, false, None)
 }
 
 /// [`create`] with a description and the action log (`create_repo`; account: the namespace,
 /// repository: the new one) written in the same transaction when the repository is created
 /// (`/api/v1/repository`). An existing repository is returned unchanged, nothing logged.
+/// `superuser`: the caller vouches that the creator is a superuser with
+/// `FEATURE_SUPERUSERS_FULL_ACCESS` (configuration the database does not hold), who may create in
+/// any namespace; it still becomes the repository's admin.
+#[allow(clippy::too_many_arguments)]
 pub fn create_with(
     ex: &mut dyn Executor,
     namespace_id: i64,
@@ -85,6 +89,7 @@ pub fn create_with(
     public: bool,
     creator_id: i64,
     description: Option<&str>,
+    superuser: bool,
     log: Option<&LogEntry>,
 ) -> CoreResult<(i64, bool)> {
     if !names::is_valid_repository_name(name) {
@@ -98,7 +103,7 @@ pub fn create_with(
         return Err(invalid(Rule::NamespaceDisabled, format!("namespace {namespace_id} is disabled")));
     }
     let organization = ns.get(2).and_then(Value::as_bool).unwrap_or(false);
-    if !can_create(ex, creator_id, namespace_id)? {
+    if !superuser && !can_create(ex, creator_id, namespace_id)? {
         return Err(invalid(
             Rule::PermissionDenied,
             format!("user {creator_id} may not create repositories in namespace {namespace_id}"),

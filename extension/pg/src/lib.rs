@@ -644,19 +644,7 @@ fn repository_create_with(
     description: Option<&str>,
     log: Option<&str>,
 ) -> TableIterator<'static, (name!(repository_id, i64), name!(created, bool))> {
-    let (id, created) = with_core(|ex| {
-        let log = quay_core::logs::LogEntry::parse_opt(log)?;
-        quay_core::repositories::create_with(
-            ex,
-            namespace_id,
-            repository_name,
-            public,
-            creator_id,
-            description,
-            log.as_ref(),
-        )
-    });
-    TableIterator::once((id, created))
+    repository_create_by(namespace_id, repository_name, public, creator_id, description, log, false)
 }
 
 extension_sql!(
@@ -666,6 +654,42 @@ COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint, text, text)
 "#,
     name = "comment_repository_create_with",
     requires = [repository_create_with]
+);
+
+#[pg_extern(volatile, name = "repository_create")]
+#[search_path(public, pg_catalog)]
+fn repository_create_by(
+    namespace_id: i64,
+    repository_name: &str,
+    public: bool,
+    creator_id: i64,
+    description: Option<&str>,
+    log: Option<&str>,
+    superuser: bool,
+) -> TableIterator<'static, (name!(repository_id, i64), name!(created, bool))> {
+    let (id, created) = with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::repositories::create_with(
+            ex,
+            namespace_id,
+            repository_name,
+            public,
+            creator_id,
+            description,
+            superuser,
+            log.as_ref(),
+        )
+    });
+    TableIterator::once((id, created))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint, text, text, boolean) IS
+  'As repository_create(bigint, text, boolean, bigint, text, text); superuser = true: the caller vouches that the creator is a superuser with FEATURE_SUPERUSERS_FULL_ACCESS (configuration, not in the database), who may create in any namespace (the creator still becomes its admin).';
+"#,
+    name = "comment_repository_create_by",
+    requires = [repository_create_by]
 );
 
 #[pg_extern(volatile)]
@@ -1041,6 +1065,40 @@ COMMENT ON FUNCTION team_member_remove(bigint, bigint, text) IS
 "#,
     name = "comment_team_member_remove",
     requires = [team_member_remove]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn organization_update(organization_id: i64, changes: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let changes = quay_core::organizations::Changes::from_json(changes)?;
+        quay_core::organizations::update(ex, organization_id, &changes, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION organization_update(bigint, text, text) IS
+  'Change an organization (PUT /api/v1/organization/<org>): changes is JSON with any of email, invoice_email (boolean), invoice_email_address, tag_expiration_s; one transaction, each change logged as Quay does (org_change_email, org_change_invoicing, org_change_tag_expiration, derived from log). QUAY_NAMESPACE_UNKNOWN, QUAY_EMAIL_TAKEN, QUAY_INVALID_ARGUMENT.';
+"#,
+    name = "comment_organization_update",
+    requires = [organization_update]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn organization_member_remove(organization_id: i64, user_id: i64) {
+    with_core(|ex| quay_core::organizations::remove_member(ex, organization_id, user_id))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION organization_member_remove(bigint, bigint) IS
+  'Remove a person from an organization: every team membership in it and every direct permission on its repositories, in one transaction (DELETE /api/v1/organization/<org>/members/<member>). The only admin is refused with QUAY_NAMESPACE_LAST_ADMIN; a non-member changes nothing.';
+"#,
+    name = "comment_organization_member_remove",
+    requires = [organization_member_remove]
 );
 
 #[pg_extern(volatile)]

@@ -110,3 +110,37 @@ pub async fn all(ctx: &Context, caller: &ApiCaller) -> Result<Vec<(String, Strin
     caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
     Ok(ctx.store.all_organizations().await?)
 }
+
+/// `PUT /api/v1/organization/{name}` (admins): e-mail, invoicing and the time-machine window,
+/// in one transaction with their logs; answers the organization's view after the change.
+/// `tag_expiration_s` is ignored unless `FEATURE_CHANGE_TAG_EXPIRATION`, as in Quay.
+pub async fn update(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    name: &str,
+    mut changes: quay_core::organizations::Changes,
+) -> Result<Organization, Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    if !ctx.config.feature_change_tag_expiration.0 {
+        changes.tag_expiration_s = None;
+    }
+    let log = entry(caller, origin, "org_change_email", json!({}));
+    ctx.store.organization_update(ns.id, changes, log).await?;
+    view(ctx, caller, name).await
+}
+
+/// `DELETE /api/v1/organization/{name}/members/{member}` (admins): the person leaves every team
+/// and loses every direct permission in the organization; its only admin is refused.
+pub async fn remove_member(
+    ctx: &Context,
+    caller: &ApiCaller,
+    name: &str,
+    member: &str,
+) -> Result<(), Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    let person = ctx.store.account_by_name(member).await?.filter(|a| !a.robot && !a.organization);
+    let person = person.ok_or(Refused::NotFound)?;
+    ctx.store.organization_member_remove(ns.id, person.id).await?;
+    Ok(())
+}

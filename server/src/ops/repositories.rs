@@ -103,13 +103,16 @@ pub async fn create(
     };
     let ns_name = namespace.unwrap_or(&user.username);
     let ns = ctx.store.namespace_access(ns_name, Some(user.id)).await?;
+    let full_access_superuser = ctx.config.feature_superusers_full_access.0 && caller.is_superuser(ctx);
     let may = ns.as_ref().and_then(|n| n.role).is_some_and(|r| r >= NamespaceRole::Creator)
-        || (ctx.config.feature_superusers_full_access.0 && caller.is_superuser(ctx));
+        || full_access_superuser;
     caller.require(may && caller.has_scope(Scope::RepoCreate))?;
     let Some(ns) = ns else { return Err(Refused::Denied(super::access::ApiDenied::Forbidden)) };
     let log = entry(caller, origin, "create_repo", json!({"namespace": ns_name, "repo": name}));
-    let (_, created) =
-        ctx.store.repository_create_logged(ns.id, name, public, user.id, description, log).await?;
+    let (_, created) = ctx
+        .store
+        .repository_create_logged(ns.id, name, public, user.id, description, full_access_superuser, log)
+        .await?;
     if !created {
         return Err(Refused::Invalid("Repository already exists".into()));
     }

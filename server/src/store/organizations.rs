@@ -84,6 +84,37 @@ impl Store {
         .await
     }
 
+    /// Changes an organization's details, each change logged, in one transaction.
+    pub async fn organization_update(
+        &self,
+        org_id: i64,
+        changes: quay_core::organizations::Changes,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let (c, json) = (changes.to_json(), log.to_json());
+        self.call(
+            Access::Write,
+            "SELECT quay.organization_update($1, $2, $3)::text",
+            vec![Value::Int(org_id), Value::text(c), Value::text(json)],
+            move |ex| quay_core::organizations::update(ex, org_id, &changes, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+
+    /// Removes a person from every team of the organization and every direct permission on its
+    /// repositories, in one transaction.
+    pub async fn organization_member_remove(&self, org_id: i64, user_id: i64) -> Result<(), StoreError> {
+        self.call(
+            Access::Write,
+            "SELECT quay.organization_member_remove($1, $2)::text",
+            vec![Value::Int(org_id), Value::Int(user_id)],
+            move |ex| quay_core::organizations::remove_member(ex, org_id, user_id),
+            |_| Some(()),
+        )
+        .await
+    }
+
     pub async fn organization_teams(
         &self,
         org_id: i64,

@@ -282,7 +282,9 @@ impl Store {
     }
 
     /// Creates a repository with its description and `create_repo` log in one transaction.
-    /// `Ok((id, false))`: it already existed (nothing written).
+    /// `Ok((id, false))`: it already existed (nothing written). `superuser`: the creator is a
+    /// full-access superuser (may create in any namespace).
+    #[allow(clippy::too_many_arguments)]
     pub async fn repository_create_logged(
         &self,
         namespace_id: i64,
@@ -290,13 +292,14 @@ impl Store {
         public: bool,
         creator_id: i64,
         description: &str,
+        superuser: bool,
         log: LogEntry,
     ) -> Result<(i64, bool), StoreError> {
         let (n, d) = (name.to_string(), description.to_string());
         let json = log.to_json();
         self.call(
             Access::Write,
-            "SELECT repository_id, created FROM quay.repository_create($1, $2, $3, $4, $5, $6)",
+            "SELECT repository_id, created FROM quay.repository_create($1, $2, $3, $4, $5, $6, $7)",
             vec![
                 Value::Int(namespace_id),
                 Value::text(name),
@@ -304,6 +307,7 @@ impl Store {
                 Value::Int(creator_id),
                 Value::text(description),
                 Value::text(json),
+                Value::Bool(superuser),
             ],
             move |ex| {
                 quay_core::repositories::create_with(
@@ -313,6 +317,7 @@ impl Store {
                     public,
                     creator_id,
                     Some(&d),
+                    superuser,
                     Some(&log),
                 )
             },

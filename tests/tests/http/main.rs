@@ -4,6 +4,7 @@
 mod common;
 
 mod api_golden;
+mod api_permissions;
 mod api_routes;
 mod blob_integrity;
 mod connections;

@@ -1,4 +1,4 @@
-//! `ALTER EXTENSION quay UPDATE` from every earlier version: a database created with the 0.1.0,
+//! `ALTER EXTENSION quay UPDATE` from every earlier version: a database created with the 0.1.0, 0.4.0,
 //! 0.2.0 or 0.3.0 install script (kept in extension/pg/sql/quay--<version>.sql; tests/run.sh installs them
 //! next to the current version's files) updates to the current version, ends up with exactly the
 //! objects a fresh install has, and its new functions work while the old ones keep working.
@@ -216,6 +216,59 @@ async fn update_from_0_3_0_gives_a_fresh_install_and_the_account_functions() {
         .expect("log")
         .get(0);
     assert_eq!(logged, 1);
+    old.drop_db().await.expect("drop");
+    fresh.drop_db().await.expect("drop");
+}
+
+#[tokio::test]
+async fn update_from_0_4_0_gives_a_fresh_install_and_the_organization_functions() {
+    let old = TestDb::quay_reference("upgrade4").await.expect("db");
+    let c = old.client().await.expect("c");
+    c.batch_execute("CREATE EXTENSION quay VERSION '0.4.0'").await.expect(
+        "CREATE EXTENSION quay VERSION '0.4.0' (tests/run.sh installs extension/pg/sql/quay--0.4.0.sql)",
+    );
+    assert_eq!(version(&c).await, "0.4.0");
+    let alice: i64 = c
+        .query_one("SELECT quay.user_create('alice', 'alice@example.com', NULL)", &[])
+        .await
+        .expect("user")
+        .get(0);
+    assert!(c.query("SELECT quay.organization_update(1, '{}')", &[]).await.is_err());
+
+    let fresh = update_matches_a_fresh_install(&c).await;
+    let org: i64 = c
+        .query_one("SELECT organization_id FROM quay.organization_create('acme', $1)", &[&alice])
+        .await
+        .expect("organization_create")
+        .get(0);
+    // The six-argument repository_create of 0.4.0 still answers (the new argument has a default).
+    let created: bool = c
+        .query_one(
+            "SELECT created FROM quay.repository_create($1, 'app', false, $2, 'd', NULL)",
+            &[&org, &alice],
+        )
+        .await
+        .expect("repository_create, six arguments")
+        .get(0);
+    assert!(created);
+    c.execute(
+        "SELECT quay.organization_update($1, '{\"tag_expiration_s\": 60}', '{\"kind\": \"org_change_email\", \"metadata\": {}}')",
+        &[&org],
+    )
+    .await
+    .expect("organization_update");
+    let window: i64 = c
+        .query_one("SELECT removed_tag_expiration_s FROM \"user\" WHERE id = $1", &[&(org as i32)])
+        .await
+        .expect("window")
+        .get(0);
+    assert_eq!(window, 60);
+    let refused = c.execute("SELECT quay.organization_member_remove($1, $2)", &[&org, &alice]).await;
+    let e = refused.expect_err("the only admin stays");
+    assert!(
+        format!("{:?}", e.as_db_error().map(|d| d.detail())).contains("QUAY_NAMESPACE_LAST_ADMIN"),
+        "{e:?}"
+    );
     old.drop_db().await.expect("drop");
     fresh.drop_db().await.expect("drop");
 }

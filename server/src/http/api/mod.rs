@@ -42,9 +42,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(users::superuser_get).put(users::superuser_update).delete(users::superuser_delete),
         )
         .route("/api/v1/organization/", post(organizations::create))
-        .route("/api/v1/organization/{name}", get(organizations::get).delete(organizations::delete))
+        .route(
+            "/api/v1/organization/{name}",
+            get(organizations::get).put(organizations::update).delete(organizations::delete),
+        )
         .route("/api/v1/organization/{name}/members", get(organizations::members))
-        .route("/api/v1/organization/{name}/members/{member}", get(organizations::member))
+        .route(
+            "/api/v1/organization/{name}/members/{member}",
+            get(organizations::member).delete(organizations::remove_member),
+        )
         .route("/api/v1/organization/{name}/collaborators", get(organizations::collaborators))
         .route("/api/v1/repository", get(repositories::list).post(repositories::create))
         .route(

@@ -69,6 +69,50 @@ pub async fn collaborators(
     Ok(axum::Json(json!({"collaborators": c.iter().map(views::member).collect::<Vec<_>>()})).into_response())
 }
 
+/// `PUT /api/v1/organization/{name} {email?, invoice_email?, invoice_email_address?,
+/// tag_expiration_s?}` → the organization's view.
+pub async fn update(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = input::body(&body)?;
+    input::check(
+        &body,
+        &[],
+        &[
+            ("email", Kind::String),
+            ("contact_email", Kind::String),
+            ("invoice_email", Kind::Boolean),
+            ("invoice_email_address", Kind::String),
+            ("tag_expiration_s", Kind::Integer),
+        ],
+    )?;
+    if body.get("tag_expiration_s").and_then(serde_json::Value::as_i64).is_some_and(|s| s < 0) {
+        return Err(ApiError::invalid(format!("{} is less than the minimum of 0", body["tag_expiration_s"])));
+    }
+    let changes = quay_core::organizations::Changes {
+        email: input::str_of(&body, "email").map(str::to_string),
+        invoice_email: body.get("invoice_email").and_then(serde_json::Value::as_bool),
+        invoice_email_address: input::str_of(&body, "invoice_email_address").map(str::to_string),
+        tag_expiration_s: body.get("tag_expiration_s").and_then(serde_json::Value::as_i64),
+    };
+    let o = organizations::update(&ctx, &caller, &origin, &name, changes).await?;
+    Ok(axum::Json(views::organization(&o)).into_response())
+}
+
+/// `DELETE /api/v1/organization/{name}/members/{member}` → 204.
+pub async fn remove_member(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path((name, member)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    organizations::remove_member(&ctx, &caller, &name, &member).await?;
+    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+}
+
 /// `DELETE /api/v1/organization/{name}` → 204.
 pub async fn delete(
     State(ctx): State<AppState>,

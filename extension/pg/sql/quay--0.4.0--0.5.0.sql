@@ -1,0 +1,69 @@
+-- quay 0.4.0 -> 0.5.0 (ALTER EXTENSION quay UPDATE): quay.organization_update (PUT
+-- /api/v1/organization/<org>, each change logged), quay.organization_member_remove (a person
+-- leaves every team and direct permission of an organization), and a quay.repository_create
+-- overload with a trailing `superuser boolean` (a full-access superuser may create in any
+-- namespace). Nothing existing changes. Generated with extension/pg/tools/upgrade_diff.py from
+-- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match a
+-- fresh install.
+\echo Use "ALTER EXTENSION quay UPDATE TO '0.5.0'" to load this file. \quit
+
+-- quay::organization_member_remove
+CREATE  FUNCTION "organization_member_remove"(
+	"organization_id" bigint, /* i64 */
+	"user_id" bigint /* i64 */
+) RETURNS void
+STRICT VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'organization_member_remove_wrapper';
+
+-- requires:
+--   organization_member_remove
+
+
+COMMENT ON FUNCTION organization_member_remove(bigint, bigint) IS
+  'Remove a person from an organization: every team membership in it and every direct permission on its repositories, in one transaction (DELETE /api/v1/organization/<org>/members/<member>). The only admin is refused with QUAY_NAMESPACE_LAST_ADMIN; a non-member changes nothing.';
+
+-- quay::organization_update
+CREATE  FUNCTION "organization_update"(
+	"organization_id" bigint, /* i64 */
+	"changes" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'organization_update_wrapper';
+
+-- requires:
+--   organization_update
+
+
+COMMENT ON FUNCTION organization_update(bigint, text, text) IS
+  'Change an organization (PUT /api/v1/organization/<org>): changes is JSON with any of email, invoice_email (boolean), invoice_email_address, tag_expiration_s; one transaction, each change logged as Quay does (org_change_email, org_change_invoicing, org_change_tag_expiration, derived from log). QUAY_NAMESPACE_UNKNOWN, QUAY_EMAIL_TAKEN, QUAY_INVALID_ARGUMENT.';
+
+-- quay::repository_create
+CREATE  FUNCTION "repository_create"(
+	"namespace_id" bigint, /* i64 */
+	"repository_name" TEXT, /* & str */
+	"public" bool, /* bool */
+	"creator_id" bigint, /* i64 */
+	"description" TEXT, /* Option < & str > */
+	"log" TEXT, /* Option < & str > */
+	"superuser" bool /* bool */
+) RETURNS TABLE (
+	"repository_id" bigint,  /* i64 */
+	"created" bool  /* bool */
+)
+VOLATILE 
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'repository_create_by_wrapper';
+
+-- requires:
+--   repository_create_by
+
+
+COMMENT ON FUNCTION repository_create(bigint, text, boolean, bigint, text, text, boolean) IS
+  'As repository_create(bigint, text, boolean, bigint, text, text); superuser = true: the caller vouches that the creator is a superuser with FEATURE_SUPERUSERS_FULL_ACCESS (configuration, not in the database), who may create in any namespace (the creator still becomes its admin).';
+
