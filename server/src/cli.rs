@@ -298,10 +298,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(inst.config, store, storage, inst.data_dir.as_deref()).await?;
     // The instance key lapses unless renewed: keep it alive while this process serves.
     let renewal = tokio::spawn(state.keys.clone().renew_every(state.store.clone(), key_refresh));
+    let action_logs = state.logs.clone();
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
 
     http::conn::serve(std_listener, app, tls, limits, crate::shutdown::signal()).await?;
+    // The last request has been answered: write the action logs still queued.
+    action_logs.close().await;
     renewal.abort();
     let _ = stop_worker.send(true);
     if let Some(w) = worker {

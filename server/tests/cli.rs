@@ -311,3 +311,101 @@ async fn serving_a_quay_database_without_the_extension_is_refused() {
     assert_one_error_line(&out, "the `quay` extension is not installed in this database");
     db.drop_db().await.expect("drop");
 }
+
+/// `sha256:<hex>` of `bytes`.
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Pulls are logged off the request path; a SIGTERM right after them still writes every
+/// `pull_repo` row before the process exits.
+#[tokio::test]
+async fn graceful_stop_writes_the_queued_action_logs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().expect("utf8")]);
+    let http = reqwest::Client::new();
+    let base = server.base.clone();
+    let init = http
+        .post(format!("{base}/api/v1/user/initialize"))
+        .json(&serde_json::json!({"username": "admin", "password": "password123", "email": "a@example.com"}))
+        .send()
+        .await
+        .expect("initialize");
+    assert_eq!(init.status(), 200);
+    let host = base.trim_start_matches("http://").to_string();
+    let auth: serde_json::Value = http
+        .get(format!("{base}/v2/auth?service={host}&scope=repository:admin/app:pull,push"))
+        .basic_auth("admin", Some("password123"))
+        .send()
+        .await
+        .expect("auth")
+        .json()
+        .await
+        .expect("json");
+    let token = auth["token"].as_str().expect("token").to_string();
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let dc = sha256(&config);
+    let put = http
+        .post(format!("{base}/v2/admin/app/blobs/uploads/?digest={dc}"))
+        .bearer_auth(&token)
+        .body(config.clone())
+        .send()
+        .await
+        .expect("blob");
+    assert_eq!(put.status(), 201);
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{dc}","size":{}}},"layers":[]}}"#,
+        config.len()
+    );
+    let put = http
+        .put(format!("{base}/v2/admin/app/manifests/v1"))
+        .bearer_auth(&token)
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest)
+        .send()
+        .await
+        .expect("manifest");
+    assert_eq!(put.status(), 201);
+    // SIGTERM lands while pulls are still being answered: the last ones' entries are queued
+    // when the server stops taking requests. Every pull answered 200 must be logged.
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (http, base, token, answered) = (http.clone(), base.clone(), token.clone(), answered.clone());
+        tasks.push(tokio::spawn(async move {
+            // Bounded: until the server stops answering, at most 10,000 pulls each.
+            for _ in 0..10_000 {
+                let r =
+                    http.get(format!("{base}/v2/admin/app/manifests/v1")).bearer_auth(&token).send().await;
+                match r {
+                    Ok(r) if r.status() == 200 => answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+                    _ => break,
+                };
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while answered.load(std::sync::atomic::Ordering::SeqCst) < 200 {
+        assert!(Instant::now() < deadline, "pulls did not get going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stopping = tokio::task::spawn_blocking(move || server.stop());
+    for t in tasks {
+        t.await.expect("join");
+    }
+    let answered = answered.load(std::sync::atomic::Ordering::SeqCst);
+    let status = stopping.await.expect("stop");
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    let db = rusqlite::Connection::open(data.join("quay.db")).expect("open");
+    let logged: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id WHERE k.name = 'pull_repo'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(logged, answered);
+}

@@ -51,6 +51,12 @@ impl LogEntry {
             .map_err(|e| invalid(Rule::InvalidArgument, format!("log entry is not valid: {e}")))
     }
 
+    /// Parses a JSON array of entries (the `logs` argument of `quay.log_actions`).
+    pub fn list_from_json(text: &str) -> CoreResult<Vec<LogEntry>> {
+        serde_json::from_str(text)
+            .map_err(|e| invalid(Rule::InvalidArgument, format!("log entries are not valid: {e}")))
+    }
+
     /// This entry (performer, ip, the caller's metadata such as OAuth fields) for a `kind` the
     /// callee decides, with `metadata`'s keys added.
     pub fn derive(&self, kind: &str, metadata: serde_json::Value) -> LogEntry {
@@ -71,6 +77,15 @@ impl LogEntry {
     pub fn parse_opt(text: Option<&str>) -> CoreResult<Option<LogEntry>> {
         text.map(LogEntry::from_json).transpose()
     }
+}
+
+/// Writes every entry of a batch (the server's log writer: pulls and pushes), in the caller's
+/// transaction: all or none.
+pub fn record_all(ex: &mut dyn Executor, entries: &[LogEntry]) -> CoreResult<()> {
+    for e in entries {
+        record(ex, e, None)?;
+    }
+    Ok(())
 }
 
 /// Writes `entry`. Its account is the entry's own, else `account_id`, else (for an entry that

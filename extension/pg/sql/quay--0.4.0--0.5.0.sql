@@ -2,10 +2,27 @@
 -- /api/v1/organization/<org>, each change logged), quay.organization_member_remove (a person
 -- leaves every team and direct permission of an organization), and a quay.repository_create
 -- overload with a trailing `superuser boolean` (a full-access superuser may create in any
--- namespace). Nothing existing changes. Generated with extension/pg/tools/upgrade_diff.py from
+-- namespace), quay.log_actions (a batch of action logs in one transaction). Nothing existing
+-- changes. Generated with extension/pg/tools/upgrade_diff.py from
 -- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match a
 -- fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.5.0'" to load this file. \quit
+
+-- quay::log_actions
+CREATE  FUNCTION "log_actions"(
+	"logs" TEXT /* & str */
+) RETURNS void
+STRICT VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'log_actions_wrapper';
+
+-- requires:
+--   log_actions
+
+
+COMMENT ON FUNCTION log_actions(text) IS
+  'Write a batch of action log rows in one transaction: a JSON array of what quay.log_action takes; all or none (the server batches pull_repo and push_repo this way).';
 
 -- quay::organization_member_remove
 CREATE  FUNCTION "organization_member_remove"(

@@ -1712,6 +1712,24 @@ COMMENT ON FUNCTION log_action(text) IS
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+fn log_actions(logs: &str) {
+    with_core(|ex| {
+        let entries = quay_core::logs::LogEntry::list_from_json(logs)?;
+        quay_core::logs::record_all(ex, &entries)
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION log_actions(text) IS
+  'Write a batch of action log rows in one transaction: a JSON array of what quay.log_action takes; all or none (the server batches pull_repo and push_repo this way).';
+"#,
+    name = "comment_log_actions",
+    requires = [log_actions]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn user_create(
     username: &str,
     email: &str,

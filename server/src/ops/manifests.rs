@@ -49,9 +49,13 @@ impl From<StoreError> for ReadError {
 /// the repository, the caller's role and the manifest in one store call (`quay.manifest_read`),
 /// then the decision of [`access::decide`]. An invalid tag names nothing (the spec's conformance
 /// tests and Quay answer "unknown"); an invalid digest is refused, to callers who may read.
+///
+/// A manifest served is logged as Quay does (`pull_repo` with the tag or the digest, by
+/// [`LogWriter`](super::log_writer::LogWriter), off the request's path).
 pub async fn read(
     ctx: &Context,
     caller: &Caller,
+    actor: &Actor,
     repo: &RepoName,
     reference: &str,
 ) -> Result<Option<StoredManifest>, ReadError> {
@@ -68,9 +72,15 @@ pub async fn read(
         Some((a, m)) => (Some(a), m),
         None => (None, None),
     };
+    let repository_id = access.as_ref().map(|a| a.repository.id);
     access::decide(ctx, caller, repo, Action::Pull, access).await.map_err(ReadError::Denied)?;
     if !valid && is_digest(reference) {
         return Err(ReadError::Manifest(ManifestError::DigestInvalid));
+    }
+    if let (Some(_), Some(id)) = (&manifest, repository_id) {
+        let key = if is_digest(reference) { "manifest_digest" } else { "tag" };
+        let entry = registry_log("pull_repo", repo, id, actor, serde_json::json!({key: reference}));
+        ctx.logs.record(entry).await;
     }
     Ok(manifest)
 }
@@ -79,9 +89,9 @@ pub async fn read(
 /// have, optionally with `tags` to set with it (OCI 1.1 `?tag=`). The core checks everything
 /// else (document, media type, digest, what it references) and records the manifest and its
 /// tags in one transaction, or nothing.
-/// Who pushed, for the `push_repo` action log.
+/// Who pulled or pushed, for the `pull_repo` and `push_repo` action logs.
 #[derive(Debug, Clone, Default)]
-pub struct Pusher {
+pub struct Actor {
     pub user_id: Option<i64>,
     /// The token's subject (a user or `owner+robot`).
     pub username: Option<String>,
@@ -97,7 +107,7 @@ pub async fn push(
     content_type: Option<String>,
     bytes: &[u8],
     tags: Vec<String>,
-    pusher: &Pusher,
+    actor: &Actor,
 ) -> Result<PushedManifest, ManifestError> {
     let by_digest = is_digest(reference);
     if tags.iter().any(|t| !quay_core::names::is_valid_tag(t)) || (!by_digest && !tags.is_empty()) {
@@ -137,43 +147,49 @@ pub async fn push(
     super::labels::add_from_config(ctx, repository_id, &pushed.digest, &bytes_for_labels).await;
     // Quay logs pushes of tags; children of a list pushed by digest are not logged.
     if first_tag.is_some() {
-        log_push(ctx, repo, repository_id, media_type, first_tag, pusher).await;
+        let metadata = serde_json::json!({"mediaType": media_type, "tag": first_tag});
+        ctx.logs.record(registry_log("push_repo", repo, repository_id, actor, metadata)).await;
+        // A push waits for its log (shared with concurrent pushes' batch), so the API shows it
+        // as soon as the push is acknowledged; pulls do not wait.
+        ctx.logs.flush().await;
     }
     Ok(pushed)
 }
 
-/// Quay's `push_repo` log, written after the push committed (as Quay's is): a failure to log is
-/// reported, never undoes an acknowledged push.
-async fn log_push(
-    ctx: &Context,
-    repo: &super::repositories::RepoName,
+/// A registry action's log as Quay's `track_and_log` writes it: the repository, the user agent,
+/// the caller's name (`is_robot` for robots), the resolved address, and `extra` (the tag, the
+/// digest, the media type). Push logs are queued after the push committed, as Quay writes them:
+/// a failure to log never undoes an acknowledged push.
+fn registry_log(
+    kind: &str,
+    repo: &RepoName,
     repository_id: i64,
-    media_type: Option<String>,
-    tag: Option<String>,
-    pusher: &Pusher,
-) {
+    actor: &Actor,
+    extra: serde_json::Value,
+) -> quay_core::logs::LogEntry {
     let mut metadata = serde_json::json!({
-        "mediaType": media_type,
         "namespace": repo.namespace,
         "repo": repo.name,
         "resolved_ip": {
             "aws_region": null, "continent": null, "country_iso_code": null,
             "provider": "internet", "service": null, "sync_token": null,
         },
-        "tag": tag,
-        "user-agent": pusher.origin.user_agent,
-        "username": pusher.username,
+        "user-agent": actor.origin.user_agent,
     });
-    if pusher.username.as_deref().is_some_and(|u| u.contains('+')) {
-        metadata["is_robot"] = serde_json::json!(true);
+    if let Some(name) = actor.username.as_deref().filter(|_| actor.user_id.is_some()) {
+        metadata["username"] = serde_json::json!(name);
+        if name.contains('+') {
+            metadata["is_robot"] = serde_json::json!(true);
+        }
     }
-    let mut entry = quay_core::logs::LogEntry::new("push_repo", metadata);
-    entry.performer_id = pusher.user_id;
+    if let (Some(m), serde_json::Value::Object(extra)) = (metadata.as_object_mut(), extra) {
+        m.extend(extra);
+    }
+    let mut entry = quay_core::logs::LogEntry::new(kind, metadata);
+    entry.performer_id = actor.user_id;
     entry.repository_id = Some(repository_id);
-    entry.ip = pusher.origin.ip.clone();
-    if let Err(e) = ctx.store.log_action(entry).await {
-        tracing::warn!(repository = %repo.full(), error = %e, "push_repo action log not written");
-    }
+    entry.ip = actor.origin.ip.clone();
+    entry
 }
 
 /// Deletes by digest (every alive tag on it ends, hidden ones too: `quay.manifest_delete`) or by

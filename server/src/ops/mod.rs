@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod labels;
 pub mod log_entry;
+pub mod log_writer;
 pub mod logs;
 pub mod manifests;
 pub mod notifications;
@@ -52,6 +53,8 @@ pub struct Context {
     /// Mirror mode without `SUPER_USERS`: the first user is the superuser, also when
     /// `/api/v1/user/initialize` creates it while this process runs.
     pub implicit_superuser: Arc<std::sync::RwLock<Option<String>>>,
+    /// Registry traffic's action logs, written in batches off the request path.
+    pub logs: log_writer::LogWriter,
 }
 
 impl Context {
@@ -94,13 +97,14 @@ impl Context {
         };
         Ok(Context {
             config: Arc::new(config),
-            store,
             storage,
             keys,
             encrypter,
             location,
             session_key,
             implicit_superuser: Arc::new(std::sync::RwLock::new(implicit)),
+            logs: log_writer::LogWriter::start(store.clone()),
+            store,
         })
     }
 

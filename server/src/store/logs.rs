@@ -4,6 +4,7 @@
 use super::query::{Access, boolean, int, text};
 use super::{Store, StoreError};
 use quay_core::exec::{Value, named};
+use quay_core::logs::LogEntry;
 
 const SQL: &str = include_str!("../../../sql/store/logs.sql");
 
@@ -72,5 +73,20 @@ impl Store {
     pub async fn logs_aggregate(&self, q: &LogQuery) -> Result<Vec<(String, String, i64)>, StoreError> {
         let rows = self.statement(Access::Scan, named(SQL, "aggregate"), q.params()).await?;
         Ok(rows.iter().filter_map(|r| Some((text(r, 0)?, text(r, 1)?, int(r, 2)?))).collect())
+    }
+}
+
+impl Store {
+    /// Writes a batch of action log rows in one transaction (all or none).
+    pub async fn log_actions(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+        let json = serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into());
+        self.call(
+            Access::Write,
+            "SELECT quay.log_actions($1)::text",
+            vec![Value::text(json)],
+            move |ex| quay_core::logs::record_all(ex, &entries),
+            |_| Some(()),
+        )
+        .await
     }
 }

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod action_logs;
 mod api_golden;
 mod api_permissions;
 mod api_routes;

@@ -42,6 +42,15 @@ fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
+/// Who the request is, for the action logs.
+fn actor(caller: &crate::ops::access::Caller, req: &Request) -> manifests::Actor {
+    manifests::Actor {
+        user_id: caller.user_id,
+        username: caller.username().map(str::to_string),
+        origin: crate::http::origin::of(req),
+    }
+}
+
 pub async fn get(
     state: &AppState,
     repo: &RepoName,
@@ -49,7 +58,9 @@ pub async fn get(
     req: Request,
     head: bool,
 ) -> Result<Response> {
-    let m = manifests::read(state, &access::caller_of(&req), repo, reference)
+    let caller = access::caller_of(&req);
+    let actor = actor(&caller, &req);
+    let m = manifests::read(state, &caller, &actor, repo, reference)
         .await
         .map_err(|e| match e {
             manifests::ReadError::Denied(d) => access::denied(state, d),
@@ -68,11 +79,7 @@ pub async fn get(
 
 pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
     let caller = access::caller_of(&req);
-    let pusher = manifests::Pusher {
-        user_id: caller.user_id,
-        username: caller.username().map(str::to_string),
-        origin: crate::http::origin::of(&req),
-    };
+    let actor = actor(&caller, &req);
     let (_, found) = authorize(state, caller, repo, Action::Push).await?;
     // OCI distribution 1.1: a push by digest may name tags to set with it (`?tag=a&tag=b`).
     let query_tags: Vec<String> = super::token::query_pairs(req.uri().query())
@@ -100,7 +107,7 @@ pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Reques
         e.with_header("connection", HeaderValue::from_static("close")).into_response()
     })?;
     let pushed =
-        manifests::push(state, repo, found.id, reference, content_type, &bytes, query_tags.clone(), &pusher)
+        manifests::push(state, repo, found.id, reference, content_type, &bytes, query_tags.clone(), &actor)
             .await
             .map_err(|e| manifest_err(reference, e))?;
     let digest = pushed.digest;

@@ -1,0 +1,104 @@
+//! Action logs of `/v2` traffic, on both backends: a push writes one `push_repo` row before it is
+//! acknowledged; pulls by tag and by digest write one `pull_repo` row each (queued off the
+//! request path and written in batches), with Quay's metadata; refused pulls write none.
+
+use super::common::{Backend, OCI_MANIFEST, Registry, digest, image_manifest, scalar};
+use reqwest::Method;
+
+async fn count(r: &Registry, kind: &str) -> i64 {
+    scalar(
+        r,
+        &format!(
+            "SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id WHERE k.name = '{kind}'"
+        ),
+    )
+    .await
+}
+
+/// Waits (bounded) until `kind` has `want` rows; returns what it has then.
+async fn settle(r: &Registry, kind: &str, want: i64) -> i64 {
+    for _ in 0..100 {
+        let n = count(r, kind).await;
+        if n >= want {
+            return n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    count(r, kind).await
+}
+
+async fn registry_traffic_is_logged(backend: Backend) {
+    let r = Registry::start(backend, "actionlogs", "").await;
+    let alice = r.user("alice").await;
+    r.user("bob").await;
+    let t = r.token(Some("alice"), &["repository:alice/app:pull,push"]).await;
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let layer = b"log-layer".to_vec();
+    let dc = r.push_blob("alice/app", &t, config).await;
+    let dl = r.push_blob("alice/app", &t, &layer).await;
+    let manifest = image_manifest((&dc, config.len()), &[(&dl, layer.len())], "");
+    let resp = r.put_manifest("alice/app", "v1", &t, OCI_MANIFEST, &manifest).await;
+    assert_eq!(resp.status(), 201);
+    // Written before the push is acknowledged.
+    assert_eq!(count(&r, "push_repo").await, 1);
+
+    let by_tag = 20;
+    let by_digest = 5;
+    let md = digest(manifest.as_bytes());
+    let mut pulls = Vec::new();
+    for i in 0..by_tag + by_digest {
+        let reference = if i < by_tag { "v1".to_string() } else { md.clone() };
+        let req = r.req(Method::GET, &format!("/v2/alice/app/manifests/{reference}"), Some(&t));
+        pulls.push(tokio::spawn(async move { req.send().await.expect("pull").status().as_u16() }));
+    }
+    for p in pulls {
+        assert_eq!(p.await.expect("join"), 200);
+    }
+    // Refused (bob may not read) and unknown pulls log nothing.
+    let bob = r.token(Some("bob"), &["repository:alice/app:pull"]).await;
+    let resp = r.req(Method::GET, "/v2/alice/app/manifests/v1", Some(&bob)).send().await.expect("bob");
+    assert_eq!(resp.status(), 401);
+    let resp = r.req(Method::GET, "/v2/alice/app/manifests/missing", Some(&t)).send().await.expect("missing");
+    assert_eq!(resp.status(), 404);
+
+    assert_eq!(settle(&r, "pull_repo", by_tag + by_digest).await, by_tag + by_digest);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(count(&r, "pull_repo").await, by_tag + by_digest, "no extra rows");
+    let tagged = scalar(
+        &r,
+        &format!(
+            "SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id \
+             WHERE k.name = 'pull_repo' AND l.performer_id = {alice} AND l.metadata_json LIKE '%\"tag\":\"v1\"%' \
+             AND l.metadata_json LIKE '%\"username\":\"alice\"%' AND l.metadata_json LIKE '%\"repo\":\"app\"%'"
+        ),
+    )
+    .await;
+    assert_eq!(tagged, by_tag);
+    let digested = scalar(
+        &r,
+        &format!(
+            "SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id \
+             WHERE k.name = 'pull_repo' AND l.metadata_json LIKE '%\"manifest_digest\":\"{md}\"%'"
+        ),
+    )
+    .await;
+    assert_eq!(digested, by_digest);
+    // The repository's logs route reads them back.
+    let account = scalar(&r, "SELECT CAST(id AS BIGINT) FROM \"user\" WHERE username = 'alice'").await;
+    let repo_logged = scalar(
+        &r,
+        &format!("SELECT COUNT(*) FROM logentry3 WHERE account_id = {account} AND repository_id IS NOT NULL"),
+    )
+    .await;
+    assert_eq!(repo_logged, 1 + by_tag + by_digest);
+}
+
+#[tokio::test]
+async fn registry_traffic_is_logged_sqlite() {
+    registry_traffic_is_logged(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn registry_traffic_is_logged_postgres() {
+    registry_traffic_is_logged(Backend::Postgres).await;
+}
