@@ -108,3 +108,10 @@ SELECT r.id, ns.username, r.name, r.description, v.name = 'public', ns.organizat
    AND ({role_rank}) IS NOT NULL
  ORDER BY ns.username, r.name
  LIMIT $3 OFFSET $4
+
+-- name: action_counts
+-- Daily action counts of repository $1 (Quay's repositoryactioncount) on or after day $2
+-- (YYYY-MM-DD): day, count.
+SELECT {day:date}, count FROM repositoryactioncount
+ WHERE repository_id = $1 AND {day:date} >= $2
+ ORDER BY date

@@ -11,9 +11,9 @@
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use sha2::Digest as _;
+use quay_bench::{Killed, PASSWORD, free_port, init_user, serve, sha, wait_port};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -43,34 +43,7 @@ struct Args {
     no_postgres: bool,
 }
 
-const PASSWORD: &str = "bench-password";
 const BLOB_MB: usize = 5;
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>())
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_port(port: u16) -> anyhow::Result<()> {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!("nothing listens on 127.0.0.1:{port}")
-}
 
 /// An OCI layout with one image: a config and a ~5 MB incompressible gzip layer. Returns the
 /// layer's path and digest.
@@ -205,38 +178,6 @@ async fn hammer(url: String, token: Option<String>, clients: usize, seconds: u64
         mb_per_s: bytes.load(Ordering::Relaxed) as f64 / 1e6 / s,
         p99_ms,
     })
-}
-
-/// `quay init` of the bench user, for `target` (`--data-dir DIR` or `--config FILE`).
-fn init_user(quay: &Path, target: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
-    let mut init = Command::new(quay)
-        .args(["init", "--init-user", "bench", "--init-password-stdin"])
-        .args(target)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("{} (cargo build --release --bin quay)", quay.display()))?;
-    {
-        use std::io::Write as _;
-        init.stdin.take().context("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
-    }
-    if !init.wait()?.success() {
-        bail!("quay init failed");
-    }
-    Ok(())
-}
-
-/// `quay serve` on `port` for `target`.
-fn serve(quay: &Path, port: u16, target: &[&std::ffi::OsStr]) -> anyhow::Result<Killed> {
-    Ok(Killed(
-        Command::new(quay)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(target)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    ))
 }
 
 /// A pull token for `bench/push0` from the server at `host`.

@@ -10,6 +10,7 @@ pub mod apptokens;
 pub mod blobs;
 pub mod catalog;
 pub mod credentials;
+pub mod instance;
 pub mod labels;
 pub mod log_entry;
 pub mod log_writer;

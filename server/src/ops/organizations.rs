@@ -144,3 +144,31 @@ pub async fn remove_member(
     ctx.store.organization_member_remove(ns.id, person.id).await?;
     Ok(())
 }
+
+/// An organization's OAuth application as the caller may see it: the secret (decrypted),
+/// redirect URI and avatar e-mail only for admins.
+pub struct ApplicationView {
+    pub app: crate::store::oauth::Application,
+    pub client_secret: Option<String>,
+    pub is_admin: bool,
+}
+
+/// `GET /api/v1/organization/{name}/applications` (admins).
+pub async fn applications(
+    ctx: &Context,
+    caller: &ApiCaller,
+    name: &str,
+) -> Result<Vec<ApplicationView>, Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    let apps = ctx.store.applications_of(ns.id).await?;
+    Ok(apps
+        .into_iter()
+        .map(|app| {
+            let client_secret = app
+                .encrypted_secret
+                .as_deref()
+                .and_then(|s| ctx.encrypter.as_ref().and_then(|e| e.decrypt(s).ok()));
+            ApplicationView { app, client_secret, is_admin: true }
+        })
+        .collect())
+}

@@ -133,6 +133,22 @@ pub async fn detail(
     Ok((d, allowed, tags))
 }
 
+/// Days of action counts `includeStats` covers (Quay's `MAX_DAYS_IN_3_MONTHS`).
+pub const STATS_DAYS: i64 = 92;
+
+/// A repository's daily action counts over the last [`STATS_DAYS`] days (`includeStats`):
+/// `(YYYY-MM-DD, count)` as stored; the caller already passed [`detail`]'s check.
+pub async fn stats(
+    ctx: &Context,
+    repository_id: i64,
+    today: time::Date,
+) -> Result<Vec<(String, i64)>, Refused> {
+    let since = today - time::Duration::days(STATS_DAYS);
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let since = since.format(&fmt).map_err(|e| Refused::Other(e.into()))?;
+    Ok(ctx.store.action_counts(repository_id, &since).await?)
+}
+
 /// `PUT /api/v1/repository/{ns}/{name} {description}` (write).
 pub async fn set_description(
     ctx: &Context,

@@ -245,3 +245,43 @@ pub async fn change_own_password(
     ctx.store.person_set_password(user.id, &hash, Some(log)).await?;
     ctx.store.account_by_name(&user.username).await?.ok_or(Refused::NotFound)
 }
+
+/// `GET /api/v1/user/notifications`: the caller's in-app notifications (and those of the
+/// organizations it administers), newest first, `limit` from page `page` (Quay's pages start at
+/// 1; page 0 is page 1); `true` when more follow.
+pub async fn inbox(
+    ctx: &Context,
+    caller: &ApiCaller,
+    page: i64,
+    limit: i64,
+) -> Result<(Vec<crate::store::inbox::InboxItem>, bool), Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
+    let limit = limit.clamp(1, 100);
+    let offset = (page.max(1) - 1).saturating_mul(limit);
+    let mut items = ctx.store.inbox(user.id, limit + 1, offset).await?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    Ok((items, more))
+}
+
+/// `GET /api/v1/user/notifications/{uuid}` (dismissed ones too).
+pub async fn inbox_item(
+    ctx: &Context,
+    caller: &ApiCaller,
+    uuid: &str,
+) -> Result<crate::store::inbox::InboxItem, Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
+    ctx.store.inbox_item(user.id, uuid).await?.ok_or(Refused::NotFound)
+}
+
+/// `GET /api/v1/user/authorizations`: the OAuth tokens the caller granted applications.
+pub async fn authorizations(
+    ctx: &Context,
+    caller: &ApiCaller,
+) -> Result<Vec<crate::store::oauth::Authorization>, Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
+    Ok(ctx.store.authorizations_of(user.id).await?)
+}

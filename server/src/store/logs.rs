@@ -28,6 +28,8 @@ pub struct LogRow {
     pub metadata_json: String,
     /// Performer: name, e-mail, robot.
     pub performer: Option<(String, String, bool)>,
+    /// The account (namespace): name, organization, e-mail.
+    pub account: Option<(String, bool, String)>,
 }
 
 impl LogQuery {
@@ -64,6 +66,7 @@ impl Store {
                     ip: text(r, 3),
                     metadata_json: text(r, 4).unwrap_or_else(|| "{}".into()),
                     performer: text(r, 5).map(|n| (n, text(r, 6).unwrap_or_default(), boolean(r, 7))),
+                    account: text(r, 8).map(|n| (n, boolean(r, 9), text(r, 10).unwrap_or_default())),
                 })
             })
             .collect())

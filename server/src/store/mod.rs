@@ -6,12 +6,15 @@
 pub mod apptokens;
 pub mod blobs;
 pub mod credentials;
+pub mod inbox;
+pub mod instance;
 pub mod jobs;
 pub mod labels;
 pub mod locks;
 pub mod logs;
 pub mod messages;
 pub mod notifications;
+pub mod oauth;
 pub mod organizations;
 pub mod permissions;
 pub mod postgres;

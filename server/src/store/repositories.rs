@@ -464,3 +464,21 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// `(day, count)` of the repository's daily action counts from `since` (`YYYY-MM-DD`).
+    pub async fn action_counts(
+        &self,
+        repository_id: i64,
+        since: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = self
+            .statement(
+                Access::Scan,
+                named(SQL, "action_counts"),
+                vec![Value::Int(repository_id), Value::text(since)],
+            )
+            .await?;
+        Ok(rows.iter().filter_map(|r| Some((text(r, 0)?, int(r, 1).unwrap_or(0)))).collect())
+    }
+}

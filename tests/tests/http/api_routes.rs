@@ -2,7 +2,7 @@
 //! served (no "URL not found" or 405 for its method), the discovery document lists them, and an
 //! app-specific token made through the API logs in to the registry as `$app`.
 
-use super::common::{Backend, Registry};
+use super::common::{Backend, Registry, exec};
 use quay_server::http::api::misc::ROUTES;
 use serde_json::{Value, json};
 
@@ -32,7 +32,12 @@ async fn every_route_is_served(backend: Backend) {
             // for one that exists.
             .map(|seg| {
                 if seg.starts_with('{') {
-                    if *path == "/api/v1/users/{name}" { "admin" } else { "x1" }
+                    match *path {
+                        "/api/v1/users/{name}" => "admin",
+                        // An unknown error type is Flask's "URL not found", as in Quay.
+                        "/api/v1/error/{kind}" => "not_found",
+                        _ => "x1",
+                    }
                 } else {
                     seg
                 }
@@ -393,4 +398,131 @@ async fn own_password_change_sqlite() {
 #[tokio::test]
 async fn own_password_change_postgres() {
     own_password_change(Backend::Postgres).await;
+}
+
+/// What Quay's web UI asks for beyond the golden scenario: in-app notifications, granted
+/// authorizations, an organization's applications, the superuser panel (registry size, service
+/// keys, change log, every account's logs), error type descriptions, `includeStats`, the logo.
+async fn web_ui_routes(backend: Backend) {
+    let r = Registry::start(backend, "webui", CONFIG).await;
+    let token = initialize(&r).await;
+    let get = |path: &str| {
+        let req = r.http.get(format!("{}{path}", r.url)).bearer_auth(&token);
+        async move {
+            let resp = req.send().await.expect("send");
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let post = |path: &str, body: Value| {
+        let req = r.http.post(format!("{}{path}", r.url)).bearer_auth(&token).json(&body);
+        async move { req.send().await.expect("send").status().as_u16() }
+    };
+    assert_eq!(
+        post("/api/v1/organization/", json!({"name": "acme", "email": "acme@example.com"})).await,
+        201
+    );
+    let body = json!({"namespace": "acme", "repository": "app", "visibility": "private", "description": ""});
+    assert_eq!(post("/api/v1/repository", body).await, 201);
+
+    // Two notifications for admin (one dismissed), one for acme (admin administers it), one for
+    // someone else.
+    exec(
+        &r,
+        "INSERT INTO \"user\" (uuid, username, email, verified, organization, robot, invoice_email, invalid_login_attempts, last_invalid_login, enabled) \
+         VALUES ('u-other', 'other', 'other@example.com', true, false, false, false, 0, '2026-01-01 00:00:00', true);\
+         INSERT INTO notification (uuid, kind_id, target_id, metadata_json, created, dismissed) \
+         SELECT 'n1', k.id, u.id, '{\"message\": \"hello\"}', '2026-12-01 10:00:00', false FROM notificationkind k, \"user\" u WHERE k.name = 'maintenance' AND u.username = 'admin';\
+         INSERT INTO notification (uuid, kind_id, target_id, metadata_json, created, dismissed) \
+         SELECT 'n2', k.id, u.id, '{}', '2026-12-02 10:00:00', true FROM notificationkind k, \"user\" u WHERE k.name = 'maintenance' AND u.username = 'admin';\
+         INSERT INTO notification (uuid, kind_id, target_id, metadata_json, created, dismissed) \
+         SELECT 'n3', k.id, u.id, '{}', '2026-12-03 10:00:00', false FROM notificationkind k, \"user\" u WHERE k.name = 'repo_push' AND u.username = 'acme';\
+         INSERT INTO notification (uuid, kind_id, target_id, metadata_json, created, dismissed) \
+         SELECT 'n4', k.id, u.id, '{}', '2026-12-04 10:00:00', false FROM notificationkind k, \"user\" u WHERE k.name = 'repo_push' AND u.username = 'other';",
+    )
+    .await;
+    let (status, inbox) = get("/api/v1/user/notifications").await;
+    assert_eq!(status, 200, "{inbox}");
+    let ids: Vec<&str> =
+        inbox["notifications"].as_array().expect("list").iter().filter_map(|n| n["id"].as_str()).collect();
+    assert_eq!(ids, ["n3", "n1"], "newest first, dismissed and other people's left out");
+    assert_eq!(inbox["additional"], false);
+    assert_eq!(inbox["notifications"][0]["organization"], "acme");
+    assert_eq!(inbox["notifications"][1]["organization"], Value::Null);
+    assert_eq!(inbox["notifications"][1]["kind"], "maintenance");
+    assert_eq!(inbox["notifications"][1]["metadata"]["message"], "hello");
+    assert_eq!(inbox["notifications"][1]["created"], "Tue, 01 Dec 2026 10:00:00 -0000");
+    let (_, page) = get("/api/v1/user/notifications?limit=1").await;
+    assert_eq!(
+        (page["notifications"].as_array().map(Vec::len), &page["additional"]),
+        (Some(1), &json!(true))
+    );
+    assert_eq!(get("/api/v1/user/notifications/n2").await.1["dismissed"], true);
+    assert_eq!(get("/api/v1/user/notifications/n4").await.0, 404);
+
+    let (status, auths) = get("/api/v1/user/authorizations").await;
+    assert_eq!(status, 200, "{auths}");
+    assert!(auths["authorizations"].is_array());
+    let (status, apps) = get("/api/v1/organization/acme/applications").await;
+    assert_eq!((status, &apps["applications"]), (200, &json!([])));
+
+    let (status, size) = get("/api/v1/superuser/registrysize/").await;
+    assert_eq!(status, 200, "{size}");
+    assert_eq!(size, json!({"size_bytes": 0, "last_ran": null, "queued": false, "running": false}));
+    let (status, keys) = get("/api/v1/superuser/keys").await;
+    assert_eq!(status, 200, "{keys}");
+    let keys = keys["keys"].as_array().expect("keys");
+    assert!(!keys.is_empty(), "the instance's own signing key is listed");
+    assert!(keys.iter().all(|k| k["kid"].is_string() && k["jwk"]["kty"].is_string()), "{keys:?}");
+    let (status, log) = get("/api/v1/superuser/changelog/").await;
+    assert_eq!(status, 200);
+    assert!(log["log"].as_str().expect("log").contains(env!("CARGO_PKG_VERSION")));
+    let (status, logs) = get("/api/v1/superuser/logs").await;
+    assert_eq!(status, 200, "{logs}");
+    let created = logs["logs"]
+        .as_array()
+        .expect("logs")
+        .iter()
+        .find(|l| l["kind"] == "create_repo")
+        .expect("create_repo");
+    assert_eq!(created["namespace"]["name"], "acme");
+    assert_eq!(created["namespace"]["kind"], "org");
+    let (status, agg) = get("/api/v1/superuser/aggregatelogs").await;
+    assert_eq!(status, 200);
+    assert!(agg["aggregated"].as_array().expect("agg").iter().any(|a| a["kind"] == "org_create"));
+
+    let (status, e) = get("/api/v1/error/invalid_request").await;
+    assert_eq!((status, &e["title"]), (200, &json!("invalid_request")));
+    assert!(e["type"].as_str().expect("type").ends_with("/api/v1/error/invalid_request"));
+
+    exec(&r, "INSERT INTO repositoryactioncount (repository_id, count, date) SELECT id, 7, '2020-01-01' FROM repository WHERE name = 'app'").await;
+    let (status, repo) = get("/api/v1/repository/acme/app?includeStats=true").await;
+    assert_eq!(status, 200, "{repo}");
+    let stats = repo["stats"].as_array().expect("stats");
+    assert_eq!(stats.len(), 91, "91 zero-filled days (the 2020 row is older than 92 days)");
+    assert!(stats.iter().all(|s| s["count"] == 0));
+
+    // Someone else is refused the superuser panel and the organization's applications.
+    r.user("bob").await;
+    let bob = r.http.get(format!("{}/api/v1/superuser/keys", r.url)).send().await.expect("anon");
+    assert_eq!(bob.status(), 401);
+
+    let logo =
+        r.http.get(format!("{}/static/img/quay-horizontal-color.svg", r.url)).send().await.expect("logo");
+    assert_eq!(logo.status(), 200);
+    assert_eq!(logo.headers()["content-type"], "image/svg+xml");
+    let config: Value = r.get_json("/config", None).await;
+    assert_eq!(config["config"]["BRANDING"]["logo"], "/static/img/quay-horizontal-color.svg");
+    assert_eq!(config["features"]["DIRECT_LOGIN"], true);
+}
+
+#[tokio::test]
+async fn web_ui_routes_sqlite() {
+    web_ui_routes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn web_ui_routes_postgres() {
+    web_ui_routes(Backend::Postgres).await;
 }

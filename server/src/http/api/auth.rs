@@ -39,6 +39,7 @@ const OPEN_PATHS: &[&str] = &[
     "/api/v1/messages",
     "/api/v1/registry/capabilities",
     "/.well-known/app-capabilities",
+    super::misc::LOGO_PATH,
 ];
 
 fn has_body(req: &Request) -> bool {

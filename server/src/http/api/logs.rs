@@ -49,7 +49,7 @@ fn window(uri: &Uri) -> Result<(Window, i64, i64), ApiError> {
     Ok((Window { from: fmt(start)?, to: fmt(end)? }, ms(start), ms(end)))
 }
 
-fn entry(r: &crate::store::logs::LogRow) -> Value {
+fn entry(r: &crate::store::logs::LogRow, with_namespace: bool) -> Value {
     let mut v = json!({
         "datetime": views::rfc2822_naive(r.datetime.as_deref()),
         "ip": r.ip,
@@ -63,6 +63,11 @@ fn entry(r: &crate::store::logs::LogRow) -> Value {
             "kind": "user",
             "name": name,
         });
+    }
+    if with_namespace && let Some((name, organization, email)) = &r.account {
+        let kind = if *organization { "org" } else { "user" };
+        v["namespace"] =
+            json!({"avatar": views::avatar(name, Some(email), kind), "kind": kind, "name": name});
     }
     v
 }
@@ -81,7 +86,7 @@ async fn page(ctx: AppState, caller: ApiCaller, scope: LogScope<'_>, uri: Uri) -
     let p = logs::read(&ctx, &caller, scope, &w, performer.as_deref(), cursor).await?;
     let mut v = json!({
         "end_time": views::rfc2822_ms(end_ms),
-        "logs": p.rows.iter().map(entry).collect::<Vec<_>>(),
+        "logs": p.rows.iter().map(|r| entry(r, matches!(scope, LogScope::All))).collect::<Vec<_>>(),
         "start_time": views::rfc2822_ms(start_ms),
     });
     if let Some(next) = p.next {
@@ -165,4 +170,18 @@ pub async fn user_aggregate(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     aggregated(ctx, c, LogScope::Caller, uri).await
+}
+pub async fn superuser(
+    State(ctx): State<AppState>,
+    Extension(c): Extension<ApiCaller>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    page(ctx, c, LogScope::All, uri).await
+}
+pub async fn superuser_aggregate(
+    State(ctx): State<AppState>,
+    Extension(c): Extension<ApiCaller>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    aggregated(ctx, c, LogScope::All, uri).await
 }

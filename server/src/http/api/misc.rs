@@ -89,6 +89,18 @@ pub async fn messages(State(ctx): State<AppState>) -> Result<Response, ApiError>
     Ok(axum::Json(json!({ "messages": list })).into_response())
 }
 
+/// Where the web UI finds the logo (Quay's default path; the image is ours).
+pub const LOGO_PATH: &str = "/static/img/quay-horizontal-color.svg";
+
+/// `GET /static/img/quay-horizontal-color.svg`: our logo, at the path Quay's UI asks for.
+pub async fn logo() -> Response {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../../../assets/logo.svg"),
+    )
+        .into_response()
+}
+
 /// `GET /config`: what the web UI needs to know about this instance (no secrets).
 pub async fn config(State(ctx): State<AppState>) -> Response {
     let c = &ctx.config;
@@ -111,6 +123,8 @@ pub async fn config(State(ctx): State<AppState>) -> Response {
     axum::Json(json!({
         "config": {
             "AUTHENTICATION_TYPE": c.authentication_type,
+            "BRANDING": {"logo": LOGO_PATH, "footer_img": null, "footer_url": null},
+            "PERMANENTLY_DELETE_TAGS": false,
             "DEFAULT_TAG_EXPIRATION": c.default_tag_expiration,
             "PREFERRED_URL_SCHEME": c.preferred_url_scheme,
             "REGISTRY_TITLE": c.registry_title,
@@ -152,6 +166,16 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/user/robots/{short}", "Delete a robot"),
     ("POST", "/api/v1/user/robots/{short}/regenerate", "A new token for a robot"),
     ("GET", "/api/v1/user/robots/{short}/permissions", "A robot's permissions"),
+    ("GET", "/api/v1/user/notifications", "The signed-in user's in-app notifications"),
+    ("GET", "/api/v1/user/notifications/{uuid}", "One in-app notification"),
+    ("GET", "/api/v1/user/authorizations", "OAuth tokens the signed-in user granted applications"),
+    ("GET", "/api/v1/organization/{name}/applications", "An organization's OAuth applications"),
+    ("GET", "/api/v1/superuser/registrysize/", "The registry's size as last computed (superusers)"),
+    ("GET", "/api/v1/superuser/keys", "Service keys (superusers)"),
+    ("GET", "/api/v1/superuser/changelog/", "This build's change log (superusers)"),
+    ("GET", "/api/v1/superuser/logs", "Every account's action logs (superusers)"),
+    ("GET", "/api/v1/superuser/aggregatelogs", "Daily counts of every account's action logs (superusers)"),
+    ("GET", "/api/v1/error/{kind}", "What an error type means"),
     ("GET", "/api/v1/user/logs", "The signed-in user's action logs"),
     ("GET", "/api/v1/user/aggregatelogs", "Daily counts of the signed-in user's action logs"),
     ("GET", "/api/v1/registry/capabilities", "What this registry supports (sparse manifests)"),
@@ -288,4 +312,31 @@ pub async fn app_capabilities(State(ctx): State<AppState>) -> Response {
         },
     }))
     .into_response()
+}
+
+/// The error types `/api/v1` answers with, and what each means (ours; docs/compat.md).
+const ERROR_TYPES: [(&str, &str); 10] = [
+    ("external_service_timeout", "A service this request needed did not answer in time."),
+    ("invalid_request", "The request was malformed or failed validation."),
+    ("invalid_response", "A service this request needed answered with something unexpected."),
+    ("invalid_token", "The credential was missing, unknown or no longer valid."),
+    ("expired_token", "The credential has expired."),
+    ("insufficient_scope", "The caller may not do this, or its token's scopes do not cover it."),
+    ("fresh_login_required", "This action needs a recent sign-in: sign in again, then retry."),
+    ("exceeds_license", "The action would exceed what this installation is licensed for."),
+    ("not_found", "The resource does not exist."),
+    ("downstream_issue", "A service this request depends on failed."),
+];
+
+/// `GET /api/v1/error/{type}` → `{type, title, description}` (where problem bodies' `type` points).
+pub async fn error_description(State(ctx): State<AppState>, Path(kind): Path<String>) -> Response {
+    match ERROR_TYPES.iter().find(|(k, _)| *k == kind) {
+        Some((k, description)) => axum::Json(json!({
+            "description": description,
+            "title": k,
+            "type": format!("{}://{}/api/v1/error/{k}", ctx.config.preferred_url_scheme, ctx.config.server_hostname),
+        }))
+        .into_response(),
+        None => super::error::ApiError::not_found().into_response(),
+    }
 }

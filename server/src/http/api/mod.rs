@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod input;
+pub mod instance;
 pub mod labels;
 pub mod logs;
 pub mod misc;
@@ -105,6 +106,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/repository/{ns}/{name}/aggregatelogs", get(logs::repository_aggregate))
         .route("/api/v1/organization/{org}/logs", get(logs::organization))
         .route("/api/v1/organization/{org}/aggregatelogs", get(logs::organization_aggregate))
+        .route("/api/v1/user/notifications", get(users::notifications))
+        .route("/api/v1/user/notifications/{uuid}", get(users::notification))
+        .route("/api/v1/user/authorizations", get(users::authorizations))
+        .route("/api/v1/organization/{name}/applications", get(organizations::applications))
+        .route("/api/v1/superuser/registrysize/", get(instance::registry_size))
+        .route("/api/v1/superuser/keys", get(instance::service_keys))
+        .route("/api/v1/superuser/changelog/", get(instance::changelog))
+        .route("/api/v1/superuser/logs", get(logs::superuser))
+        .route("/api/v1/superuser/aggregatelogs", get(logs::superuser_aggregate))
+        .route("/api/v1/error/{kind}", get(misc::error_description))
         .route("/api/v1/user/logs", get(logs::user))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))
         .route("/api/v1/repository/{ns}/{name}/tag/", get(tags::list))
@@ -127,6 +138,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/api/v1/repository/{ns}/{name}/notification/{uuid}/test", post(notifications::test))
         .route("/config", get(misc::config))
+        .route(misc::LOGO_PATH, get(misc::logo))
         .route("/api/v1/discovery", get(misc::discovery))
         .route("/api/v1/messages", get(misc::messages))
         .route("/api/v1/user/apptoken", get(misc::apptokens_list).post(misc::apptokens_create))

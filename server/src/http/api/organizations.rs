@@ -135,3 +135,27 @@ pub async fn superuser_list(
         .collect();
     Ok(axum::Json(json!({ "organizations": list })).into_response())
 }
+
+/// `GET /api/v1/organization/{name}/applications` (admins) → `{applications: [...]}`.
+pub async fn applications(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let apps = organizations::applications(&ctx, &caller, &name).await?;
+    let list: Vec<serde_json::Value> = apps
+        .iter()
+        .map(|v| {
+            json!({
+                "application_uri": v.app.uri,
+                "avatar_email": if v.is_admin { json!(v.app.avatar_email) } else { json!(null) },
+                "client_id": v.app.client_id,
+                "client_secret": if v.is_admin { json!(v.client_secret) } else { json!(null) },
+                "description": v.app.description,
+                "name": v.app.name,
+                "redirect_uri": if v.is_admin { json!(v.app.redirect_uri) } else { json!(null) },
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "applications": list })).into_response())
+}

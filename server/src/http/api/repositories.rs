@@ -50,8 +50,14 @@ pub async fn get(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let include_tags = input::query(&uri, "includeTags").is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    let include_stats = input::flag(&uri, "includeStats")?;
     let (d, allowed, tags) = repositories::detail(&ctx, &caller, &ns, &name, include_tags).await?;
-    let v = views::repository(&ns, &name, &d, &allowed, include_tags.then_some(tags.as_slice()));
+    let mut v = views::repository(&ns, &name, &d, &allowed, include_tags.then_some(tags.as_slice()));
+    if include_stats {
+        let today = time::OffsetDateTime::now_utc().date();
+        let counts = repositories::stats(&ctx, d.id, today).await?;
+        v["stats"] = views::repository_stats(&counts, today);
+    }
     Ok(axum::Json(v).into_response())
 }
 

@@ -275,3 +275,76 @@ pub async fn update_current(
         _ => resp,
     })
 }
+
+fn inbox_view(n: &crate::store::inbox::InboxItem) -> Value {
+    json!({
+        "created": views::rfc2822_naive(n.created.as_deref()),
+        "dismissed": n.dismissed,
+        "id": n.uuid,
+        "kind": n.kind,
+        "metadata": serde_json::from_str::<Value>(&n.metadata_json).unwrap_or_else(|_| json!({})),
+        "organization": n.organization,
+    })
+}
+
+/// An integer query parameter (Flask's bare 400 when it is not one).
+fn int_param(uri: &Uri, key: &str, default: i64) -> Result<i64, ApiError> {
+    match input::query(uri, key) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ApiError::bad_request()),
+    }
+}
+
+/// `GET /api/v1/user/notifications[?page&limit]` → `{notifications, additional}`.
+pub async fn notifications(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let (page, limit) = (int_param(&uri, "page", 0)?, int_param(&uri, "limit", 5)?);
+    let (items, more) = users::inbox(&ctx, &caller, page, limit).await?;
+    Ok(axum::Json(json!({
+        "additional": more,
+        "notifications": items.iter().map(inbox_view).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/user/notifications/{uuid}`.
+pub async fn notification(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let n = users::inbox_item(&ctx, &caller, &uuid).await?;
+    Ok(axum::Json(inbox_view(&n)).into_response())
+}
+
+/// `GET /api/v1/user/authorizations` → `{authorizations: [{application, scopes, uuid}]}`.
+pub async fn authorizations(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+) -> Result<Response, ApiError> {
+    let list = users::authorizations(&ctx, &caller).await?;
+    let items: Vec<Value> = list
+        .iter()
+        .map(|a| {
+            let avatar_source = a.avatar_email.as_deref().unwrap_or(&a.organization_email);
+            json!({
+                "application": {
+                    "avatar": views::avatar(&a.application, Some(avatar_source), "app"),
+                    "description": a.description,
+                    "name": a.application,
+                    "organization": {
+                        "avatar": views::avatar(&a.organization, Some(&a.organization_email), "org"),
+                        "name": a.organization,
+                    },
+                    "url": a.uri,
+                },
+                "scopes": views::scope_information(&a.scope),
+                "uuid": a.uuid,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "authorizations": items })).into_response())
+}

@@ -257,6 +257,83 @@ pub fn listed_repository(
     v
 }
 
+/// Quay's OAuth scopes as its UI lists a token's grants: scope, title, icon, whether it is
+/// dangerous, and a description (ours, docs/compat.md). Unknown scopes make the list empty, as
+/// in Quay.
+const SCOPES: [(&str, &str, &str, bool, &str); 8] = [
+    (
+        "repo:read",
+        "View all visible repositories",
+        "fa-hdd-o",
+        false,
+        "Pull every repository the user can see.",
+    ),
+    (
+        "repo:write",
+        "Read/Write to any accessible repositories",
+        "fa-hdd-o",
+        false,
+        "Pull and push every repository the user can write to.",
+    ),
+    (
+        "repo:admin",
+        "Administer Repositories",
+        "fa-hdd-o",
+        false,
+        "Administer every repository the user administers.",
+    ),
+    ("repo:create", "Create Repositories", "fa-plus", false, "Create repositories wherever the user may."),
+    ("user:read", "Read User Information", "fa-user", false, "Read the user's name and e-mail address."),
+    (
+        "user:admin",
+        "Administer User",
+        "fa-gear",
+        true,
+        "Administer the user's account, robots and their permissions.",
+    ),
+    (
+        "org:admin",
+        "Administer Organization",
+        "fa-gear",
+        true,
+        "Administer the user's organizations: robots, teams and members.",
+    ),
+    (
+        "super:user",
+        "Super User Access",
+        "fa-street-view",
+        true,
+        "Administer the installation: users, organizations and the superuser panel.",
+    ),
+];
+
+pub fn scope_information(scopes: &str) -> Value {
+    let mut out = Vec::new();
+    for s in scopes.split([' ', ',']).filter(|s| !s.is_empty()) {
+        let Some((scope, title, icon, dangerous, description)) = SCOPES.iter().find(|e| e.0 == s) else {
+            return json!([]);
+        };
+        if !out.iter().any(|v: &Value| v["scope"] == *scope) {
+            out.push(json!({"dangerous": dangerous, "description": description, "icon": icon, "scope": scope, "title": title}));
+        }
+    }
+    Value::Array(out)
+}
+
+/// `includeStats`'s list as Quay builds it: the stored days first, then every one of the 91 days
+/// before today that has none, with a zero count.
+pub fn repository_stats(counts: &[(String, i64)], today: time::Date) -> Value {
+    let mut out: Vec<Value> = counts.iter().map(|(d, c)| json!({"count": c, "date": d})).collect();
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    for back in 1..crate::ops::repositories::STATS_DAYS {
+        let Ok(day) = (today - time::Duration::days(back)).format(&fmt) else { continue };
+        if !counts.iter().any(|(d, _)| *d == day) {
+            out.push(json!({"count": 0, "date": day}));
+        }
+    }
+    Value::Array(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,0 +1,47 @@
+//! A user's in-app notifications (Quay's `notification` table): what the web UI's bell shows.
+//! Statements of `sql/store/inbox.sql`, run as they are on either backend.
+
+use super::query::{Access, boolean, text};
+use super::{Store, StoreError};
+use quay_core::exec::{Value, named};
+
+const SQL: &str = include_str!("../../../sql/store/inbox.sql");
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    pub uuid: String,
+    pub kind: String,
+    pub created: Option<String>,
+    pub metadata_json: String,
+    pub dismissed: bool,
+    /// The organization it is addressed to (`None`: the user itself).
+    pub organization: Option<String>,
+}
+
+fn item(r: &quay_core::exec::Row) -> Option<InboxItem> {
+    Some(InboxItem {
+        uuid: text(r, 0)?,
+        kind: text(r, 1)?,
+        created: text(r, 2),
+        metadata_json: text(r, 3).unwrap_or_else(|| "{}".into()),
+        dismissed: boolean(r, 4),
+        organization: boolean(r, 6).then(|| text(r, 5)).flatten(),
+    })
+}
+
+impl Store {
+    /// Not dismissed notifications of the user (and of organizations it administers), newest
+    /// first.
+    pub async fn inbox(&self, user_id: i64, limit: i64, offset: i64) -> Result<Vec<InboxItem>, StoreError> {
+        let params = vec![Value::Int(user_id), Value::Int(limit), Value::Int(offset)];
+        let rows = self.statement(Access::Scan, named(SQL, "list"), params).await?;
+        Ok(rows.iter().filter_map(item).collect())
+    }
+
+    pub async fn inbox_item(&self, user_id: i64, uuid: &str) -> Result<Option<InboxItem>, StoreError> {
+        let rows = self
+            .statement(Access::Read, named(SQL, "one"), vec![Value::Int(user_id), Value::text(uuid)])
+            .await?;
+        Ok(rows.first().and_then(item))
+    }
+}
