@@ -106,8 +106,9 @@ struct Measured {
 }
 
 async fn xact_commits(db: &tokio_postgres::Client) -> anyhow::Result<i64> {
-    // Statistics reach pg_stat_database when a backend goes idle (at most ~1 s later).
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // A backend that stays idle reports its statistics to pg_stat_database within
+    // PGSTAT_IDLE_INTERVAL (10 s): wait that long so the server's pooled connections have.
+    tokio::time::sleep(Duration::from_millis(11_000)).await;
     db.batch_execute("SELECT pg_stat_clear_snapshot()").await?;
     let row = db
         .query_one("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()", &[])
