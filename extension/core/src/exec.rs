@@ -170,6 +170,10 @@ impl Dialect {
                 format!("json_array_elements_text(CAST({arg} AS json)) AS j(value)")
             }
             (Dialect::Sqlite, "json_values") => format!("json_each({arg}) AS j"),
+            // A field of the current `json_values` element (an object), as text (numbers and
+            // nested JSON as their text; CAST to INTEGER for ids).
+            (Dialect::Postgres, "jtext") => format!("(CAST(j.value AS json) ->> '{arg}')"),
+            (Dialect::Sqlite, "jtext") => format!("json_extract(j.value, '$.{arg}')"),
             (Dialect::Sqlite, "ts") => arg.to_string(),
             // The UTC day of a timestamp column, `YYYY-MM-DD`.
             (Dialect::Postgres, "day") => format!("to_char({arg}, 'YYYY-MM-DD')"),

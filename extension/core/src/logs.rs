@@ -80,10 +80,36 @@ impl LogEntry {
 }
 
 /// Writes every entry of a batch (the server's log writer: pulls and pushes), in the caller's
-/// transaction: all or none.
+/// transaction: all or none. Entries that name their account go in one statement; the others
+/// (their account is their repository's namespace) one by one. An unknown kind refuses the
+/// whole batch (`QUAY_INVALID_ARGUMENT`).
 pub fn record_all(ex: &mut dyn Executor, entries: &[LogEntry]) -> CoreResult<()> {
-    for e in entries {
+    let (direct, derived): (Vec<&LogEntry>, Vec<&LogEntry>) =
+        entries.iter().partition(|e| e.account_id.is_some());
+    for e in derived {
         record(ex, e, None)?;
+    }
+    if direct.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = direct
+        .iter()
+        .map(|e| {
+            let metadata = if e.metadata.is_null() { serde_json::json!({}) } else { e.metadata.clone() };
+            serde_json::json!({
+                "kind": e.kind,
+                "account_id": e.account_id,
+                "performer_id": e.performer_id,
+                "repository_id": e.repository_id,
+                "ip": e.ip,
+                "metadata": metadata.to_string(),
+            })
+        })
+        .collect();
+    let inserted =
+        run(ex, named(SQL, "insert_batch"), &[Value::text(serde_json::Value::Array(rows).to_string())])?;
+    if inserted.len() != direct.len() {
+        return Err(invalid(Rule::InvalidArgument, "a log entry of the batch has an unknown kind"));
     }
     Ok(())
 }

@@ -72,14 +72,17 @@ pub async fn read(
         Some((a, m)) => (Some(a), m),
         None => (None, None),
     };
-    let repository_id = access.as_ref().map(|a| a.repository.id);
+    let repository = access.as_ref().map(|a| (a.repository.id, a.repository.namespace_id));
     access::decide(ctx, caller, repo, Action::Pull, access).await.map_err(ReadError::Denied)?;
     if !valid && is_digest(reference) {
         return Err(ReadError::Manifest(ManifestError::DigestInvalid));
     }
-    if let (Some(_), Some(id)) = (&manifest, repository_id) {
+    if let (Some(_), Some((id, namespace_id))) = (&manifest, repository) {
         let key = if is_digest(reference) { "manifest_digest" } else { "tag" };
-        let entry = registry_log("pull_repo", repo, id, actor, serde_json::json!({key: reference}));
+        let mut entry = registry_log("pull_repo", repo, id, actor, serde_json::json!({key: reference}));
+        // The account is known: no lookup when the batch is written (nor a failure, should the
+        // repository be purged before it is).
+        entry.account_id = Some(namespace_id);
         ctx.logs.record(entry).await;
     }
     Ok(manifest)

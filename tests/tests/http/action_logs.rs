@@ -102,3 +102,41 @@ async fn registry_traffic_is_logged_sqlite() {
 async fn registry_traffic_is_logged_postgres() {
     registry_traffic_is_logged(Backend::Postgres).await;
 }
+
+/// `quay.log_actions` / `quay_core::logs::record_all`: a batch is all or none; an entry of an
+/// unknown kind refuses the whole batch (the writer then writes the others one by one).
+async fn batches_are_all_or_none(backend: Backend) {
+    let r = Registry::start(backend, "logbatch", "").await;
+    let alice = r.user("alice").await;
+    let entry = |kind: &str, n: i64| {
+        let mut e = quay_core::logs::LogEntry::new(kind, serde_json::json!({"n": n, "text": "a \"quoted\" value"}));
+        e.account_id = Some(alice);
+        e.performer_id = Some(alice);
+        e.ip = Some("10.0.0.1".into());
+        e
+    };
+    let refused = r.store.log_actions(vec![entry("pull_repo", 1), entry("no_such_kind", 2)]).await;
+    assert!(refused.is_err(), "an unknown kind refuses the batch");
+    assert_eq!(count(&r, "pull_repo").await, 0, "nothing of a refused batch is written");
+    r.store.log_actions((0..50).map(|n| entry("pull_repo", n)).collect()).await.expect("batch");
+    assert_eq!(count(&r, "pull_repo").await, 50);
+    let exact = scalar(
+        &r,
+        &format!(
+            "SELECT COUNT(*) FROM logentry3 WHERE account_id = {alice} AND performer_id = {alice} AND ip = '10.0.0.1' \
+             AND metadata_json = '{{\"n\":7,\"text\":\"a \\\"quoted\\\" value\"}}'"
+        ),
+    )
+    .await;
+    assert_eq!(exact, 1, "columns and metadata stored exactly");
+}
+
+#[tokio::test]
+async fn batches_are_all_or_none_sqlite() {
+    batches_are_all_or_none(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn batches_are_all_or_none_postgres() {
+    batches_are_all_or_none(Backend::Postgres).await;
+}
