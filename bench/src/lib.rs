@@ -10,10 +10,19 @@ use std::time::Duration;
 /// The bench user's password (`quay init`).
 pub const PASSWORD: &str = "bench-password";
 
-/// A child process killed when dropped.
+/// A child process stopped when dropped: SIGTERM first (so nginx's master stops its workers
+/// rather than orphaning them), SIGKILL after 3 s.
 pub struct Killed(pub Child);
 impl Drop for Killed {
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

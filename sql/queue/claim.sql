@@ -14,6 +14,17 @@ SELECT id FROM queueitem
  LIMIT 1
  {skip_locked}
 
+-- name: waiting_many
+-- As `waiting`, up to $2 items (a worker taking a batch).
+SELECT id FROM queueitem
+ WHERE available = true
+   AND substr(queue_name, 1, length($1)) = $1
+   AND available_after <= {now}
+   AND retries_remaining > 0
+ ORDER BY id
+ LIMIT $2
+ {skip_locked}
+
 -- name: expired
 SELECT id FROM queueitem
  WHERE available = false

@@ -16,6 +16,9 @@ struct Args {
     /// Concurrent workers (one connection each).
     #[arg(long, default_value_t = 8)]
     workers: usize,
+    /// Items per call for the combined run (`quay.queue_complete_and_claim`).
+    #[arg(long, default_value_t = 16)]
+    batch: i32,
     /// Wake-up latency samples.
     #[arg(long, default_value_t = 500)]
     samples: usize,
@@ -34,40 +37,69 @@ async fn main() -> anyhow::Result<()> {
     let version: String = c.query_one("SELECT quay.version()", &[]).await?.get(0);
     println!("quay extension {version}, {} jobs, {} workers", args.jobs, args.workers);
 
-    // Throughput: every worker claims and completes until the queue is empty.
-    c.execute(
-        "SELECT quay.queue_put('bench/ns' || (g % 16) || '/', '{}') FROM generate_series(1, $1::bigint) g",
-        &[&args.jobs],
-    )
-    .await?;
-    c.batch_execute("VACUUM ANALYZE queueitem").await?;
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..args.workers {
-        let url = db.url.clone();
-        tasks.push(tokio::spawn(async move {
-            let w = quay_tests::connect(&url).await?;
-            let claim = w.prepare("SELECT id::bigint FROM quay.queue_claim('bench/', 300)").await?;
-            let complete = w.prepare("SELECT quay.queue_complete($1)").await?;
-            let mut done = 0u64;
-            while let Some(row) = w.query_opt(&claim, &[]).await? {
-                let id: i64 = row.get(0);
-                w.execute(&complete, &[&id]).await?;
-                done += 1;
-            }
-            anyhow::Ok(done)
-        }));
+    // Throughput, two ways: a claim and a complete per job (two commits), then
+    // `quay.queue_complete_and_claim` (the previous batch's completion and the next batch's
+    // claim in one commit, `--batch` items at a time).
+    for batch in [0, args.batch] {
+        c.execute(
+            "SELECT quay.queue_put('bench/ns' || (g % 16) || '/', '{}') FROM generate_series(1, $1::bigint) g",
+            &[&args.jobs],
+        )
+        .await?;
+        c.batch_execute("VACUUM ANALYZE queueitem").await?;
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..args.workers {
+            let url = db.url.clone();
+            tasks.push(tokio::spawn(async move {
+                let w = quay_tests::connect(&url).await?;
+                let mut done = 0u64;
+                if batch == 0 {
+                    let claim = w.prepare("SELECT id::bigint FROM quay.queue_claim('bench/', 300)").await?;
+                    let complete = w.prepare("SELECT quay.queue_complete($1)").await?;
+                    while let Some(row) = w.query_opt(&claim, &[]).await? {
+                        let id: i64 = row.get(0);
+                        w.execute(&complete, &[&id]).await?;
+                        done += 1;
+                    }
+                } else {
+                    let next = w
+                        .prepare("SELECT id::bigint FROM quay.queue_complete_and_claim($1::bigint[], 'bench/', 300, $2)")
+                        .await?;
+                    let mut held: Vec<i64> = Vec::new();
+                    loop {
+                        let rows = w.query(&next, &[&held, &batch]).await?;
+                        done += held.len() as u64;
+                        held = rows.iter().map(|r| r.get(0)).collect();
+                        if held.is_empty() {
+                            break;
+                        }
+                    }
+                }
+                anyhow::Ok(done)
+            }));
+        }
+        let mut done = 0;
+        for t in tasks {
+            done += t.await??;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let how = if batch == 0 {
+            "claim + complete".to_string()
+        } else {
+            format!("complete_and_claim, batch {batch}")
+        };
+        println!(
+            "{how}: {done} jobs in {secs:.2} s = {:.0} jobs/s ({} workers)",
+            done as f64 / secs,
+            args.workers
+        );
+        let left: i64 = c.query_one("SELECT count(*) FROM queueitem", &[]).await?.get(0);
+        anyhow::ensure!(
+            left == 0 && done == args.jobs as u64,
+            "{left} items left, {done} done: a job was lost or done twice"
+        );
     }
-    let mut done = 0;
-    for t in tasks {
-        done += t.await??;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "claim+complete: {done} jobs in {secs:.2} s = {:.0} jobs/s ({} workers)",
-        done as f64 / secs,
-        args.workers
-    );
 
     // Wake-up latency: a worker blocked on LISTEN claims as soon as a put commits.
     let (listener, mut rx) = quay_tests::listen(&db.url, "quay_queue").await?;

@@ -2,11 +2,47 @@
 -- /api/v1/organization/<org>, each change logged), quay.organization_member_remove (a person
 -- leaves every team and direct permission of an organization), and a quay.repository_create
 -- overload with a trailing `superuser boolean` (a full-access superuser may create in any
--- namespace), quay.log_actions (a batch of action logs in one transaction). Nothing existing
+-- namespace), quay.log_actions (a batch of action logs in one transaction), quay.queue_complete_and_claim
+-- (a worker's batch completed and the next claimed in one transaction). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from
 -- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match a
 -- fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.5.0'" to load this file. \quit
+
+-- quay::_queue_complete_and_claim_ids
+CREATE  FUNCTION "_queue_complete_and_claim_ids"(
+	"done" bigint[], /* Vec < i64 > */
+	"queue_prefix" TEXT, /* & str */
+	"processing_s" INT, /* i32 */
+	"max_items" INT /* i32 */
+) RETURNS SETOF bigint /* i64 */
+STRICT VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_queue_complete_and_claim_ids_wrapper';
+
+-- requires:
+--   _queue_complete_and_claim_ids
+
+
+COMMENT ON FUNCTION _queue_complete_and_claim_ids(bigint[], text, integer, integer) IS 'Internal: complete, claim, return the claimed ids (use queue_complete_and_claim).';
+
+CREATE FUNCTION queue_complete_and_claim(done bigint[], queue_prefix text, processing_s integer DEFAULT 300,
+                                         max_items integer DEFAULT 1)
+RETURNS SETOF public.queueitem
+LANGUAGE plpgsql VOLATILE
+SET search_path = public, pg_catalog
+AS $body$
+DECLARE
+  claimed bigint[];
+BEGIN
+  claimed := ARRAY(SELECT quay._queue_complete_and_claim_ids(done, queue_prefix, processing_s, max_items));
+  RETURN QUERY SELECT * FROM public.queueitem WHERE id = ANY(claimed) ORDER BY id;
+END
+$body$;
+
+COMMENT ON FUNCTION queue_complete_and_claim(bigint[], text, integer, integer) IS
+  'Finish the jobs done (their items go away) and claim up to max_items (1..256) more whose names start with queue_prefix, each leased for processing_s seconds, in one transaction: a worker''s loop is one commit per batch. Unordered queues only; SKIP LOCKED, never double-claims. With max_items 0 it only completes.';
 
 -- quay::log_actions
 CREATE  FUNCTION "log_actions"(

@@ -175,6 +175,51 @@ COMMENT ON FUNCTION _queue_claim_id(text, integer, boolean) IS 'Internal: claim 
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+fn _queue_complete_and_claim_ids(
+    done: Vec<i64>,
+    queue_prefix: &str,
+    processing_s: i32,
+    max_items: i32,
+) -> SetOfIterator<'static, i64> {
+    let items = with_core(|ex| {
+        quay_core::queue::complete_and_claim(
+            ex,
+            &done,
+            queue_prefix,
+            i64::from(processing_s),
+            i64::from(max_items),
+        )
+    });
+    SetOfIterator::new(items.into_iter().map(|i| i.id))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION _queue_complete_and_claim_ids(bigint[], text, integer, integer) IS 'Internal: complete, claim, return the claimed ids (use queue_complete_and_claim).';
+
+CREATE FUNCTION queue_complete_and_claim(done bigint[], queue_prefix text, processing_s integer DEFAULT 300,
+                                         max_items integer DEFAULT 1)
+RETURNS SETOF public.queueitem
+LANGUAGE plpgsql VOLATILE
+SET search_path = public, pg_catalog
+AS $body$
+DECLARE
+  claimed bigint[];
+BEGIN
+  claimed := ARRAY(SELECT quay._queue_complete_and_claim_ids(done, queue_prefix, processing_s, max_items));
+  RETURN QUERY SELECT * FROM public.queueitem WHERE id = ANY(claimed) ORDER BY id;
+END
+$body$;
+
+COMMENT ON FUNCTION queue_complete_and_claim(bigint[], text, integer, integer) IS
+  'Finish the jobs done (their items go away) and claim up to max_items (1..256) more whose names start with queue_prefix, each leased for processing_s seconds, in one transaction: a worker''s loop is one commit per batch. Unordered queues only; SKIP LOCKED, never double-claims. With max_items 0 it only completes.';
+"#,
+    name = "queue_complete_and_claim_sql",
+    requires = [_queue_complete_and_claim_ids]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn queue_complete(item_id: i64) -> bool {
     with_core(|ex| quay_core::queue::complete(ex, item_id))
 }

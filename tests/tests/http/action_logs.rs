@@ -109,7 +109,8 @@ async fn batches_are_all_or_none(backend: Backend) {
     let r = Registry::start(backend, "logbatch", "").await;
     let alice = r.user("alice").await;
     let entry = |kind: &str, n: i64| {
-        let mut e = quay_core::logs::LogEntry::new(kind, serde_json::json!({"n": n, "text": "a \"quoted\" value"}));
+        let mut e =
+            quay_core::logs::LogEntry::new(kind, serde_json::json!({"n": n, "text": "a \"quoted\" value"}));
         e.account_id = Some(alice);
         e.performer_id = Some(alice);
         e.ip = Some("10.0.0.1".into());

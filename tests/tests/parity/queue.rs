@@ -88,6 +88,68 @@ async fn sixteen_concurrent_claimers_claim_each_item_exactly_once() {
     db.drop_db().await.expect("drop");
 }
 
+/// `quay.queue_complete_and_claim`: 16 workers taking batches of 8 and completing each batch with
+/// the next claim: every item claimed exactly once and completed, the queue empty at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batch_workers_complete_and_claim_each_item_exactly_once() {
+    const ITEMS: i64 = 10_000;
+    let db = quay_db("batchers").await;
+    let setup = db.client().await.expect("c");
+    setup
+        .execute(
+            "SELECT quay.queue_put('b/ns' || (g % 7) || '/' || g || '/', 'body') FROM generate_series(1, $1::bigint) g",
+            &[&ITEMS],
+        )
+        .await
+        .expect("put");
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = quay_tests::connect(&url).await.expect("connect");
+            let mut mine = Vec::new();
+            let mut held: Vec<i64> = Vec::new();
+            // Bounded: ITEMS claims at most, plus the empty polls while others hold the rest.
+            for _ in 0..ITEMS * 2 {
+                let rows = c
+                    .query(
+                        "SELECT id::bigint FROM quay.queue_complete_and_claim($1::bigint[], 'b/', 300, 8)",
+                        &[&held],
+                    )
+                    .await
+                    .expect("complete_and_claim");
+                held = rows.iter().map(|r| r.get(0)).collect();
+                mine.extend(held.iter().copied());
+                if held.is_empty() {
+                    let left: i64 = c
+                        .query_one("SELECT count(*) FROM queueitem WHERE available", &[])
+                        .await
+                        .expect("n")
+                        .get(0);
+                    if left == 0 {
+                        break;
+                    }
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    let mut per_worker = Vec::new();
+    for t in tasks {
+        let mine = t.await.expect("task");
+        per_worker.push(mine.len());
+        all.extend(mine);
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len() as i64, ITEMS, "claims: {}", all.len());
+    assert_eq!(unique.len() as i64, ITEMS, "an item was claimed twice");
+    assert!(per_worker.iter().filter(|n| **n > 0).count() > 1, "claims were spread: {per_worker:?}");
+    let left: i64 = setup.query_one("SELECT count(*) FROM queueitem", &[]).await.expect("left").get(0);
+    assert_eq!(left, 0, "every batch was completed by the next call");
+    db.drop_db().await.expect("drop");
+}
+
 #[tokio::test]
 async fn expired_leases_are_reclaimed_and_exhausted_items_never_return() {
     let db = quay_db("lease").await;
@@ -139,6 +201,8 @@ enum Step {
     Incomplete(i64, i32, bool),
     Extend(i64, i32),
     Purge(&'static str),
+    /// Done ids, prefix, max items.
+    CompleteAndClaim(Vec<i64>, &'static str, i32),
 }
 
 fn scenario() -> Vec<Step> {
@@ -174,6 +238,13 @@ fn scenario() -> Vec<Step> {
         Put("q/a%/", 0, 5),
         Claim("q/a_", 300, false),
         Claim("q/a%", 300, false),
+        Put("batch/1/", 0, 5),
+        Put("batch/2/", 0, 5),
+        Put("batch/3/", 0, 5),
+        CompleteAndClaim(vec![], "batch/", 2),
+        CompleteAndClaim(vec![], "batch/", 0),
+        CompleteAndClaim(vec![], "batch/", 300),
+        CompleteAndClaim(vec![], "batch/", 5),
     ]
 }
 
@@ -228,6 +299,15 @@ async fn run_postgres(c: &Client, step: &Step) -> String {
                 .map(|r| r.get::<_, i64>(0))
                 .map_err(err),
         ),
+        Step::CompleteAndClaim(done, p, max) => outcome(
+            c.query(
+                "SELECT id::bigint, retries_remaining::bigint FROM quay.queue_complete_and_claim($1::bigint[], $2, 300, $3)",
+                &[done, p, max],
+            )
+            .await
+            .map(|rows| rows.iter().map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1))).collect::<Vec<_>>())
+            .map_err(err),
+        ),
     }
 }
 
@@ -252,6 +332,13 @@ async fn run_sqlite(store: &quay_server::store::sqlite::SqliteStore, step: &Step
                 }
                 Step::Extend(id, s) => format!("{:?}", queue::extend(ex, id, s.into())?),
                 Step::Purge(ns) => format!("{:?}", queue::purge_namespace(ex, ns)?),
+                Step::CompleteAndClaim(done, p, max) => {
+                    let items = queue::complete_and_claim(ex, &done, p, 300, max.into())?;
+                    let mut pairs: Vec<(i64, i64)> =
+                        items.iter().map(|i| (i.id, i.retries_remaining)).collect();
+                    pairs.sort();
+                    format!("{pairs:?}")
+                }
             })
         })
         .await
@@ -310,6 +397,13 @@ async fn queue_scenario_gives_identical_results_on_postgres_and_sqlite() {
             "11",
             "None",          // '_' is not a wildcard
             "Some((11, 4))", // '%' matched literally
+            "12",
+            "13",
+            "14",
+            "[(12, 4), (13, 4)]",          // a batch of two, in id order
+            "[]",                          // max 0: completion only
+            "error QUAY_INVALID_ARGUMENT", // more than 256 at once
+            "[(14, 4)]",                   // what is left
         ],
         "{pg_out:#?}"
     );
