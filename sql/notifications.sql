@@ -30,3 +30,13 @@ SELECT e.name, ns.username, r.name
   JOIN repository r ON r.id = n.repository_id
   JOIN "user" ns ON ns.id = r.namespace_user_id
  WHERE n.repository_id = $1 AND n.uuid = $2
+
+-- name: subscribed
+-- The notifications of repository $1 for event $2: uuid, namespace name, repository name.
+SELECT n.uuid, ns.username, r.name
+  FROM repositorynotification n
+  JOIN externalnotificationevent e ON e.id = n.event_id AND e.name = $2
+  JOIN repository r ON r.id = n.repository_id
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+ WHERE n.repository_id = $1
+ ORDER BY n.id

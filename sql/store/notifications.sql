@@ -9,3 +9,22 @@ SELECT n.uuid, e.name, m.name, n.title, n.config_json, n.event_config_json, n.nu
   JOIN externalnotificationmethod m ON m.id = n.method_id
  WHERE n.repository_id = $1
  ORDER BY n.id
+
+-- name: by_uuid
+-- Notification $1 for delivery: uuid, event, method, title, config JSON, event config JSON,
+-- failures.
+SELECT n.uuid, e.name, m.name, n.title, n.config_json, n.event_config_json, n.number_of_failures
+  FROM repositorynotification n
+  JOIN externalnotificationevent e ON e.id = n.event_id
+  JOIN externalnotificationmethod m ON m.id = n.method_id
+ WHERE n.uuid = $1
+
+-- name: delivered
+-- A delivery of notification $1 succeeded: its failure count starts over (Quay's
+-- reset_number_of_failures_to_zero).
+UPDATE repositorynotification SET number_of_failures = 0 WHERE uuid = $1 RETURNING id
+
+-- name: failed
+-- A delivery of notification $1 failed (Quay's increment_notification_failure_count).
+UPDATE repositorynotification SET number_of_failures = number_of_failures + 1 WHERE uuid = $1
+RETURNING number_of_failures

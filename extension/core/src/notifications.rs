@@ -102,3 +102,68 @@ pub fn test(ex: &mut dyn Executor, repository_id: i64, uuid: &str) -> CoreResult
     );
     queue::put(ex, &format!("notification/{ns}/{name}/{event}/"), &body, 0, 5)
 }
+
+/// What an event's payload needs that the database does not hold: how the registry is addressed
+/// (`SERVER_HOSTNAME`, `PREFERRED_URL_SCHEME`) and who acted (Quay's `performer_data`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct EventContext {
+    pub server_hostname: String,
+    pub scheme: String,
+    #[serde(default)]
+    pub performer: serde_json::Value,
+}
+
+impl EventContext {
+    pub fn from_json(text: &str) -> CoreResult<EventContext> {
+        serde_json::from_str(text).map_err(|e| invalid(Rule::InvalidArgument, format!("event context: {e}")))
+    }
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Quay's repository event data (`build_repository_event_data`) with `extra`'s keys added.
+pub fn repository_event_data(
+    ctx: &EventContext,
+    namespace: &str,
+    name: &str,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let repo = format!("{namespace}/{name}");
+    let mut data = serde_json::json!({
+        "repository": repo,
+        "namespace": namespace,
+        "name": name,
+        "docker_url": format!("{}/{repo}", ctx.server_hostname),
+        "homepage": format!("{}://{}/repository/{repo}", ctx.scheme, ctx.server_hostname),
+    });
+    if let (Some(m), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
+        m.extend(extra);
+    }
+    data
+}
+
+/// Queues a delivery (`notification/<namespace>/<repository>/<event>/`, Quay's body:
+/// `notification_uuid`, `event_data`, `performer_data`) for every notification of the repository
+/// subscribed to `event`, in the caller's transaction: an event that rolls back sends nothing.
+/// Returns how many were queued.
+pub fn spawn(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    event: &str,
+    extra: serde_json::Value,
+    ctx: &EventContext,
+) -> CoreResult<usize> {
+    let rows = q(ex, "subscribed", &[Value::Int(repository_id), Value::text(event)])?;
+    for r in &rows {
+        let text = |i: usize| r.get(i).and_then(Value::as_text).unwrap_or("").to_string();
+        let (uuid, ns, name) = (text(0), text(1), text(2));
+        let body = serde_json::json!({
+            "notification_uuid": uuid,
+            "event_data": repository_event_data(ctx, &ns, &name, extra.clone()),
+            "performer_data": if ctx.performer.is_null() { serde_json::json!({}) } else { ctx.performer.clone() },
+        });
+        queue::put(ex, &format!("notification/{ns}/{name}/{event}/"), &body.to_string(), 0, 5)?;
+    }
+    Ok(rows.len())
+}

@@ -3,7 +3,8 @@
 -- leaves every team and direct permission of an organization), and a quay.repository_create
 -- overload with a trailing `superuser boolean` (a full-access superuser may create in any
 -- namespace), quay.log_actions (a batch of action logs in one transaction), quay.queue_complete_and_claim
--- (a worker's batch completed and the next claimed in one transaction). Nothing existing
+-- (a worker's batch completed and the next claimed in one transaction), and quay.manifest_push
+-- (a push with its repo_push notifications queued in the same transaction). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from
 -- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match a
 -- fresh install.
@@ -59,6 +60,32 @@ AS 'MODULE_PATHNAME', 'log_actions_wrapper';
 
 COMMENT ON FUNCTION log_actions(text) IS
   'Write a batch of action log rows in one transaction: a JSON array of what quay.log_action takes; all or none (the server batches pull_repo and push_repo this way).';
+
+-- quay::manifest_push
+CREATE  FUNCTION "manifest_push"(
+	"repository_id" bigint, /* i64 */
+	"media_type" TEXT, /* Option < & str > */
+	"manifest_bytes" TEXT, /* & str */
+	"temp_tag_expiration_s" INT, /* Option < i32 > */
+	"expected_digest" TEXT, /* Option < & str > */
+	"tag_names" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"event_context" TEXT /* & str */
+) RETURNS TABLE (
+	"manifest_id" bigint,  /* i64 */
+	"digest" TEXT,  /* String */
+	"subject" TEXT  /* Option < String > */
+)
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'manifest_push_wrapper';
+
+-- requires:
+--   manifest_push
+
+
+COMMENT ON FUNCTION manifest_push(bigint, text, text, integer, text, text[], text) IS
+  'A push as manifest_put(bigint, text, text, integer, text, text[]) does, and when tags moved, queues the repository''s repo_push notifications in the same transaction (queue notification/<ns>/<repo>/repo_push/, Quay''s body with event_data and performer_data). event_context is JSON {server_hostname, scheme, performer}: what the payload needs that the database does not hold.';
 
 -- quay::organization_member_remove
 CREATE  FUNCTION "organization_member_remove"(

@@ -464,6 +464,47 @@ COMMENT ON FUNCTION manifest_put(bigint, text, text, integer, text, text[]) IS
     requires = [manifest_put_document]
 );
 
+/// `manifest_put` with the event context: also queues the repository's `repo_push`
+/// notifications in the same transaction. Its own name: another `manifest_put` overload of seven
+/// arguments would make calls of the legacy form with untyped arguments ambiguous.
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn manifest_push(
+    repository_id: i64,
+    media_type: Option<&str>,
+    manifest_bytes: &str,
+    temp_tag_expiration_s: Option<i32>,
+    expected_digest: Option<&str>,
+    tag_names: Option<Vec<Option<String>>>,
+    event_context: &str,
+) -> TableIterator<'static, (name!(manifest_id, i64), name!(digest, String), name!(subject, Option<String>))>
+{
+    let tags = digests("tag_names", tag_names);
+    let pushed = with_core(|ex| {
+        let event = quay_core::notifications::EventContext::from_json(event_context)?;
+        quay_core::tags::manifest_push(
+            ex,
+            repository_id,
+            media_type,
+            manifest_bytes,
+            expected_digest,
+            temp_tag_expiration_s.map(i64::from),
+            &tags,
+            &event,
+        )
+    });
+    TableIterator::once((pushed.id, pushed.digest, pushed.subject))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION manifest_push(bigint, text, text, integer, text, text[], text) IS
+  'A push as manifest_put(bigint, text, text, integer, text, text[]) does, and when tags moved, queues the repository''s repo_push notifications in the same transaction (queue notification/<ns>/<repo>/repo_push/, Quay''s body with event_data and performer_data). event_context is JSON {server_hostname, scheme, performer}: what the payload needs that the database does not hold.';
+"#,
+    name = "comment_manifest_push",
+    requires = [manifest_push]
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn tag_set(

@@ -160,6 +160,7 @@ config_keys! {
     "TAG_EXPIRATION_OPTIONS" => tag_expiration_options: Vec<String> = ["0s", "1d", "1w", "2w", "4w"].map(String::from).to_vec();
     "DEFAULT_TAG_EXPIRATION" => default_tag_expiration: String = "2w".into();
     "PUSH_TEMP_TAG_EXPIRATION_SEC" => push_temp_tag_expiration_sec: u64 = 3600;
+    "NOTIFICATION_SEND_TIMEOUT" => notification_send_timeout: u64 = 10;
     "MAXIMUM_LAYER_SIZE" => maximum_layer_size: String = "20G".into();
     /// Our key (Quay has no limit of its own): the largest manifest a push may send.
     "MAXIMUM_MANIFEST_SIZE" => maximum_manifest_size: String = "4MiB".into();
@@ -200,6 +201,7 @@ config_keys! {
     "FEATURE_PUBLIC_CATALOG" => feature_public_catalog: Flag = Flag(false);
     "FEATURE_SUPER_USERS" => feature_super_users: Flag = Flag(true);
     "FEATURE_SUPERUSERS_FULL_ACCESS" => feature_superusers_full_access: Flag = Flag(false);
+    "WEBHOOK_BLOCK_PRIVATE_ADDRESSES" => webhook_block_private_addresses: Flag = Flag(false);
     "FEATURE_APP_SPECIFIC_TOKENS" => feature_app_specific_tokens: Flag = Flag(true);
     "FEATURE_USER_CREATION" => feature_user_creation: Flag = Flag(true);
     "FEATURE_DIRECT_LOGIN" => feature_direct_login: Flag = Flag(true);

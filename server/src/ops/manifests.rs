@@ -144,6 +144,7 @@ pub async fn push(
         expected_digest: by_digest.then(|| reference.to_string()),
         temp_tag_expiration_s: (by_digest && tags.is_empty()).then_some(temp),
         tags,
+        event: event_context(ctx, actor),
     };
     let bytes_for_labels = push.bytes.clone();
     let pushed = ctx.store.manifest_push(push).await?;
@@ -157,6 +158,20 @@ pub async fn push(
         ctx.logs.flush().await;
     }
     Ok(pushed)
+}
+
+/// What a push's `repo_push` notifications need that the database does not hold: how this
+/// registry is addressed, and who pushed (Quay's `performer_data`).
+fn event_context(ctx: &Context, actor: &Actor) -> quay_core::notifications::EventContext {
+    let performer = match (actor.user_id, actor.username.as_deref()) {
+        (Some(id), Some(name)) => serde_json::json!({"entity_id": id, "entity_name": name}),
+        _ => serde_json::json!({}),
+    };
+    quay_core::notifications::EventContext {
+        server_hostname: ctx.config.server_hostname.clone(),
+        scheme: ctx.config.preferred_url_scheme.clone(),
+        performer,
+    }
 }
 
 /// A registry action's log as Quay's `track_and_log` writes it: the repository, the user agent,

@@ -126,3 +126,29 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// A notification by uuid, for the notification worker.
+    pub async fn notification_by_uuid(&self, uuid: &str) -> Result<Option<Notification>, StoreError> {
+        let rows = self.statement(Access::Read, named(SQL, "by_uuid"), vec![Value::text(uuid)]).await?;
+        Ok(first(rows, |r| {
+            Some(Notification {
+                uuid: text(r, 0)?,
+                event: text(r, 1)?,
+                method: text(r, 2)?,
+                title: text(r, 3),
+                config_json: text(r, 4).unwrap_or_else(|| "{}".into()),
+                event_config_json: text(r, 5).unwrap_or_else(|| "{}".into()),
+                failures: int(r, 6).unwrap_or(0),
+            })
+        }))
+    }
+
+    /// Records a delivery's outcome: success starts the failure count over; a failure adds one
+    /// (returns the new count).
+    pub async fn notification_delivery(&self, uuid: &str, ok: bool) -> Result<i64, StoreError> {
+        let name = if ok { "delivered" } else { "failed" };
+        let rows = self.statement(Access::Write, named(SQL, name), vec![Value::text(uuid)]).await?;
+        Ok(if ok { 0 } else { first(rows, |r| int(r, 0)).unwrap_or(0) })
+    }
+}

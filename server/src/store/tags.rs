@@ -40,6 +40,8 @@ pub struct ManifestPush {
     pub temp_tag_expiration_s: Option<i64>,
     /// Tags to point at the manifest in the same transaction.
     pub tags: Vec<String>,
+    /// For the `repo_push` notifications queued with it.
+    pub event: quay_core::notifications::EventContext,
 }
 
 /// A PostgreSQL `text[]` literal of `items`, each quoted.
@@ -107,7 +109,7 @@ impl Store {
                 let rows = self
                     .write_rows(
                         "SELECT manifest_id, digest, subject \
-                           FROM quay.manifest_put($1, $2, $3, $4::integer, $5, $6::text[])",
+                           FROM quay.manifest_push($1, $2, $3, $4::integer, $5, $6::text[], $7)",
                         vec![
                             Value::Int(push.repository_id),
                             Value::opt_text(push.content_type.as_deref()),
@@ -115,6 +117,7 @@ impl Store {
                             Value::opt_int(push.temp_tag_expiration_s),
                             Value::opt_text(push.expected_digest.as_deref()),
                             Value::text(text_array(&push.tags)),
+                            Value::text(push.event.to_json()),
                         ],
                     )
                     .await?;
@@ -131,17 +134,19 @@ impl Store {
                     expected_digest,
                     temp_tag_expiration_s,
                     tags,
+                    event,
                 } = push;
                 let checked =
                     CheckedManifest::check(bytes, content_type.as_deref(), expected_digest.as_deref())
                         .map_err(super::query::core_err)?;
                 s.with_core(move |ex| {
-                    quay_core::tags::manifest_put_checked(
+                    quay_core::tags::manifest_push_checked(
                         ex,
                         repository_id,
                         checked,
                         temp_tag_expiration_s,
                         &tags,
+                        &event,
                     )
                 })
                 .await?

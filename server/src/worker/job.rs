@@ -16,6 +16,10 @@ pub trait Job: Send + Sync {
     fn queue(&self) -> &'static str;
     /// How long a claim keeps the item from other workers.
     fn lease_s(&self) -> i32;
+    /// How long a failed item waits before its next try.
+    fn retry_after_s(&self) -> i32 {
+        RETRY_AFTER_S
+    }
     /// Runs one item: `Ok` completes it (also for an item this job cannot parse, which is
     /// dropped with a warning), `Err` gives it back for a retry.
     fn run<'a>(
@@ -46,7 +50,7 @@ pub async fn claim_and_run(job: &dyn Job, store: &Store, storage: &BlobStorage) 
         }
         Err(e) => {
             tracing::warn!(error = %e, queue_name = %item.queue_name, "job failed; retrying later");
-            if let Err(e) = store.queue_incomplete(item.id, RETRY_AFTER_S).await {
+            if let Err(e) = store.queue_incomplete(item.id, job.retry_after_s()).await {
                 tracing::warn!(error = %e, item = item.id, "could not give the job back (lease expiry will)");
             }
         }

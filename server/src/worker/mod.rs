@@ -9,6 +9,7 @@
 //! (or is given back on failure) before the loop exits.
 
 pub mod job;
+pub mod notify;
 pub mod periodic;
 mod purge;
 
@@ -20,7 +21,7 @@ use tokio::sync::watch;
 pub use periodic::clean_stale_uploads;
 
 /// Queues this worker serves by default.
-pub const QUEUES: [&str; 2] = [purge::REPOSITORY_GC.queue, purge::NAMESPACE_GC.queue];
+pub const QUEUES: [&str; 3] = [purge::REPOSITORY_GC.queue, purge::NAMESPACE_GC.queue, "notification"];
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -36,6 +37,10 @@ pub struct WorkerConfig {
     pub upload_max_age: Duration,
     /// Storage sweep interval (`ops::blobs::sweep`: objects crashes left behind); `None` disables it.
     pub storage_sweep_every: Option<Duration>,
+    /// How long a notification delivery may take (`NOTIFICATION_SEND_TIMEOUT`).
+    pub notification_timeout: Duration,
+    /// `WEBHOOK_BLOCK_PRIVATE_ADDRESSES` (ours): webhooks only to public addresses.
+    pub webhook_block_private: bool,
 }
 
 impl Default for WorkerConfig {
@@ -47,6 +52,8 @@ impl Default for WorkerConfig {
             upload_cleanup_every: Some(Duration::from_secs(3600)),
             upload_max_age: Duration::from_secs(2 * 86_400),
             storage_sweep_every: Some(Duration::from_secs(86_400)),
+            notification_timeout: Duration::from_secs(10),
+            webhook_block_private: false,
         }
     }
 }
@@ -58,27 +65,34 @@ impl WorkerConfig {
             upload_cleanup_every: (c.blobupload_cleanup_frequency > 0)
                 .then(|| Duration::from_secs(c.blobupload_cleanup_frequency)),
             upload_max_age: Duration::from_secs(c.blobupload_deletion_date_threshold.saturating_mul(86_400)),
+            notification_timeout: Duration::from_secs(c.notification_send_timeout.max(1)),
+            webhook_block_private: c.webhook_block_private_addresses.0,
             ..WorkerConfig::default()
         }
     }
 }
 
 /// The job of queue `name`, if this worker has one.
-pub fn job(name: &str) -> Option<&'static dyn job::Job> {
-    [&purge::REPOSITORY_GC, &purge::NAMESPACE_GC]
-        .into_iter()
-        .find(|j| j.queue == name)
-        .map(|j| j as &dyn job::Job)
+pub fn job(name: &str, cfg: &WorkerConfig) -> Option<Box<dyn job::Job>> {
+    match name {
+        "notification" => {
+            Some(Box::new(notify::Notify::new(cfg.notification_timeout, cfg.webhook_block_private)))
+        }
+        _ => [&purge::REPOSITORY_GC, &purge::NAMESPACE_GC]
+            .into_iter()
+            .find(|j| j.queue == name)
+            .map(|j| Box::new(*j) as Box<dyn job::Job>),
+    }
 }
 
 /// Runs the loop until `shutdown` becomes true.
 pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
     let mut wake = store.wakeups();
-    let jobs: Vec<&'static dyn job::Job> = cfg
+    let jobs: Vec<Box<dyn job::Job>> = cfg
         .queues
         .iter()
         .filter_map(|q| {
-            let j = job(q);
+            let j = job(q, &cfg);
             if j.is_none() {
                 tracing::warn!(queue = %q, "no job for this queue: not served");
             }
@@ -102,7 +116,7 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
                 if *shutdown.borrow() {
                     break;
                 }
-                worked |= job::claim_and_run(*j, &store, &storage).await;
+                worked |= job::claim_and_run(j.as_ref(), &store, &storage).await;
             }
             if !worked || *shutdown.borrow() {
                 break;

@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 use quay_core::queue::QueueItem;
 
 /// A queue whose items name one thing to purge.
+#[derive(Debug, Clone, Copy)]
 pub struct Purge {
     pub queue: &'static str,
     cascade: Cascade,

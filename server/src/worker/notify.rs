@@ -1,0 +1,268 @@
+//! The `notification` queue: delivers what a push (or `/test`) queued for a repository
+//! notification, as Quay's notification worker does. An item names its notification by uuid
+//! and carries the event's payload; a deleted notification, or one that failed
+//! [`MAX_FAILURES`] times (disabled until `POST …/notification/<uuid>` resets it), drops the
+//! item. A delivery that fails adds one to `number_of_failures` and is retried (30 s later, while
+//! the item has retries); one that succeeds starts the count over.
+//!
+//! Methods: `webhook` (POST of the event data as JSON, Quay's `Content-type` header, 2xx is
+//! success) and `slack` (an incoming-webhook message). The others Quay lists are accepted on
+//! create and refused here with a clear error (counted as failures) until built.
+//!
+//! Webhook targets are checked again at send time as Quay does (http/https, not `localhost` or
+//! `127.0.0.1`: refused targets are logged and skipped, not counted). With
+//! `WEBHOOK_BLOCK_PRIVATE_ADDRESSES` (ours), every address the host resolves to must be a public
+//! one (no loopback, private, link-local, shared, unique-local, multicast or unspecified), the
+//! connection goes to the address that was checked, and redirects are not followed, so a
+//! notification cannot reach internal services.
+
+use super::job::Job;
+use crate::storage::BlobStorage;
+use crate::store::Store;
+use crate::store::notifications::Notification;
+use futures_util::future::BoxFuture;
+use quay_core::queue::QueueItem;
+use serde_json::{Value, json};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Failures after which a notification is no longer sent (Quay's `number_of_failures < 3`).
+pub const MAX_FAILURES: i64 = 3;
+const LEASE_S: i32 = 30;
+const RETRY_AFTER_S: i32 = 30;
+
+pub struct Notify {
+    http: reqwest::Client,
+    timeout: Duration,
+    block_private: bool,
+}
+
+impl Notify {
+    pub fn new(timeout: Duration, block_private: bool) -> Notify {
+        let http = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
+        Notify { http, timeout, block_private }
+    }
+}
+
+/// Why a delivery did not happen.
+enum Outcome {
+    Sent,
+    /// Not attempted, not counted (a target Quay's rules refuse at send time).
+    Skipped(String),
+    /// Counted as a failure and retried.
+    Failed(String),
+}
+
+/// An address a webhook may reach under `WEBHOOK_BLOCK_PRIVATE_ADDRESSES`.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8))
+        }
+    }
+}
+
+impl Notify {
+    async fn webhook(&self, url: &str, payload: &Value) -> Outcome {
+        if !crate::ops::notifications::webhook_url_allowed(url) {
+            return Outcome::Skipped(format!("webhook URL {url:?} is not allowed"));
+        }
+        let client = if self.block_private {
+            match self.pinned_client(url).await {
+                Ok(c) => c,
+                Err(e) => return Outcome::Skipped(e),
+            }
+        } else {
+            self.http.clone()
+        };
+        let sent = client
+            .post(url)
+            .header("Content-type", "application/json")
+            .body(payload.to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => Outcome::Sent,
+            Ok(r) => Outcome::Failed(format!("webhook answered {}", r.status())),
+            Err(e) => Outcome::Failed(format!("webhook not reached: {e}")),
+        }
+    }
+
+    /// A client bound to the one public address `url`'s host resolved to (no redirects).
+    async fn pinned_client(&self, url: &str) -> Result<reqwest::Client, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("webhook URL {url:?}: {e}"))?;
+        let host = parsed.host_str().ok_or_else(|| format!("webhook URL {url:?} has no host"))?.to_string();
+        let port = parsed.port_or_known_default().unwrap_or(80);
+        let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let addrs: Vec<std::net::SocketAddr> = match bare.parse::<IpAddr>() {
+            Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+            Err(_) => tokio::net::lookup_host((bare.as_str(), port))
+                .await
+                .map_err(|e| format!("webhook host {host} does not resolve: {e}"))?
+                .collect(),
+        };
+        if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
+            return Err(format!(
+                "webhook host {host} resolves to a non-public address (WEBHOOK_BLOCK_PRIVATE_ADDRESSES)"
+            ));
+        }
+        reqwest::Client::builder()
+            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(&bare, addrs[0])
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    async fn deliver(&self, n: &Notification, event_data: &Value) -> Outcome {
+        let config: Value = serde_json::from_str(&n.config_json).unwrap_or_else(|_| json!({}));
+        let url = config["url"].as_str().unwrap_or("");
+        match n.method.as_str() {
+            "webhook" => self.webhook(url, event_data).await,
+            "slack" => {
+                let summary = summary(&n.event, event_data);
+                let payload = json!({
+                    "text": summary,
+                    "username": "quayiobot",
+                    "attachments": [{
+                        "fallback": summary,
+                        "text": message(&n.event, event_data),
+                        "color": "good",
+                        "mrkdwn_in": ["text"],
+                    }],
+                });
+                self.webhook(url, &payload).await
+            }
+            other => {
+                Outcome::Failed(format!("notification method {other:?} is not supported by this server yet"))
+            }
+        }
+    }
+}
+
+/// Quay's one-line summary of an event.
+fn summary(event: &str, data: &Value) -> String {
+    let repo = data["repository"].as_str().unwrap_or("");
+    match event {
+        "repo_push" => format!("Repository {repo} updated"),
+        other => format!("{other} in repository {repo}"),
+    }
+}
+
+/// The message body Slack shows (Slack markup).
+fn message(event: &str, data: &Value) -> String {
+    let repo = data["repository"].as_str().unwrap_or("");
+    let link = format!("<{}|{repo}>", data["homepage"].as_str().unwrap_or(""));
+    match event {
+        "repo_push" => {
+            let tags: Vec<&str> = data["updated_tags"]
+                .as_array()
+                .map(|t| t.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            format!("Pushed {} in repository {link}", tags.join(", "))
+        }
+        other => format!("{other} in repository {link}"),
+    }
+}
+
+impl Job for Notify {
+    fn queue(&self) -> &'static str {
+        "notification"
+    }
+    fn lease_s(&self) -> i32 {
+        LEASE_S
+    }
+    fn retry_after_s(&self) -> i32 {
+        RETRY_AFTER_S
+    }
+    fn run<'a>(
+        &'a self,
+        store: &'a Store,
+        _storage: &'a BlobStorage,
+        item: &'a QueueItem,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let body: Value = serde_json::from_str(&item.body).unwrap_or(Value::Null);
+            let Some(uuid) = body["notification_uuid"].as_str() else {
+                tracing::warn!(queue_name = %item.queue_name, "notification item without a uuid: dropped");
+                return Ok(());
+            };
+            let n = match store.notification_by_uuid(uuid).await.map_err(|e| e.to_string())? {
+                Some(n) if n.failures < MAX_FAILURES => n,
+                // Deleted, or disabled by its failures: nothing to send (Quay completes the item).
+                _ => return Ok(()),
+            };
+            let started = std::time::Instant::now();
+            match self.deliver(&n, &body["event_data"]).await {
+                Outcome::Sent => {
+                    store.notification_delivery(uuid, true).await.map_err(|e| e.to_string())?;
+                    tracing::info!(notification = uuid, method = %n.method, ms = started.elapsed().as_millis() as u64, "notification sent");
+                    Ok(())
+                }
+                Outcome::Skipped(why) => {
+                    tracing::warn!(notification = uuid, method = %n.method, "notification not sent: {why}");
+                    Ok(())
+                }
+                Outcome::Failed(why) => {
+                    let failures =
+                        store.notification_delivery(uuid, false).await.map_err(|e| e.to_string())?;
+                    Err(format!("notification {uuid} ({}) failed {failures} time(s): {why}", n.method))
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public;
+
+    #[test]
+    fn only_public_addresses_pass() {
+        for bad in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(bad.parse().expect("ip")), "{bad}");
+        }
+        for good in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public(good.parse().expect("ip")), "{good}");
+        }
+    }
+}

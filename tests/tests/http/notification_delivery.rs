@@ -1,0 +1,196 @@
+//! Repository notifications delivered by the worker, on both backends: a push queues Quay's
+//! `repo_push` item in the push's own transaction and the worker POSTs Quay's payload to the
+//! webhook; a push that is refused sends nothing; a failing webhook counts its failures and is
+//! not called after the third; a Slack target gets Quay's message shape;
+//! `WEBHOOK_BLOCK_PRIVATE_ADDRESSES` keeps deliveries off private addresses.
+//!
+//! The sink listens on 127.0.0.2 (loopback): Quay refuses `localhost` and `127.0.0.1` as webhook
+//! hosts at creation and at send time, as the golden scenario records.
+
+use super::common::{Backend, OCI_MANIFEST, PASSWORD, Registry, image_manifest, scalar};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Received = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// A webhook sink on 127.0.0.2: records (path, JSON body) and answers 200, or 500 on `/fail`.
+async fn sink() -> (String, Received) {
+    let got: Received = Arc::default();
+    let store = got.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: axum::body::Bytes| {
+        let store = store.clone();
+        async move {
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            store.lock().expect("lock").push((uri.path().to_string(), v));
+            if uri.path() == "/fail" {
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                axum::http::StatusCode::OK
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.expect("bind 127.0.0.2");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), got)
+}
+
+/// Waits (bounded) until `got` holds `n` deliveries to `path`.
+async fn deliveries(got: &Received, path: &str, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let found: Vec<Value> =
+            got.lock().expect("lock").iter().filter(|(p, _)| p == path).map(|(_, v)| v.clone()).collect();
+        if found.len() >= n {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    got.lock().expect("lock").iter().filter(|(p, _)| p == path).map(|(_, v)| v.clone()).collect()
+}
+
+async fn start_worker(r: &Registry) -> tokio::sync::watch::Sender<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut cfg = quay_server::worker::WorkerConfig::from_config(&r.config);
+    cfg.gc_every = None;
+    cfg.storage_sweep_every = None;
+    cfg.upload_cleanup_every = None;
+    tokio::spawn(quay_server::worker::run(r.store.clone(), r.storage.clone(), cfg, stopped));
+    stop
+}
+
+async fn notify(r: &Registry, token: &str, method: &str, config: Value) {
+    let resp = r
+        .http
+        .post(format!("{}/api/v1/repository/admin/app/notification/", r.url))
+        .bearer_auth(token)
+        .json(&json!({"event": "repo_push", "method": method, "config": config, "eventConfig": {}, "title": method}))
+        .send()
+        .await
+        .expect("create notification");
+    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+}
+
+async fn delivered_as_quay_does(backend: Backend) {
+    let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"notify\"\n";
+    let r = Registry::start(backend, "notify", extra).await;
+    let init: Value = r
+        .http
+        .post(format!("{}/api/v1/user/initialize", r.url))
+        .json(&json!({"username": "admin", "password": PASSWORD, "email": "admin@example.com", "access_token": true}))
+        .send()
+        .await
+        .expect("initialize")
+        .json()
+        .await
+        .expect("json");
+    let api = init["access_token"].as_str().expect("token").to_string();
+    let _stop = start_worker(&r).await;
+    let (base, got) = sink().await;
+
+    let t = r.token(Some("admin"), &["repository:admin/app:pull,push"]).await;
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let dc = r.push_blob("admin/app", &t, config).await;
+    let manifest = image_manifest((&dc, config.len()), &[], "");
+    notify(&r, &api, "webhook", json!({"url": format!("{base}/hook")})).await;
+    notify(&r, &api, "webhook", json!({"url": format!("{base}/fail")})).await;
+    notify(&r, &api, "slack", json!({"url": format!("{base}/slack")})).await;
+
+    // A refused push (a layer the repository does not have) queues nothing.
+    let bad = image_manifest((&dc, config.len()), &[(&super::common::digest(b"missing"), 7)], "");
+    assert_eq!(r.put_manifest("admin/app", "broken", &t, OCI_MANIFEST, &bad).await.status(), 400);
+    let queued = scalar(&r, "SELECT COUNT(*) FROM queueitem WHERE queue_name LIKE 'notification/%'").await;
+    assert_eq!(queued, 0, "a refused push queued a notification");
+
+    assert_eq!(r.put_manifest("admin/app", "v1", &t, OCI_MANIFEST, &manifest).await.status(), 201);
+    let hooks = deliveries(&got, "/hook", 1).await;
+    assert_eq!(hooks.len(), 1, "one delivery per push");
+    assert_eq!(
+        hooks[0],
+        json!({
+            "repository": "admin/app",
+            "namespace": "admin",
+            "name": "app",
+            "docker_url": format!("{}/admin/app", r.host),
+            "homepage": format!("http://{}/repository/admin/app", r.host),
+            "updated_tags": ["v1"],
+        })
+    );
+    let slack = deliveries(&got, "/slack", 1).await;
+    assert_eq!(slack[0]["text"], "Repository admin/app updated");
+    assert_eq!(slack[0]["username"], "quayiobot");
+    assert_eq!(slack[0]["attachments"][0]["color"], "good");
+
+    // The failing target: each push's delivery fails once; after the third failure it is not
+    // called again (disabled until reset).
+    for tag in ["v2", "v3", "v4"] {
+        assert_eq!(r.put_manifest("admin/app", tag, &t, OCI_MANIFEST, &manifest).await.status(), 201);
+    }
+    assert_eq!(deliveries(&got, "/hook", 4).await.len(), 4);
+    let failing = "SELECT CAST(number_of_failures AS BIGINT) FROM repositorynotification WHERE title = 'webhook' AND config_json LIKE '%/fail%'";
+    for _ in 0..200 {
+        if scalar(&r, failing).await >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(scalar(&r, failing).await, 3);
+    let fails_before = deliveries(&got, "/fail", 3).await.len();
+    assert_eq!(fails_before, 3);
+    assert_eq!(r.put_manifest("admin/app", "v5", &t, OCI_MANIFEST, &manifest).await.status(), 201);
+    assert_eq!(deliveries(&got, "/hook", 5).await.len(), 5);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(deliveries(&got, "/fail", 3).await.len(), 3, "a disabled notification is not called");
+    // The working ones start their failure count over after each success.
+    let ok_failures = scalar(
+        &r,
+        "SELECT CAST(COALESCE(SUM(number_of_failures), 0) AS BIGINT) FROM repositorynotification WHERE config_json NOT LIKE '%/fail%'",
+    )
+    .await;
+    assert_eq!(ok_failures, 0);
+}
+
+#[tokio::test]
+async fn delivered_as_quay_does_sqlite() {
+    delivered_as_quay_does(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn delivered_as_quay_does_postgres() {
+    delivered_as_quay_does(Backend::Postgres).await;
+}
+
+/// `WEBHOOK_BLOCK_PRIVATE_ADDRESSES: true`: the same webhook on a loopback address is not called.
+#[tokio::test]
+async fn private_addresses_can_be_blocked() {
+    let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"notify\"\nWEBHOOK_BLOCK_PRIVATE_ADDRESSES: true\n";
+    let r = Registry::start(Backend::Sqlite, "notifyblock", extra).await;
+    let init: Value = r
+        .http
+        .post(format!("{}/api/v1/user/initialize", r.url))
+        .json(&json!({"username": "admin", "password": PASSWORD, "email": "admin@example.com", "access_token": true}))
+        .send()
+        .await
+        .expect("initialize")
+        .json()
+        .await
+        .expect("json");
+    let api = init["access_token"].as_str().expect("token").to_string();
+    let _stop = start_worker(&r).await;
+    let (base, got) = sink().await;
+    let t = r.token(Some("admin"), &["repository:admin/app:pull,push"]).await;
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let dc = r.push_blob("admin/app", &t, config).await;
+    let manifest = image_manifest((&dc, config.len()), &[], "");
+    notify(&r, &api, "webhook", json!({"url": format!("{base}/hook")})).await;
+    assert_eq!(r.put_manifest("admin/app", "v1", &t, OCI_MANIFEST, &manifest).await.status(), 201);
+    // The item is handled (dropped, not retried) and nothing reaches the sink.
+    for _ in 0..200 {
+        if scalar(&r, "SELECT COUNT(*) FROM queueitem WHERE queue_name LIKE 'notification/%'").await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(scalar(&r, "SELECT COUNT(*) FROM queueitem WHERE queue_name LIKE 'notification/%'").await, 0);
+    assert!(got.lock().expect("lock").is_empty(), "a blocked address was called");
+}
