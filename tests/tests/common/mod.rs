@@ -97,6 +97,23 @@ impl Registry {
         format!("http://{addr}")
     }
 
+    /// `POST /api/v1/user/initialize` as `admin` with [`PASSWORD`] (the config must turn on
+    /// `FEATURE_USER_INITIALIZE`); returns its OAuth token (every scope).
+    pub async fn initialize_admin(&self) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/user/initialize", self.url))
+            .json(&serde_json::json!({
+                "username": "admin", "password": PASSWORD, "email": "admin@example.com", "access_token": true
+            }))
+            .send()
+            .await
+            .expect("initialize");
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.expect("json");
+        body["access_token"].as_str().expect("token").to_string()
+    }
+
     /// A database user with [`PASSWORD`] (bcrypt cost 4 to keep tests fast).
     pub async fn user(&self, name: &str) -> i64 {
         let hash = bcrypt::hash(PASSWORD, 4).expect("hash");

@@ -196,17 +196,7 @@ async fn matrix(backend: Backend, full_access: bool) {
          FEATURE_SUPERUSERS_FULL_ACCESS: {full_access}\n"
     );
     let r = Registry::start(backend, "apimatrix", &config).await;
-    let init: Value = r
-        .http
-        .post(format!("{}/api/v1/user/initialize", r.url))
-        .json(&json!({"username": "admin", "password": PASSWORD, "email": "admin@example.com", "access_token": true}))
-        .send()
-        .await
-        .expect("initialize")
-        .json()
-        .await
-        .expect("json");
-    let superuser = Cred::Bearer(init["access_token"].as_str().expect("token").to_string());
+    let superuser = Cred::Bearer(r.initialize_admin().await);
     for name in ["owner", "orgadmin", "creator", "member", "writer", "outsider"] {
         r.user(name).await;
     }

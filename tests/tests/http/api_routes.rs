@@ -8,23 +8,9 @@ use serde_json::{Value, json};
 
 const CONFIG: &str = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"routes-secret\"\n";
 
-/// Initializes the first user with a token; returns the bearer token.
-async fn initialize(r: &Registry) -> String {
-    let resp = r
-        .http
-        .post(format!("{}/api/v1/user/initialize", r.url))
-        .json(&json!({"username": "admin", "password": "password123", "email": "admin@example.com", "access_token": true}))
-        .send()
-        .await
-        .expect("initialize");
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.expect("json");
-    body["access_token"].as_str().expect("token").to_string()
-}
-
 async fn every_route_is_served(backend: Backend) {
     let r = Registry::start(backend, "apiroutes", CONFIG).await;
-    let token = initialize(&r).await;
+    let token = r.initialize_admin().await;
     for (method, path, _) in ROUTES {
         let concrete: String = path
             .split('/')
@@ -81,7 +67,7 @@ async fn every_route_is_served_postgres() {
 
 async fn app_token_logs_in(backend: Backend) {
     let r = Registry::start(backend, "apptoken", CONFIG).await;
-    let token = initialize(&r).await;
+    let token = r.initialize_admin().await;
     let created: Value = r
         .http
         .post(format!("{}/api/v1/user/apptoken", r.url))
@@ -196,7 +182,7 @@ async fn guards_hold(backend: Backend) {
         "SUPER_USERS: [admin, other]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"guards\"\n",
     )
     .await;
-    let admin = initialize(&r).await;
+    let admin = r.initialize_admin().await;
     person(&r, &admin, "alice").await;
     person(&r, &admin, "bob").await;
     let alice = sign_in(&r, "alice", "password123").await;
@@ -325,7 +311,7 @@ async fn guards_hold_postgres() {
 /// registry refuses API writes with 503.
 async fn anonymous_off_and_read_only(backend: Backend) {
     let r = Registry::start(backend, "apigates", "FEATURE_ANONYMOUS_ACCESS: false\nREGISTRY_STATE: readonly\nFEATURE_USER_INITIALIZE: true\nSUPER_USERS: [admin]\nSECRET_KEY: \"gates\"\n").await;
-    let admin = initialize(&r).await;
+    let admin = r.initialize_admin().await;
     let anon = r.http.get(format!("{}/api/v1/repository?public=true", r.url)).send().await.expect("list");
     assert_eq!(anon.status(), 401);
     let write = r
@@ -361,7 +347,7 @@ async fn own_password_change(backend: Backend) {
         "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"ownpw\"\n",
     )
     .await;
-    let admin = initialize(&r).await;
+    let admin = r.initialize_admin().await;
     person(&r, &admin, "alice").await;
     let alice = sign_in(&r, "alice", "password123").await;
     let resp = alice
@@ -405,7 +391,7 @@ async fn own_password_change_postgres() {
 /// keys, change log, every account's logs), error type descriptions, `includeStats`, the logo.
 async fn web_ui_routes(backend: Backend) {
     let r = Registry::start(backend, "webui", CONFIG).await;
-    let token = initialize(&r).await;
+    let token = r.initialize_admin().await;
     let get = |path: &str| {
         let req = r.http.get(format!("{}{path}", r.url)).bearer_auth(&token);
         async move {

@@ -7,7 +7,7 @@
 //! The sink listens on 127.0.0.2 (loopback): Quay refuses `localhost` and `127.0.0.1` as webhook
 //! hosts at creation and at send time, as the golden scenario records.
 
-use super::common::{Backend, OCI_MANIFEST, PASSWORD, Registry, image_manifest, scalar};
+use super::common::{Backend, OCI_MANIFEST, Registry, image_manifest, scalar};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -74,17 +74,7 @@ async fn notify(r: &Registry, token: &str, method: &str, config: Value) {
 async fn delivered_as_quay_does(backend: Backend) {
     let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"notify\"\n";
     let r = Registry::start(backend, "notify", extra).await;
-    let init: Value = r
-        .http
-        .post(format!("{}/api/v1/user/initialize", r.url))
-        .json(&json!({"username": "admin", "password": PASSWORD, "email": "admin@example.com", "access_token": true}))
-        .send()
-        .await
-        .expect("initialize")
-        .json()
-        .await
-        .expect("json");
-    let api = init["access_token"].as_str().expect("token").to_string();
+    let api = r.initialize_admin().await;
     let _stop = start_worker(&r).await;
     let (base, got) = sink().await;
 
@@ -165,17 +155,7 @@ async fn delivered_as_quay_does_postgres() {
 async fn private_addresses_can_be_blocked() {
     let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"notify\"\nWEBHOOK_BLOCK_PRIVATE_ADDRESSES: true\n";
     let r = Registry::start(Backend::Sqlite, "notifyblock", extra).await;
-    let init: Value = r
-        .http
-        .post(format!("{}/api/v1/user/initialize", r.url))
-        .json(&json!({"username": "admin", "password": PASSWORD, "email": "admin@example.com", "access_token": true}))
-        .send()
-        .await
-        .expect("initialize")
-        .json()
-        .await
-        .expect("json");
-    let api = init["access_token"].as_str().expect("token").to_string();
+    let api = r.initialize_admin().await;
     let _stop = start_worker(&r).await;
     let (base, got) = sink().await;
     let t = r.token(Some("admin"), &["repository:admin/app:pull,push"]).await;
