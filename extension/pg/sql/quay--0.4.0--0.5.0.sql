@@ -4,11 +4,43 @@
 -- overload with a trailing `superuser boolean` (a full-access superuser may create in any
 -- namespace), quay.log_actions (a batch of action logs in one transaction), quay.queue_complete_and_claim
 -- (a worker's batch completed and the next claimed in one transaction), and quay.manifest_push
--- (a push with its repo_push notifications queued in the same transaction). Nothing existing
+-- (a push with its repo_push notifications queued in the same transaction); views
+-- quay.queue_running, quay.queue_failed, quay.notification_failing (worker state). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from
 -- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match a
 -- fresh install.
 \echo Use "ALTER EXTENSION quay UPDATE TO '0.5.0'" to load this file. \quit
+
+CREATE VIEW queue_running AS
+SELECT q.id, split_part(q.queue_name, '/', 1) AS queue, q.queue_name, q.state_id,
+       q.processing_expires AS lease_expires,
+       q.processing_expires - (now() AT TIME ZONE 'UTC') AS lease_left,
+       q.retries_remaining
+  FROM public.queueitem q
+ WHERE NOT q.available AND q.processing_expires > (now() AT TIME ZONE 'UTC');
+
+CREATE VIEW queue_failed AS
+SELECT q.id, split_part(q.queue_name, '/', 1) AS queue, q.queue_name, q.body, q.available_after,
+       q.processing_expires AS last_lease_expired
+  FROM public.queueitem q
+ WHERE q.retries_remaining <= 0
+   AND (q.available OR q.processing_expires <= (now() AT TIME ZONE 'UTC'));
+
+CREATE VIEW notification_failing AS
+SELECT ns.username AS namespace, r.name AS repository, n.uuid, n.title, e.name AS event,
+       m.name AS method, n.number_of_failures AS failures, n.number_of_failures >= 3 AS disabled,
+       (SELECT count(*) FROM public.queueitem q
+         WHERE q.queue_name LIKE 'notification/%' AND q.body LIKE '%' || n.uuid || '%') AS queued
+  FROM public.repositorynotification n
+  JOIN public.repository r ON r.id = n.repository_id
+  JOIN public."user" ns ON ns.id = r.namespace_user_id
+  JOIN public.externalnotificationevent e ON e.id = n.event_id
+  JOIN public.externalnotificationmethod m ON m.id = n.method_id
+ WHERE n.number_of_failures > 0;
+
+COMMENT ON VIEW queue_running IS 'Items being worked on: queue, name, the claim''s state_id, when the lease expires and how long is left, retries left.';
+COMMENT ON VIEW queue_failed IS 'Items that will not run again: no retries left and not running (Quay leaves them in queueitem).';
+COMMENT ON VIEW notification_failing IS 'Repository notifications whose last deliveries failed: failures, disabled (3 or more: not sent until reset), deliveries still queued.';
 
 -- quay::_queue_complete_and_claim_ids
 CREATE  FUNCTION "_queue_complete_and_claim_ids"(

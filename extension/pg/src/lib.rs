@@ -218,6 +218,42 @@ COMMENT ON FUNCTION queue_complete_and_claim(bigint[], text, integer, integer) I
     requires = [_queue_complete_and_claim_ids]
 );
 
+extension_sql!(
+    r#"
+CREATE VIEW queue_running AS
+SELECT q.id, split_part(q.queue_name, '/', 1) AS queue, q.queue_name, q.state_id,
+       q.processing_expires AS lease_expires,
+       q.processing_expires - (now() AT TIME ZONE 'UTC') AS lease_left,
+       q.retries_remaining
+  FROM public.queueitem q
+ WHERE NOT q.available AND q.processing_expires > (now() AT TIME ZONE 'UTC');
+
+CREATE VIEW queue_failed AS
+SELECT q.id, split_part(q.queue_name, '/', 1) AS queue, q.queue_name, q.body, q.available_after,
+       q.processing_expires AS last_lease_expired
+  FROM public.queueitem q
+ WHERE q.retries_remaining <= 0
+   AND (q.available OR q.processing_expires <= (now() AT TIME ZONE 'UTC'));
+
+CREATE VIEW notification_failing AS
+SELECT ns.username AS namespace, r.name AS repository, n.uuid, n.title, e.name AS event,
+       m.name AS method, n.number_of_failures AS failures, n.number_of_failures >= 3 AS disabled,
+       (SELECT count(*) FROM public.queueitem q
+         WHERE q.queue_name LIKE 'notification/%' AND q.body LIKE '%' || n.uuid || '%') AS queued
+  FROM public.repositorynotification n
+  JOIN public.repository r ON r.id = n.repository_id
+  JOIN public."user" ns ON ns.id = r.namespace_user_id
+  JOIN public.externalnotificationevent e ON e.id = n.event_id
+  JOIN public.externalnotificationmethod m ON m.id = n.method_id
+ WHERE n.number_of_failures > 0;
+
+COMMENT ON VIEW queue_running IS 'Items being worked on: queue, name, the claim''s state_id, when the lease expires and how long is left, retries left.';
+COMMENT ON VIEW queue_failed IS 'Items that will not run again: no retries left and not running (Quay leaves them in queueitem).';
+COMMENT ON VIEW notification_failing IS 'Repository notifications whose last deliveries failed: failures, disabled (3 or more: not sent until reset), deliveries still queued.';
+"#,
+    name = "worker_state_views"
+);
+
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
 fn queue_complete(item_id: i64) -> bool {

@@ -131,6 +131,19 @@ async fn delivered_as_quay_does(backend: Backend) {
     assert_eq!(deliveries(&got, "/hook", 5).await.len(), 5);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(deliveries(&got, "/fail", 3).await.len(), 3, "a disabled notification is not called");
+    // A DBA sees it in psql (PostgreSQL: the extension's view).
+    if backend == Backend::Postgres {
+        let view = scalar(
+            &r,
+            "SELECT CAST(failures AS BIGINT) * 10 + CASE WHEN disabled THEN 1 ELSE 0 END \
+               FROM quay.notification_failing WHERE method = 'webhook'",
+        )
+        .await;
+        assert_eq!(view, 31, "quay.notification_failing: 3 failures, disabled");
+        let running =
+            scalar(&r, "SELECT COUNT(*) FROM quay.queue_running WHERE queue = 'notification'").await;
+        assert_eq!(running, 0);
+    }
     // The working ones start their failure count over after each success.
     let ok_failures = scalar(
         &r,

@@ -171,6 +171,22 @@ async fn expired_leases_are_reclaimed_and_exhausted_items_never_return() {
         (status.get::<_, i64>(0), status.get::<_, i64>(1), status.get::<_, i64>(2), status.get::<_, i64>(3)),
         (0, 0, 0, 1)
     );
+    // quay.queue_failed lists it; quay.queue_running shows a live lease with its time left.
+    let failed: Vec<i64> = c
+        .query("SELECT id::bigint FROM quay.queue_failed", &[])
+        .await
+        .expect("failed")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(failed, vec![id]);
+    let live: i64 = c.query_one("SELECT quay.queue_put('q/b/', 'y')", &[]).await.expect("put").get(0);
+    assert_eq!(claim_id(&c, "q/b/", 600).await, Some(live));
+    let running = c
+        .query_one("SELECT id::bigint, lease_left > interval '500 seconds' FROM quay.queue_running", &[])
+        .await
+        .expect("running");
+    assert_eq!((running.get::<_, i64>(0), running.get::<_, bool>(1)), (live, true));
     let err = c.query_one("SELECT quay.queue_put('noslash', 'x')", &[]).await.expect_err("invalid name");
     let db_err = err.as_db_error().expect("db error");
     assert_eq!(db_err.code().code(), "22023");
