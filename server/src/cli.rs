@@ -67,7 +67,7 @@ pub struct Target {
 pub struct WorkerArgs {
     #[command(flatten)]
     pub target: Target,
-    /// Queues to serve (repeatable); default: repositorygc and namespacegc.
+    /// Queues to serve (repeatable); default: repositorygc, namespacegc and notification.
     #[arg(long = "queue", value_name = "NAME")]
     pub queues: Vec<String>,
     /// Seconds between routine garbage-collection passes (0 disables them).
