@@ -176,11 +176,13 @@ async fn main() -> anyhow::Result<()> {
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            let got = arrivals.lock().expect("lock");
-            if sent.iter().all(|(t, _)| got.contains_key(t)) {
+            let all_in = {
+                let got = arrivals.lock().expect("lock");
+                sent.iter().all(|(t, _)| got.contains_key(t))
+            };
+            if all_in {
                 break;
             }
-            drop(got);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let got = arrivals.lock().expect("lock").clone();
