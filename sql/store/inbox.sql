@@ -30,3 +30,21 @@ SELECT n.uuid, k.name, {ts:n.created}, n.metadata_json, n.dismissed, t.username,
                              JOIN teamrole tr ON tr.id = at.role_id AND tr.name = 'admin'
                              JOIN teammember tm ON tm.team_id = at.id
                             WHERE tm.user_id = $1))
+
+-- name: targets
+-- Who a `quay_notification` target means (Quay's QuayNotificationMethod): kind $1 (`user`,
+-- `org`, `team`), name $2, the repository's namespace $3 (a team is one of its teams): the
+-- account ids to address (a team: its members; an organization: itself, seen by its admins).
+SELECT u.id FROM "user" u
+ WHERE $1 IN ('user', 'org') AND u.username = $2 AND u.enabled AND NOT u.robot
+UNION
+SELECT tm.user_id FROM teammember tm
+  JOIN team t ON t.id = tm.team_id
+  JOIN "user" o ON o.id = t.organization_id AND o.username = $3
+ WHERE $1 = 'team' AND t.name = $2
+
+-- name: deliver
+-- One in-app notification: $1 uuid, $2 kind name, $3 target account, $4 metadata JSON.
+INSERT INTO notification (uuid, kind_id, target_id, metadata_json, created, dismissed)
+SELECT $1, k.id, $3, $4, {now}, false FROM notificationkind k WHERE k.name = $2
+RETURNING id

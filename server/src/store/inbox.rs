@@ -45,3 +45,36 @@ impl Store {
         Ok(rows.first().and_then(item))
     }
 }
+
+impl Store {
+    /// Delivers an in-app notification of `kind` (a `notificationkind` name) to what a
+    /// `quay_notification` target names (`user`, `org`, or a `team` of `namespace`). Returns how
+    /// many accounts got one (0: the target names nobody, or the kind is unknown).
+    pub async fn inbox_deliver(
+        &self,
+        target_kind: &str,
+        target_name: &str,
+        namespace: &str,
+        kind: &str,
+        metadata_json: &str,
+    ) -> Result<usize, StoreError> {
+        let rows = self
+            .statement(
+                Access::Read,
+                named(SQL, "targets"),
+                vec![Value::text(target_kind), Value::text(target_name), Value::text(namespace)],
+            )
+            .await?;
+        let mut delivered = 0;
+        for id in rows.iter().filter_map(|r| super::query::int(r, 0)) {
+            let params = vec![
+                Value::text(uuid::Uuid::new_v4().to_string()),
+                Value::text(kind),
+                Value::Int(id),
+                Value::text(metadata_json),
+            ];
+            delivered += self.statement(Access::Write, named(SQL, "deliver"), params).await?.len();
+        }
+        Ok(delivered)
+    }
+}

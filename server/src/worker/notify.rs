@@ -6,8 +6,11 @@
 //! the item has retries); one that succeeds starts the count over.
 //!
 //! Methods: `webhook` (POST of the event data as JSON, Quay's `Content-type` header, 2xx is
-//! success) and `slack` (an incoming-webhook message). The others Quay lists are accepted on
-//! create and refused here with a clear error (counted as failures) until built.
+//! success), `slack` (an incoming-webhook message) and `quay_notification` (an in-app
+//! notification for a user, an organization or a team's members, with the event data as its
+//! metadata: `/api/v1/user/notifications` shows it). The others Quay lists (e-mail, HipChat,
+//! Flowdock) are accepted on create and refused here with a clear error (counted as failures)
+//! until built.
 //!
 //! Webhook targets are checked again at send time as Quay does (http/https, not `localhost` or
 //! `127.0.0.1`: refused targets are logged and skipped, not counted). With
@@ -137,7 +140,7 @@ impl Notify {
             .map_err(|e| e.to_string())
     }
 
-    async fn deliver(&self, n: &Notification, event_data: &Value) -> Outcome {
+    async fn deliver(&self, store: &Store, n: &Notification, event_data: &Value) -> Outcome {
         let config: Value = serde_json::from_str(&n.config_json).unwrap_or_else(|_| json!({}));
         let url = config["url"].as_str().unwrap_or("");
         match n.method.as_str() {
@@ -155,6 +158,16 @@ impl Notify {
                     }],
                 });
                 self.webhook(url, &payload).await
+            }
+            "quay_notification" => {
+                let kind = config["target"]["kind"].as_str().unwrap_or("");
+                let name = config["target"]["name"].as_str().unwrap_or("");
+                let namespace = event_data["namespace"].as_str().unwrap_or("");
+                match store.inbox_deliver(kind, name, namespace, &n.event, &event_data.to_string()).await {
+                    Ok(0) => Outcome::Skipped(format!("target {kind} {name:?} names nobody")),
+                    Ok(_) => Outcome::Sent,
+                    Err(e) => Outcome::Failed(format!("in-app notification not written: {e}")),
+                }
             }
             other => {
                 Outcome::Failed(format!("notification method {other:?} is not supported by this server yet"))
@@ -216,7 +229,7 @@ impl Job for Notify {
                 _ => return Ok(()),
             };
             let started = std::time::Instant::now();
-            match self.deliver(&n, &body["event_data"]).await {
+            match self.deliver(store, &n, &body["event_data"]).await {
                 Outcome::Sent => {
                     store.notification_delivery(uuid, true).await.map_err(|e| e.to_string())?;
                     tracing::info!(notification = uuid, method = %n.method, ms = started.elapsed().as_millis() as u64, "notification sent");

@@ -85,6 +85,7 @@ async fn delivered_as_quay_does(backend: Backend) {
     notify(&r, &api, "webhook", json!({"url": format!("{base}/hook")})).await;
     notify(&r, &api, "webhook", json!({"url": format!("{base}/fail")})).await;
     notify(&r, &api, "slack", json!({"url": format!("{base}/slack")})).await;
+    notify(&r, &api, "quay_notification", json!({"target": {"kind": "user", "name": "admin"}})).await;
 
     // A refused push (a layer the repository does not have) queues nothing.
     let bad = image_manifest((&dc, config.len()), &[(&super::common::digest(b"missing"), 7)], "");
@@ -110,6 +111,17 @@ async fn delivered_as_quay_does(backend: Backend) {
     assert_eq!(slack[0]["text"], "Repository admin/app updated");
     assert_eq!(slack[0]["username"], "quayiobot");
     assert_eq!(slack[0]["attachments"][0]["color"], "good");
+    // The in-app one reaches admin's notifications, with the event data as its metadata.
+    let mut inbox = Value::Null;
+    for _ in 0..200 {
+        inbox = r.get_json("/api/v1/user/notifications", Some(&api)).await;
+        if inbox["notifications"].as_array().is_some_and(|n| !n.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(inbox["notifications"][0]["kind"], "repo_push", "{inbox}");
+    assert_eq!(inbox["notifications"][0]["metadata"], hooks[0]);
 
     // The failing target: each push's delivery fails once; after the third failure it is not
     // called again (disabled until reset).
