@@ -40,3 +40,40 @@ SELECT n.uuid, ns.username, r.name
   JOIN "user" ns ON ns.id = r.namespace_user_id
  WHERE n.repository_id = $1
  ORDER BY n.id
+
+-- name: unref_successes
+-- Before a notification goes: its tagnotificationsuccess rows (they reference it).
+DELETE FROM tagnotificationsuccess
+ WHERE notification_id IN (SELECT id FROM repositorynotification WHERE repository_id = $1 AND uuid = $2)
+
+-- Tag expiry notifications (repo_image_expiry, Quay's scan_for_image_expiry_notifications).
+-- name: expiry_due
+-- Up to 10 repo_image_expiry notifications not disabled and not scanned since $1 (epoch ms),
+-- least recently scanned first: id, uuid, event config, method id, namespace, repository, its id.
+SELECT n.id, n.uuid, n.event_config_json, n.method_id, ns.username, r.name, r.id
+  FROM repositorynotification n
+  JOIN externalnotificationevent e ON e.id = n.event_id AND e.name = 'repo_image_expiry'
+  JOIN repository r ON r.id = n.repository_id
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+ WHERE n.number_of_failures < 3
+   AND (n.last_ran_ms IS NULL OR n.last_ran_ms < $1)
+ ORDER BY n.last_ran_ms NULLS FIRST, n.id
+ LIMIT 10
+ {skip_locked}
+
+-- name: mark_scanned
+UPDATE repositorynotification SET last_ran_ms = $2 WHERE id = $1
+
+-- name: expiring_tags
+-- Alive, visible tags of repository $1 whose expiry falls in ($2, $3] (epoch ms) and that
+-- notification $4 (method $5) has not announced yet: id, name.
+SELECT t.id, t.name FROM tag t
+ WHERE t.repository_id = $1
+   AND t.lifetime_end_ms IS NOT NULL AND t.lifetime_end_ms > $2 AND t.lifetime_end_ms <= $3
+   AND t.hidden = false
+   AND t.id NOT IN (SELECT s.tag_id FROM tagnotificationsuccess s
+                     WHERE s.notification_id = $4 AND s.method_id = $5)
+ ORDER BY t.name
+
+-- name: announced
+INSERT INTO tagnotificationsuccess (notification_id, tag_id, method_id) VALUES ($1, $2, $3)

@@ -80,6 +80,7 @@ pub fn delete(
     uuid: &str,
     log: Option<&LogEntry>,
 ) -> CoreResult<()> {
+    q(ex, "unref_successes", &[Value::Int(repository_id), Value::text(uuid)])?;
     if q(ex, "delete", &[Value::Int(repository_id), Value::text(uuid)])?.is_empty() {
         return Err(unknown(uuid));
     }
@@ -166,4 +167,56 @@ pub fn spawn(
         queue::put(ex, &format!("notification/{ns}/{name}/{event}/"), &body.to_string(), 0, 5)?;
     }
     Ok(rows.len())
+}
+
+/// How long a `repo_image_expiry` notification rests between scans (Quay's
+/// `NOTIFICATION_TASK_RUN_MINIMUM_INTERVAL_MINUTES`, 5 hours).
+pub const EXPIRY_SCAN_INTERVAL_MS: i64 = 5 * 3600 * 1000;
+
+/// One pass of Quay's tag-expiry notifications (`FEATURE_IMAGE_EXPIRY_TRIGGER`): up to 10
+/// `repo_image_expiry` notifications due for a scan (others' candidates skipped, so concurrent
+/// workers share them) are marked scanned; for each, the alive, visible tags expiring within its
+/// `days` that it has not announced are remembered (`tagnotificationsuccess`) and one delivery
+/// is queued with them (`tags`, `expiring_in: "<days> days"`), in one transaction. A tag whose
+/// expiry changes is announced again (tag writes clear its rows). Returns the deliveries queued.
+pub fn scan_image_expiry(ex: &mut dyn Executor, ctx: &EventContext) -> CoreResult<usize> {
+    let now = crate::exec::now_ms(ex)?;
+    let due = q(ex, "expiry_due", &[Value::Int(now - EXPIRY_SCAN_INTERVAL_MS)])?;
+    let mut queued = 0;
+    for r in due {
+        let int = |i: usize| r.get(i).and_then(Value::as_i64).unwrap_or_default();
+        let text = |i: usize| r.get(i).and_then(Value::as_text).unwrap_or("").to_string();
+        let (id, uuid, config, method, ns, name, repo) =
+            (int(0), text(1), text(2), int(3), text(4), text(5), int(6));
+        q(ex, "mark_scanned", &[Value::Int(id), Value::Int(now)])?;
+        let config: serde_json::Value = serde_json::from_str(&config).unwrap_or_default();
+        // Quay's UI sends the days as a number or a numeric string.
+        let days =
+            config["days"].as_i64().or_else(|| config["days"].as_str().and_then(|d| d.trim().parse().ok()));
+        let Some(days) = days.filter(|d| *d > 0) else { continue };
+        let until = now.saturating_add(days.saturating_mul(86_400_000));
+        let tags = q(
+            ex,
+            "expiring_tags",
+            &[Value::Int(repo), Value::Int(now), Value::Int(until), Value::Int(id), Value::Int(method)],
+        )?;
+        if tags.is_empty() {
+            continue;
+        }
+        let mut names = Vec::with_capacity(tags.len());
+        for t in &tags {
+            let tag_id = t.first().and_then(Value::as_i64).unwrap_or_default();
+            q(ex, "announced", &[Value::Int(id), Value::Int(tag_id), Value::Int(method)])?;
+            names.push(t.get(1).and_then(Value::as_text).unwrap_or("").to_string());
+        }
+        let extra = serde_json::json!({"notification_uuid": uuid, "tags": names, "expiring_in": format!("{days} days")});
+        let body = serde_json::json!({
+            "notification_uuid": uuid,
+            "event_data": repository_event_data(ctx, &ns, &name, extra),
+            "performer_data": {},
+        });
+        queue::put(ex, &format!("notification/{ns}/{name}/repo_image_expiry/"), &body.to_string(), 0, 5)?;
+        queued += 1;
+    }
+    Ok(queued)
 }

@@ -5,7 +5,8 @@
 -- namespace), quay.log_actions (a batch of action logs in one transaction), quay.queue_complete_and_claim
 -- (a worker's batch completed and the next claimed in one transaction), and quay.manifest_push
 -- (a push with its repo_push notifications queued in the same transaction); views
--- quay.queue_running, quay.queue_failed, quay.notification_failing (worker state). Nothing existing
+-- quay.queue_running, quay.queue_failed, quay.notification_failing (worker state);
+-- quay.notification_expiry_scan (repo_image_expiry announcements). Nothing existing
 -- changes. Generated with extension/pg/tools/upgrade_diff.py from
 -- `cargo pgrx schema`; tests/tests/sql/extension_upgrade.rs checks that updated databases match a
 -- fresh install.
@@ -118,6 +119,22 @@ AS 'MODULE_PATHNAME', 'manifest_push_wrapper';
 
 COMMENT ON FUNCTION manifest_push(bigint, text, text, integer, text, text[], text) IS
   'A push as manifest_put(bigint, text, text, integer, text, text[]) does, and when tags moved, queues the repository''s repo_push notifications in the same transaction (queue notification/<ns>/<repo>/repo_push/, Quay''s body with event_data and performer_data). event_context is JSON {server_hostname, scheme, performer}: what the payload needs that the database does not hold.';
+
+-- quay::notification_expiry_scan
+CREATE  FUNCTION "notification_expiry_scan"(
+	"event_context" TEXT /* & str */
+) RETURNS bigint /* i64 */
+STRICT VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'notification_expiry_scan_wrapper';
+
+-- requires:
+--   notification_expiry_scan
+
+
+COMMENT ON FUNCTION notification_expiry_scan(text) IS
+  'One pass of the repo_image_expiry notifications (FEATURE_IMAGE_EXPIRY_TRIGGER): up to 10 notifications not scanned for 5 hours (SKIP LOCKED) are marked scanned; for each, the alive visible tags expiring within its eventConfig days that it has not announced are recorded in tagnotificationsuccess and one delivery is queued (event_data tags, expiring_in). event_context as quay.manifest_push takes. Returns the deliveries queued.';
 
 -- quay::organization_member_remove
 CREATE  FUNCTION "organization_member_remove"(

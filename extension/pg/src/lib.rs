@@ -543,6 +543,24 @@ COMMENT ON FUNCTION manifest_push(bigint, text, text, integer, text, text[], tex
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
+fn notification_expiry_scan(event_context: &str) -> i64 {
+    with_core(|ex| {
+        let ctx = quay_core::notifications::EventContext::from_json(event_context)?;
+        quay_core::notifications::scan_image_expiry(ex, &ctx).map(|n| n as i64)
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION notification_expiry_scan(text) IS
+  'One pass of the repo_image_expiry notifications (FEATURE_IMAGE_EXPIRY_TRIGGER): up to 10 notifications not scanned for 5 hours (SKIP LOCKED) are marked scanned; for each, the alive visible tags expiring within its eventConfig days that it has not announced are recorded in tagnotificationsuccess and one delivery is queued (event_data tags, expiring_in). event_context as quay.manifest_push takes. Returns the deliveries queued.';
+"#,
+    name = "comment_notification_expiry_scan",
+    requires = [notification_expiry_scan]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
 fn tag_set(
     repository_id: i64,
     tag_name: &str,

@@ -202,6 +202,7 @@ config_keys! {
     "FEATURE_SUPER_USERS" => feature_super_users: Flag = Flag(true);
     "FEATURE_SUPERUSERS_FULL_ACCESS" => feature_superusers_full_access: Flag = Flag(false);
     "WEBHOOK_BLOCK_PRIVATE_ADDRESSES" => webhook_block_private_addresses: Flag = Flag(false);
+    "FEATURE_IMAGE_EXPIRY_TRIGGER" => feature_image_expiry_trigger: Flag = Flag(false);
     "FEATURE_APP_SPECIFIC_TOKENS" => feature_app_specific_tokens: Flag = Flag(true);
     "FEATURE_USER_CREATION" => feature_user_creation: Flag = Flag(true);
     "FEATURE_DIRECT_LOGIN" => feature_direct_login: Flag = Flag(true);

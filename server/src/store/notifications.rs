@@ -152,3 +152,22 @@ impl Store {
         Ok(if ok { 0 } else { first(rows, |r| int(r, 0)).unwrap_or(0) })
     }
 }
+
+impl Store {
+    /// One pass of the tag-expiry notifications (`quay.notification_expiry_scan`); returns the
+    /// deliveries queued.
+    pub async fn notification_expiry_scan(
+        &self,
+        ctx: quay_core::notifications::EventContext,
+    ) -> Result<i64, StoreError> {
+        let json = ctx.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.notification_expiry_scan($1)",
+            vec![Value::text(json)],
+            move |ex| quay_core::notifications::scan_image_expiry(ex, &ctx).map(|n| n as i64),
+            |rows| first(rows, |r| int(r, 0)),
+        )
+        .await
+    }
+}

@@ -41,6 +41,9 @@ pub struct WorkerConfig {
     pub notification_timeout: Duration,
     /// `WEBHOOK_BLOCK_PRIVATE_ADDRESSES` (ours): webhooks only to public addresses.
     pub webhook_block_private: bool,
+    /// `FEATURE_IMAGE_EXPIRY_TRIGGER`: scan for tags about to expire (`repo_image_expiry`) at the
+    /// routine-GC interval, with what the payload needs (how the registry is addressed).
+    pub image_expiry: Option<quay_core::notifications::EventContext>,
 }
 
 impl Default for WorkerConfig {
@@ -54,6 +57,7 @@ impl Default for WorkerConfig {
             storage_sweep_every: Some(Duration::from_secs(86_400)),
             notification_timeout: Duration::from_secs(10),
             webhook_block_private: false,
+            image_expiry: None,
         }
     }
 }
@@ -67,6 +71,11 @@ impl WorkerConfig {
             upload_max_age: Duration::from_secs(c.blobupload_deletion_date_threshold.saturating_mul(86_400)),
             notification_timeout: Duration::from_secs(c.notification_send_timeout.max(1)),
             webhook_block_private: c.webhook_block_private_addresses.0,
+            image_expiry: c.feature_image_expiry_trigger.0.then(|| quay_core::notifications::EventContext {
+                server_hostname: c.server_hostname.clone(),
+                scheme: c.preferred_url_scheme.clone(),
+                performer: serde_json::Value::Null,
+            }),
             ..WorkerConfig::default()
         }
     }
@@ -125,7 +134,12 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
         tokio::select! {
             _ = wake.wait() => {}
             _ = tokio::time::sleep(cfg.poll) => {}
-            _ = gc_tick.tick(), if cfg.gc_every.is_some() => periodic::routine_gc(&store, &storage).await,
+            _ = gc_tick.tick(), if cfg.gc_every.is_some() => {
+                periodic::routine_gc(&store, &storage).await;
+                if let Some(ctx) = &cfg.image_expiry {
+                    periodic::image_expiry_scan(&store, ctx.clone()).await;
+                }
+            }
             _ = upload_tick.tick(), if cfg.upload_cleanup_every.is_some() => {
                 periodic::clean_stale_uploads(&store, &storage, cfg.upload_max_age).await;
             }

@@ -181,6 +181,7 @@ fn summary(event: &str, data: &Value) -> String {
     let repo = data["repository"].as_str().unwrap_or("");
     match event {
         "repo_push" => format!("Repository {repo} updated"),
+        "repo_image_expiry" => format!("Repository {repo} image(s) expiring"),
         other => format!("{other} in repository {repo}"),
     }
 }
@@ -196,6 +197,14 @@ fn message(event: &str, data: &Value) -> String {
                 .map(|t| t.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             format!("Pushed {} in repository {link}", tags.join(", "))
+        }
+        "repo_image_expiry" => {
+            let tags: Vec<&str> = data["tags"]
+                .as_array()
+                .map(|t| t.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let when = data["expiring_in"].as_str().unwrap_or("");
+            format!("Tags {} in repository {link} expire within {when}", tags.join(", "))
         }
         other => format!("{other} in repository {link}"),
     }

@@ -68,3 +68,13 @@ pub async fn clean_stale_uploads(store: &Store, storage: &BlobStorage, max_age: 
     }
     removed
 }
+
+/// Tags about to expire: one pass of `repo_image_expiry` notifications (queued for the
+/// notification job). Quay runs it with its GC worker when `FEATURE_IMAGE_EXPIRY_TRIGGER` is on.
+pub async fn image_expiry_scan(store: &Store, ctx: quay_core::notifications::EventContext) {
+    match store.notification_expiry_scan(ctx).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deliveries = n, "tag expiry notifications queued"),
+        Err(e) => tracing::warn!(error = %e, "tag expiry scan failed"),
+    }
+}

@@ -199,3 +199,81 @@ async fn private_addresses_can_be_blocked() {
     assert_eq!(scalar(&r, "SELECT COUNT(*) FROM queueitem WHERE queue_name LIKE 'notification/%'").await, 0);
     assert!(got.lock().expect("lock").is_empty(), "a blocked address was called");
 }
+
+/// `FEATURE_IMAGE_EXPIRY_TRIGGER`: a `repo_image_expiry` notification with `days: 2` announces,
+/// once, the tags expiring within two days (not later ones, not tags without an expiry), with
+/// Quay's payload; deleting the notification afterwards works (its announcement rows go first).
+async fn expiring_tags_are_announced_once(backend: Backend) {
+    let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"notify\"\nFEATURE_IMAGE_EXPIRY_TRIGGER: true\n";
+    let r = Registry::start(backend, "notifyexpiry", extra).await;
+    let api = r.initialize_admin().await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut cfg = quay_server::worker::WorkerConfig::from_config(&r.config);
+    cfg.gc_every = Some(Duration::from_millis(200));
+    cfg.storage_sweep_every = None;
+    cfg.upload_cleanup_every = None;
+    tokio::spawn(quay_server::worker::run(r.store.clone(), r.storage.clone(), cfg, stopped));
+    let (base, got) = sink().await;
+    let t = r.token(Some("admin"), &["repository:admin/app:pull,push"]).await;
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let dc = r.push_blob("admin/app", &t, config).await;
+    let manifest = image_manifest((&dc, config.len()), &[], "");
+    for tag in ["v1", "v2", "v3"] {
+        assert_eq!(r.put_manifest("admin/app", tag, &t, OCI_MANIFEST, &manifest).await.status(), 201);
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    for (tag, days) in [("v1", 1), ("v2", 5)] {
+        let resp = r
+            .http
+            .put(format!("{}/api/v1/repository/admin/app/tag/{tag}", r.url))
+            .bearer_auth(&api)
+            .json(&json!({"expiration": now + days * 86_400}))
+            .send()
+            .await
+            .expect("expiration");
+        assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+    }
+    let resp = r
+        .http
+        .post(format!("{}/api/v1/repository/admin/app/notification/", r.url))
+        .bearer_auth(&api)
+        .json(&json!({"event": "repo_image_expiry", "method": "webhook", "config": {"url": format!("{base}/expiry")},
+                      "eventConfig": {"days": 2}, "title": "expiry"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.expect("json");
+    let sent = deliveries(&got, "/expiry", 1).await;
+    assert_eq!(sent.len(), 1, "one announcement");
+    assert_eq!(sent[0]["tags"], json!(["v1"]));
+    assert_eq!(sent[0]["expiring_in"], "2 days");
+    assert_eq!(sent[0]["repository"], "admin/app");
+    assert_eq!(sent[0]["homepage"], format!("http://{}/repository/admin/app", r.host));
+    assert_eq!(sent[0]["notification_uuid"], created["uuid"]);
+    // Later scans do not announce v1 again.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(got.lock().expect("lock").iter().filter(|(p, _)| p == "/expiry").count(), 1);
+    assert_eq!(scalar(&r, "SELECT COUNT(*) FROM tagnotificationsuccess").await, 1);
+    let uuid = created["uuid"].as_str().expect("uuid");
+    let resp = r
+        .http
+        .delete(format!("{}/api/v1/repository/admin/app/notification/{uuid}", r.url))
+        .bearer_auth(&api)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), 204);
+    assert_eq!(scalar(&r, "SELECT COUNT(*) FROM tagnotificationsuccess").await, 0);
+    let _ = stop.send(true);
+}
+
+#[tokio::test]
+async fn expiring_tags_are_announced_once_sqlite() {
+    expiring_tags_are_announced_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn expiring_tags_are_announced_once_postgres() {
+    expiring_tags_are_announced_once(Backend::Postgres).await;
+}
