@@ -48,3 +48,14 @@ SELECT tm.user_id FROM teammember tm
 INSERT INTO notification (uuid, kind_id, target_id, metadata_json, created, dismissed)
 SELECT $1, k.id, $3, $4, {now}, false FROM notificationkind k WHERE k.name = $2
 RETURNING id
+
+-- name: dismiss
+-- Sets notification $2's `dismissed` to $3 when user $1 may see it (the rule of `list`).
+UPDATE notification SET dismissed = $3
+ WHERE uuid = $2
+   AND (target_id = $1
+        OR target_id IN (SELECT at.organization_id FROM team at
+                           JOIN teamrole tr ON tr.id = at.role_id AND tr.name = 'admin'
+                           JOIN teammember tm ON tm.team_id = at.id
+                          WHERE tm.user_id = $1))
+RETURNING id

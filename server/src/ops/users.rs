@@ -276,6 +276,21 @@ pub async fn inbox_item(
     ctx.store.inbox_item(user.id, uuid).await?.ok_or(Refused::NotFound)
 }
 
+/// `PUT /api/v1/user/notifications/{uuid} {dismissed}`: returns the notification after.
+pub async fn inbox_dismiss(
+    ctx: &Context,
+    caller: &ApiCaller,
+    uuid: &str,
+    dismissed: bool,
+) -> Result<crate::store::inbox::InboxItem, Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
+    if !ctx.store.inbox_dismiss(user.id, uuid, dismissed).await? {
+        return Err(Refused::NotFound);
+    }
+    ctx.store.inbox_item(user.id, uuid).await?.ok_or(Refused::NotFound)
+}
+
 /// `GET /api/v1/user/authorizations`: the OAuth tokens the caller granted applications.
 pub async fn authorizations(
     ctx: &Context,

@@ -38,6 +38,13 @@ impl Store {
         Ok(rows.iter().filter_map(item).collect())
     }
 
+    /// Marks one of the user's notifications dismissed (or not); `false` if it has none by that
+    /// uuid.
+    pub async fn inbox_dismiss(&self, user_id: i64, uuid: &str, dismissed: bool) -> Result<bool, StoreError> {
+        let params = vec![Value::Int(user_id), Value::text(uuid), Value::Bool(dismissed)];
+        Ok(!self.statement(Access::Write, named(SQL, "dismiss"), params).await?.is_empty())
+    }
+
     pub async fn inbox_item(&self, user_id: i64, uuid: &str) -> Result<Option<InboxItem>, StoreError> {
         let rows = self
             .statement(Access::Read, named(SQL, "one"), vec![Value::Int(user_id), Value::text(uuid)])

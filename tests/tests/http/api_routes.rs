@@ -2,7 +2,7 @@
 //! served (no "URL not found" or 405 for its method), the discovery document lists them, and an
 //! app-specific token made through the API logs in to the registry as `$app`.
 
-use super::common::{Backend, Registry, exec};
+use super::common::{Backend, Registry, exec, scalar};
 use quay_server::http::api::misc::ROUTES;
 use serde_json::{Value, json};
 
@@ -445,6 +445,30 @@ async fn web_ui_routes(backend: Backend) {
         (Some(1), &json!(true))
     );
     assert_eq!(get("/api/v1/user/notifications/n2").await.1["dismissed"], true);
+    // Dismissing n1 takes it off the list; someone else's (n4) cannot be touched.
+    let put = |uuid: &str| {
+        let req = r
+            .http
+            .put(format!("{}/api/v1/user/notifications/{uuid}", r.url))
+            .bearer_auth(&token)
+            .json(&json!({"dismissed": true}));
+        async move {
+            let resp = req.send().await.expect("send");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, n1) = put("n1").await;
+    assert_eq!((status, &n1["dismissed"]), (200, &json!(true)), "{n1}");
+    assert_eq!(put("n4").await.0, 404);
+    assert_eq!(
+        scalar(&r, "SELECT COUNT(*) FROM notification WHERE uuid = 'n4' AND dismissed = true").await,
+        0
+    );
+    let (_, after) = get("/api/v1/user/notifications").await;
+    let ids: Vec<&str> =
+        after["notifications"].as_array().expect("list").iter().filter_map(|n| n["id"].as_str()).collect();
+    assert_eq!(ids, ["n3"]);
     assert_eq!(get("/api/v1/user/notifications/n4").await.0, 404);
 
     let (status, auths) = get("/api/v1/user/authorizations").await;

@@ -168,6 +168,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/user/robots/{short}/permissions", "A robot's permissions"),
     ("GET", "/api/v1/user/notifications", "The signed-in user's in-app notifications"),
     ("GET", "/api/v1/user/notifications/{uuid}", "One in-app notification"),
+    ("PUT", "/api/v1/user/notifications/{uuid}", "Dismiss (or restore) an in-app notification"),
     ("GET", "/api/v1/user/authorizations", "OAuth tokens the signed-in user granted applications"),
     ("GET", "/api/v1/organization/{name}/applications", "An organization's OAuth applications"),
     ("GET", "/api/v1/superuser/registrysize/", "The registry's size as last computed (superusers)"),

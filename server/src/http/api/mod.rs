@@ -107,7 +107,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/organization/{org}/logs", get(logs::organization))
         .route("/api/v1/organization/{org}/aggregatelogs", get(logs::organization_aggregate))
         .route("/api/v1/user/notifications", get(users::notifications))
-        .route("/api/v1/user/notifications/{uuid}", get(users::notification))
+        .route("/api/v1/user/notifications/{uuid}", get(users::notification).put(users::dismiss_notification))
         .route("/api/v1/user/authorizations", get(users::authorizations))
         .route("/api/v1/organization/{name}/applications", get(organizations::applications))
         .route("/api/v1/superuser/registrysize/", get(instance::registry_size))

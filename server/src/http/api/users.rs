@@ -320,6 +320,20 @@ pub async fn notification(
     Ok(axum::Json(inbox_view(&n)).into_response())
 }
 
+/// `PUT /api/v1/user/notifications/{uuid} {dismissed}` → the notification.
+pub async fn dismiss_notification(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(uuid): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = input::body(&body)?;
+    input::check(&body, &[], &[("dismissed", Kind::Boolean)])?;
+    let dismissed = body.get("dismissed").and_then(Value::as_bool).unwrap_or(false);
+    let n = users::inbox_dismiss(&ctx, &caller, &uuid, dismissed).await?;
+    Ok(axum::Json(inbox_view(&n)).into_response())
+}
+
 /// `GET /api/v1/user/authorizations` → `{authorizations: [{application, scopes, uuid}]}`.
 pub async fn authorizations(
     State(ctx): State<AppState>,
