@@ -59,7 +59,7 @@ SELECT n.id, n.uuid, n.event_config_json, n.method_id, ns.username, r.name, r.id
    AND (n.last_ran_ms IS NULL OR n.last_ran_ms < $1)
  ORDER BY n.last_ran_ms NULLS FIRST, n.id
  LIMIT 10
- {skip_locked}
+ {skip_locked_of:n}
 
 -- name: mark_scanned
 UPDATE repositorynotification SET last_ran_ms = $2 WHERE id = $1

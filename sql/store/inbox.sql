@@ -34,9 +34,11 @@ SELECT n.uuid, k.name, {ts:n.created}, n.metadata_json, n.dismissed, t.username,
 -- name: targets
 -- Who a `quay_notification` target means (Quay's QuayNotificationMethod): kind $1 (`user`,
 -- `org`, `team`), name $2, the repository's namespace $3 (a team is one of its teams): the
--- account ids to address (a team: its members; an organization: itself, seen by its admins).
+-- account ids to address (a team: its members; an organization: itself, seen by its admins,
+-- and only the repository's own organization, as Quay).
 SELECT u.id FROM "user" u
- WHERE $1 IN ('user', 'org') AND u.username = $2 AND u.enabled AND NOT u.robot
+ WHERE u.username = $2 AND u.enabled AND NOT u.robot
+   AND (($1 = 'user' AND NOT u.organization) OR ($1 = 'org' AND u.organization AND $2 = $3))
 UNION
 SELECT tm.user_id FROM teammember tm
   JOIN team t ON t.id = tm.team_id

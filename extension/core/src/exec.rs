@@ -153,6 +153,9 @@ impl Dialect {
                 format!("strftime('%Y-%m-%d %H:%M:%f', 'now', {arg} || ' seconds')")
             }
             (Dialect::Postgres, "skip_locked") => "FOR UPDATE SKIP LOCKED".into(),
+            // Only the rows of one table of a join (the others stay unlocked).
+            (Dialect::Postgres, "skip_locked_of") => format!("FOR UPDATE OF {arg} SKIP LOCKED"),
+            (Dialect::Sqlite, "skip_locked_of") => String::new(),
             (Dialect::Sqlite, "skip_locked") => String::new(),
             (Dialect::Postgres, "for_update") => "FOR UPDATE".into(),
             (Dialect::Sqlite, "for_update") => String::new(),

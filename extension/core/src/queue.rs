@@ -122,6 +122,11 @@ pub fn claim_many(
     max_items: i64,
 ) -> CoreResult<Vec<QueueItem>> {
     check_seconds("processing_s", processing_s)?;
+    // A lease of 0 s would expire within this transaction, and the fallback would claim the
+    // same item again.
+    if processing_s < 1 {
+        return Err(invalid(Rule::InvalidArgument, "processing_s must be at least 1 for a batch claim"));
+    }
     if !(1..=MAX_BATCH).contains(&max_items) {
         return Err(invalid(Rule::InvalidArgument, format!("max_items must be 1..={MAX_BATCH}")));
     }

@@ -108,6 +108,11 @@ async fn write(store: &Store, entries: Vec<LogEntry>) {
                 }
                 return;
             }
+            // A refused single entry will not pass on a retry either.
+            Err(e @ StoreError::Rule { .. }) => {
+                tracing::warn!(error = %e, "an action log entry was refused and not written");
+                return;
+            }
             Err(e) if attempt < ATTEMPTS => {
                 tracing::warn!(error = %e, entries = n, attempt, "writing action logs failed; retrying in 1 s");
                 tokio::time::sleep(Duration::from_secs(1)).await;

@@ -11,20 +11,55 @@ use crate::store::notifications::Notification;
 use quay_core::rules::Rule;
 use serde_json::{Value, json};
 
-/// Quay refuses webhooks to the local host at creation (`Invalid webhook URL`).
+/// Quay refuses webhooks to the local host at creation (`Invalid webhook URL`) and skips them at
+/// send time. The host is read the way the HTTP client will read it (the URL standard: `127.1`,
+/// `2130706433`, `127.0.0.1\@x` and IPv4-mapped IPv6 are all 127.0.0.1), so no spelling of a
+/// refused host passes.
 pub fn webhook_url_allowed(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
+    let Ok(parsed) = reqwest::Url::parse(url) else { return false };
+    if !matches!(parsed.scheme(), "http" | "https") {
         return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if host.starts_with('[') {
-        host.split(']').next().map(|h| &h[1..]).unwrap_or(host)
-    } else {
-        host.split(':').next().unwrap_or(host)
-    };
-    !host.is_empty()
-        && !matches!(host.to_ascii_lowercase().as_str(), "localhost" | "127.0.0.1" | "::1" | "0.0.0.0")
+    }
+    match parsed.host() {
+        None => false,
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            !d.is_empty() && d != "localhost"
+        }
+        Some(url::Host::Ipv4(v4)) => {
+            !(v4.is_loopback() && v4.octets() == [127, 0, 0, 1] || v4.is_unspecified())
+        }
+        Some(url::Host::Ipv6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.octets() != [127, 0, 0, 1] && !v4.is_unspecified(),
+            None => !(v6.is_loopback() || v6.is_unspecified()),
+        },
+    }
+}
+
+/// Quay's checks of an in-app notification's target: a known user, a team of the repository's
+/// organization, or that organization itself (no other organization's inbox).
+async fn check_quay_target(ctx: &Context, ns: &str, target: &Value) -> Result<(), Refused> {
+    let name = target["name"].as_str().unwrap_or("");
+    let invalid = |m: String| Err(Refused::Invalid(m));
+    match target["kind"].as_str().unwrap_or("") {
+        "user" => match ctx.store.account_by_name(name).await? {
+            Some(a) if !a.organization && !a.robot => Ok(()),
+            _ => invalid(format!("Unknown user {name}")),
+        },
+        "org" if name == ns => Ok(()),
+        "org" => {
+            invalid("Only repositories under the organization can cause notifications to that org".into())
+        }
+        "team" => {
+            let org = ctx.store.account_by_name(ns).await?.filter(|a| a.organization);
+            let team = match org {
+                Some(o) => ctx.store.team_by_name(o.id, name).await?,
+                None => None,
+            };
+            if team.is_some() { Ok(()) } else { invalid(format!("Unknown team {name}")) }
+        }
+        _ => invalid("Missing target".into()),
+    }
 }
 
 async fn repo(ctx: &Context, caller: &ApiCaller, ns: &str, name: &str) -> Result<i64, Refused> {
@@ -72,6 +107,9 @@ pub async fn create(
     let r = repo(ctx, caller, ns, name).await?;
     if method == "webhook" && !config["url"].as_str().is_some_and(webhook_url_allowed) {
         return Err(Refused::Invalid("Invalid webhook URL".into()));
+    }
+    if method == "quay_notification" {
+        check_quay_target(ctx, ns, &config["target"]).await?;
     }
     let n = Notification {
         uuid: uuid::Uuid::new_v4().to_string(),
@@ -160,9 +198,20 @@ mod tests {
     fn webhooks_to_the_local_host_are_refused() {
         assert!(webhook_url_allowed("http://127.0.0.2:9/"));
         assert!(webhook_url_allowed("https://hooks.example.com/x"));
-        for bad in
-            ["http://127.0.0.1:9/", "http://localhost/x", "http://[::1]:80/", "ftp://x/", "http://", "x"]
-        {
+        for bad in [
+            "http://127.0.0.1:9/",
+            "http://localhost/x",
+            "http://LOCALHOST./x",
+            "http://[::1]:80/",
+            "ftp://x/",
+            "http://",
+            "x",
+            "http://127.1/",
+            "http://2130706433/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://127.0.0.1\\@evil.example.com/",
+            "http://0.0.0.0/",
+        ] {
             assert!(!webhook_url_allowed(bad), "{bad}");
         }
     }

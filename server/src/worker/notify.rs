@@ -42,6 +42,8 @@ pub struct Notify {
 
 impl Notify {
     pub fn new(timeout: Duration, block_private: bool) -> Notify {
+        // A request never outlives the lease (`NOTIFICATION_SEND_TIMEOUT` above it is capped).
+        let timeout = timeout.min(Duration::from_secs((LEASE_S as u64).saturating_sub(10)));
         let http = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
         Notify { http, timeout, block_private }
     }
@@ -56,7 +58,8 @@ enum Outcome {
     Failed(String),
 }
 
-/// An address a webhook may reach under `WEBHOOK_BLOCK_PRIVATE_ADDRESSES`.
+/// An address a webhook may reach under `WEBHOOK_BLOCK_PRIVATE_ADDRESSES`: a public unicast
+/// one. IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by it.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -71,6 +74,7 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (18..20).contains(&o[1]))
                 || o[0] >= 240)
         }
         IpAddr::V6(v6) => {
@@ -78,11 +82,26 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
+            let embedded = |hi: u16, lo: u16| {
+                is_public(IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                )))
+            };
+            // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::/96, 64:ff9b:1::/48): the last 32 bits.
+            if s[..6] == [0; 6] || (s[0] == 0x64 && s[1] == 0xff9b) {
+                return !v6.is_loopback() && !v6.is_unspecified() && embedded(s[6], s[7]);
+            }
+            // 6to4 (2002::/16): bits 16-48.
+            if s[0] == 0x2002 {
+                return embedded(s[1], s[2]);
+            }
+            !(v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
                 || (s[0] == 0x2001 && s[1] == 0x0db8))
         }
     }
@@ -135,6 +154,8 @@ impl Notify {
         reqwest::Client::builder()
             .timeout(self.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the host itself: connect directly to the address checked.
+            .no_proxy()
             .resolve(&bare, addrs[0])
             .build()
             .map_err(|e| e.to_string())
@@ -238,7 +259,12 @@ impl Job for Notify {
                 _ => return Ok(()),
             };
             let started = std::time::Instant::now();
-            match self.deliver(store, &n, &body["event_data"]).await {
+            // Within the lease, DNS included: a slower delivery would be claimed and sent again.
+            let budget = Duration::from_secs((LEASE_S as u64).saturating_sub(5));
+            let outcome = tokio::time::timeout(budget, self.deliver(store, &n, &body["event_data"]))
+                .await
+                .unwrap_or_else(|_| Outcome::Failed(format!("no answer within {} s", budget.as_secs())));
+            match outcome {
                 Outcome::Sent => {
                     store.notification_delivery(uuid, true).await.map_err(|e| e.to_string())?;
                     tracing::info!(notification = uuid, method = %n.method, ms = started.elapsed().as_millis() as u64, "notification sent");
@@ -283,7 +309,14 @@ mod tests {
         ] {
             assert!(!is_public(bad.parse().expect("ip")), "{bad}");
         }
-        for good in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for good in [
+            "1.1.1.1",
+            "93.184.216.34",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::",
+        ] {
             assert!(is_public(good.parse().expect("ip")), "{good}");
         }
     }

@@ -86,6 +86,19 @@ async fn delivered_as_quay_does(backend: Backend) {
     notify(&r, &api, "webhook", json!({"url": format!("{base}/fail")})).await;
     notify(&r, &api, "slack", json!({"url": format!("{base}/slack")})).await;
     notify(&r, &api, "quay_notification", json!({"target": {"kind": "user", "name": "admin"}})).await;
+    // Another organization's inbox, an unknown user: refused at creation, as in Quay.
+    for target in [json!({"kind": "org", "name": "someone-else"}), json!({"kind": "user", "name": "nobody"})]
+    {
+        let resp = r
+            .http
+            .post(format!("{}/api/v1/repository/admin/app/notification/", r.url))
+            .bearer_auth(&api)
+            .json(&json!({"event": "repo_push", "method": "quay_notification", "config": {"target": target}, "eventConfig": {}}))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(resp.status(), 400, "{target}");
+    }
 
     // A refused push (a layer the repository does not have) queues nothing.
     let bad = image_manifest((&dc, config.len()), &[(&super::common::digest(b"missing"), 7)], "");

@@ -90,6 +90,9 @@ pub async fn update(
             ("tag_expiration_s", Kind::Integer),
         ],
     )?;
+    if body.get("tag_expiration_s").is_some_and(|v| !v.is_i64()) {
+        return Err(ApiError::invalid(format!("{} is too large", body["tag_expiration_s"])));
+    }
     if body.get("tag_expiration_s").and_then(serde_json::Value::as_i64).is_some_and(|s| s < 0) {
         return Err(ApiError::invalid(format!("{} is less than the minimum of 0", body["tag_expiration_s"])));
     }
