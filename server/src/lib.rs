@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod ops;
 pub mod registry;
 pub mod shutdown;

@@ -153,6 +153,9 @@ impl Dialect {
                 format!("strftime('%Y-%m-%d %H:%M:%f', 'now', {arg} || ' seconds')")
             }
             (Dialect::Postgres, "skip_locked") => "FOR UPDATE SKIP LOCKED".into(),
+            // A queue item name's queue (the part before the first `/`).
+            (Dialect::Postgres, "queue_of") => format!("split_part({arg}, '/', 1)"),
+            (Dialect::Sqlite, "queue_of") => format!("substr({arg}, 1, instr({arg}, '/') - 1)"),
             // Only the rows of one table of a join (the others stay unlocked).
             (Dialect::Postgres, "skip_locked_of") => format!("FOR UPDATE OF {arg} SKIP LOCKED"),
             (Dialect::Sqlite, "skip_locked_of") => String::new(),

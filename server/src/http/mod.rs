@@ -5,6 +5,7 @@ pub mod api;
 pub mod body;
 pub mod conn;
 pub mod health;
+pub mod metrics;
 pub mod origin;
 pub mod registry_error;
 pub mod request_log;
@@ -21,7 +22,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(v2::routes(&state))
         .merge(api::routes(&state))
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::record))
         .layer(axum::middleware::from_fn_with_state(guard, body::guard))
         .layer(axum::middleware::from_fn(request_log::log_failures))
 }

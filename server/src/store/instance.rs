@@ -6,6 +6,16 @@ use super::query::{Access, boolean, int, text};
 use super::{Store, StoreError};
 use quay_core::exec::named;
 
+/// One queue's depth for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub queue: String,
+    pub available: i64,
+    pub locked: i64,
+    /// Seconds the oldest waiting item has been claimable (0 when none waits).
+    pub oldest_available_s: i64,
+}
+
 const SQL: &str = include_str!("../../../sql/store/instance.sql");
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,5 +87,44 @@ impl Store {
                 })
             })
             .collect())
+    }
+}
+
+impl Store {
+    /// Per queue: waiting and leased items, and how long the oldest waiting one has waited.
+    pub async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError> {
+        let rows = self.statement(Access::Scan, named(SQL, "queue_depths"), vec![]).await?;
+        let now = time::OffsetDateTime::now_utc();
+        let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let oldest = text(r, 3)
+                    .and_then(|t| {
+                        time::PrimitiveDateTime::parse(t.split('.').next().unwrap_or(&t), &fmt).ok()
+                    })
+                    .map_or(0, |t| (now - t.assume_utc()).whole_seconds().max(0));
+                Some(QueueDepth {
+                    queue: text(r, 0)?,
+                    available: int(r, 1).unwrap_or(0),
+                    locked: int(r, 2).unwrap_or(0),
+                    oldest_available_s: oldest,
+                })
+            })
+            .collect())
+    }
+
+    /// Upload sessions not finished (`blobupload` rows).
+    pub async fn upload_sessions_open(&self) -> Result<i64, StoreError> {
+        let rows = self.statement(Access::Read, named(SQL, "uploads_open"), vec![]).await?;
+        Ok(rows.first().and_then(|r| int(r, 0)).unwrap_or(0))
+    }
+
+    /// The database pool: connections in use and idle.
+    pub fn pool_status(&self) -> (usize, usize) {
+        match self {
+            Store::Postgres(p) => p.pool_status(),
+            Store::Sqlite(s) => s.pool_status(),
+        }
     }
 }

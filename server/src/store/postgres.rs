@@ -225,3 +225,11 @@ fn pool_error_reason(e: &deadpool_postgres::PoolError) -> String {
 fn pg_err(e: tokio_postgres::Error) -> StoreError {
     StoreError::Other(anyhow::anyhow!(pg_error_text(&e)))
 }
+
+impl PgStore {
+    /// Connections in use and idle in the pool.
+    pub fn pool_status(&self) -> (usize, usize) {
+        let st = self.pool.status();
+        (st.size.saturating_sub(st.available), st.available)
+    }
+}

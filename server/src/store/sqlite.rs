@@ -284,3 +284,11 @@ impl SqliteStore {
         .await
     }
 }
+
+impl SqliteStore {
+    /// Connections in use and idle in the pool.
+    pub fn pool_status(&self) -> (usize, usize) {
+        let st = self.pool.status();
+        (st.size.saturating_sub(st.available), st.available)
+    }
+}

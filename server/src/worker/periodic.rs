@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// Collects each repository with garbage, then deletes its freed objects.
 pub async fn routine_gc(store: &Store, storage: &BlobStorage) {
+    crate::metrics::global().gc_iterations.inc();
     let repos = match store.repositories_with_garbage(500).await {
         Ok(r) => r,
         Err(e) => {
@@ -21,6 +22,7 @@ pub async fn routine_gc(store: &Store, storage: &BlobStorage) {
                 if !freed.is_empty() {
                     tracing::info!(repository = repo, blobs = freed.len(), "repository garbage collected");
                 }
+                crate::metrics::global().gc_storage_blobs_deleted.inc_by(freed.len() as u64);
                 crate::ops::blobs::delete_freed(store, storage, freed).await;
             }
             Err(e) => tracing::warn!(error = %e, repository = repo, "repository GC failed"),

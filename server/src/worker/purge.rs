@@ -58,6 +58,12 @@ impl Job for Purge {
             let freed = store.cascade(self.cascade, id).await.map_err(|e| e.to_string())?;
             let blobs = freed.len();
             crate::ops::blobs::delete_freed(store, storage, freed).await;
+            let m = crate::metrics::global();
+            m.gc_storage_blobs_deleted.inc_by(blobs as u64);
+            match self.cascade {
+                Cascade::RepositoryPurge => m.gc_repos_purged.inc(),
+                _ => m.gc_namespaces_purged.inc(),
+            };
             tracing::info!(cascade = ?self.cascade, id, blobs, "purged");
             Ok(())
         })

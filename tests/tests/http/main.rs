@@ -9,6 +9,7 @@ mod api_permissions;
 mod api_routes;
 mod blob_integrity;
 mod connections;
+mod metrics;
 mod notification_delivery;
 mod registry;
 mod registry_concurrency;
