@@ -57,7 +57,12 @@ pub async fn record(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let resp = next.run(req).await;
     m.in_flight.dec();
-    m.served.get_or_create(&RouteLabels { route: route.clone() }).inc_by(content_length(resp.headers()));
+    // The header when a handler set it, else what the body knows of its size (a full body).
+    let served = match content_length(resp.headers()) {
+        0 => http_body::Body::size_hint(resp.body()).exact().unwrap_or(0),
+        n => n,
+    };
+    m.served.get_or_create(&RouteLabels { route: route.clone() }).inc_by(served);
     m.requests
         .get_or_create(&RequestLabels { method, route, status: resp.status().as_u16() })
         .observe(started.elapsed().as_secs_f64());
