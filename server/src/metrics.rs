@@ -13,14 +13,14 @@ use std::sync::OnceLock;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
-    pub route: String,
+    pub method: &'static str,
+    pub route: &'static str,
     pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub route: String,
+    pub route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -159,4 +159,28 @@ impl Metrics {
 pub fn global() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(Metrics::new)
+}
+
+/// A route template as a `&'static str` label: the set of templates is the router's (bounded),
+/// so each is stored once and requests allocate nothing for their labels.
+pub fn intern(route: &str) -> &'static str {
+    static SEEN: OnceLock<std::sync::RwLock<std::collections::HashSet<&'static str>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(r) = seen.read().ok().and_then(|s| s.get(route).copied()) {
+        return r;
+    }
+    let mut w = match seen.write() {
+        Ok(w) => w,
+        Err(_) => return "other",
+    };
+    if let Some(r) = w.get(route).copied() {
+        return r;
+    }
+    // Bounded by the router's templates; a runaway set would mean a bug, not traffic.
+    if w.len() >= 4096 {
+        return "other";
+    }
+    let r: &'static str = Box::leak(route.to_string().into_boxed_str());
+    w.insert(r);
+    r
 }

@@ -42,17 +42,34 @@ fn content_length(h: &axum::http::HeaderMap) -> u64 {
     h.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
+/// A method as a label (the standard ones; anything else is `other`).
+fn method_label(m: &axum::http::Method) -> &'static str {
+    match m.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: times every request and counts it by route, method and status.
 pub async fn record(req: Request, next: Next) -> Response {
     let m = global();
     let path = req.uri().path();
-    let route = if path == "/v2" || path.starts_with("/v2/") {
-        v2_route(path).to_string()
+    let route: &'static str = if path == "/v2" || path.starts_with("/v2/") {
+        v2_route(path)
     } else {
-        req.extensions().get::<MatchedPath>().map_or_else(|| "other".to_string(), |p| p.as_str().to_string())
+        req.extensions().get::<MatchedPath>().map_or("other", |p| crate::metrics::intern(p.as_str()))
     };
-    let method = req.method().as_str().to_string();
-    m.received.get_or_create(&RouteLabels { route: route.clone() }).inc_by(content_length(req.headers()));
+    let method = method_label(req.method());
+    let received = content_length(req.headers());
+    if received > 0 {
+        m.received.get_or_create(&RouteLabels { route }).inc_by(received);
+    }
     m.in_flight.inc();
     let started = Instant::now();
     let resp = next.run(req).await;
@@ -62,7 +79,9 @@ pub async fn record(req: Request, next: Next) -> Response {
         0 => http_body::Body::size_hint(resp.body()).exact().unwrap_or(0),
         n => n,
     };
-    m.served.get_or_create(&RouteLabels { route: route.clone() }).inc_by(served);
+    if served > 0 {
+        m.served.get_or_create(&RouteLabels { route }).inc_by(served);
+    }
     m.requests
         .get_or_create(&RequestLabels { method, route, status: resp.status().as_u16() })
         .observe(started.elapsed().as_secs_f64());
