@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS (with --tls-cert).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Also serve `GET /metrics` (plain HTTP) on this address, e.g. one only the monitoring
+    /// network reaches (port 0 picks a free port; the chosen address is logged).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +303,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The instance key lapses unless renewed: keep it alive while this process serves.
     let renewal = tokio::spawn(state.keys.clone().renew_every(state.store.clone(), key_refresh));
     let action_logs = state.logs.clone();
+    if let Some(maddr) = args.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(maddr)
+            .await
+            .with_context(|| format!("cannot listen on {maddr} for metrics"))?;
+        tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+        let metrics = axum::Router::new()
+            .route("/metrics", axum::routing::get(http::metrics::scrape))
+            .with_state(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::warn!(error = %e, "metrics listener stopped");
+            }
+        });
+    }
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
 

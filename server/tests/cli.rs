@@ -42,6 +42,8 @@ fn assert_one_error_line(out: &Output, needle: &str) {
 struct Server {
     child: Child,
     base: String,
+    /// `--metrics-listen`'s URL, when the server logged one before its main address.
+    metrics: Option<String>,
     _log: std::thread::JoinHandle<Vec<String>>,
 }
 
@@ -62,6 +64,9 @@ impl Server {
         let log = std::thread::spawn(move || {
             let mut lines = Vec::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("metrics on ") {
+                    let _ = tx.send(format!("metrics {}", line[i + "metrics on ".len()..].trim()));
+                }
                 if let Some(i) = line.find("listening on ") {
                     let _ = tx.send(line[i + "listening on ".len()..].trim().to_string());
                 }
@@ -69,8 +74,15 @@ impl Server {
             }
             lines
         });
-        let base = rx.recv_timeout(Duration::from_secs(60)).expect("server announced its address");
-        Server { child, base, _log: log }
+        let mut metrics = None;
+        let base = loop {
+            let line = rx.recv_timeout(Duration::from_secs(60)).expect("server announced its address");
+            match line.strip_prefix("metrics ") {
+                Some(url) => metrics = Some(url.to_string()),
+                None => break line,
+            }
+        };
+        Server { child, base, metrics, _log: log }
     }
 
     fn stop(mut self) -> std::process::ExitStatus {
@@ -408,4 +420,26 @@ async fn graceful_stop_writes_the_queued_action_logs() {
         )
         .expect("count");
     assert_eq!(logged, answered);
+}
+
+/// `serve --metrics-listen`: `/metrics` also answers on its own address.
+#[tokio::test]
+async fn metrics_on_their_own_listener() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server =
+        Server::start(&["--data-dir", data.to_str().expect("utf8"), "--metrics-listen", "127.0.0.1:0"]);
+    let http = reqwest::Client::new();
+    let r = http.get(format!("{}/v2/", server.base)).send().await.expect("GET /v2/");
+    assert_eq!(r.status(), 401);
+    let url = server.metrics.clone().expect("metrics address logged");
+    let r = http.get(&url).send().await.expect("metrics");
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("body");
+    assert!(
+        text.lines().any(|l| l
+            .starts_with(r#"quay_request_duration_seconds_count{method="GET",route="/v2/",status="401"} "#)),
+        "{text}"
+    );
+    assert!(server.stop().success());
 }
