@@ -5,17 +5,7 @@
 -- expired leases, so each statement stays on an index.
 
 -- name: waiting
-SELECT id FROM queueitem
- WHERE available = true
-   AND substr(queue_name, 1, length($1)) = $1
-   AND available_after <= {now}
-   AND retries_remaining > 0
- ORDER BY id
- LIMIT 1
- {skip_locked}
-
--- name: waiting_many
--- As `waiting`, up to $2 items (a worker taking a batch).
+-- Waiting items of prefix $1, up to $2 (1 for a single claim, more for a batch).
 SELECT id FROM queueitem
  WHERE available = true
    AND substr(queue_name, 1, length($1)) = $1

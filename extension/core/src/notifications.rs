@@ -144,6 +144,26 @@ pub fn repository_event_data(
     data
 }
 
+/// Queues one delivery of notification `uuid`: `notification/<namespace>/<repository>/<event>/`
+/// with Quay's body (`notification_uuid`, `event_data` = the repository's event data with
+/// `extra`, `performer_data` = the context's performer or `{}`).
+fn queue_delivery(
+    ex: &mut dyn Executor,
+    ctx: &EventContext,
+    uuid: &str,
+    ns: &str,
+    name: &str,
+    event: &str,
+    extra: serde_json::Value,
+) -> CoreResult<i64> {
+    let body = serde_json::json!({
+        "notification_uuid": uuid,
+        "event_data": repository_event_data(ctx, ns, name, extra),
+        "performer_data": if ctx.performer.is_null() { serde_json::json!({}) } else { ctx.performer.clone() },
+    });
+    queue::put(ex, &format!("notification/{ns}/{name}/{event}/"), &body.to_string(), 0, 5)
+}
+
 /// Queues a delivery (`notification/<namespace>/<repository>/<event>/`, Quay's body:
 /// `notification_uuid`, `event_data`, `performer_data`) for every notification of the repository
 /// subscribed to `event`, in the caller's transaction: an event that rolls back sends nothing.
@@ -159,12 +179,7 @@ pub fn spawn(
     for r in &rows {
         let text = |i: usize| r.get(i).and_then(Value::as_text).unwrap_or("").to_string();
         let (uuid, ns, name) = (text(0), text(1), text(2));
-        let body = serde_json::json!({
-            "notification_uuid": uuid,
-            "event_data": repository_event_data(ctx, &ns, &name, extra.clone()),
-            "performer_data": if ctx.performer.is_null() { serde_json::json!({}) } else { ctx.performer.clone() },
-        });
-        queue::put(ex, &format!("notification/{ns}/{name}/{event}/"), &body.to_string(), 0, 5)?;
+        queue_delivery(ex, ctx, &uuid, &ns, &name, event, extra.clone())?;
     }
     Ok(rows.len())
 }
@@ -210,12 +225,7 @@ pub fn scan_image_expiry(ex: &mut dyn Executor, ctx: &EventContext) -> CoreResul
             names.push(t.get(1).and_then(Value::as_text).unwrap_or("").to_string());
         }
         let extra = serde_json::json!({"notification_uuid": uuid, "tags": names, "expiring_in": format!("{days} days")});
-        let body = serde_json::json!({
-            "notification_uuid": uuid,
-            "event_data": repository_event_data(ctx, &ns, &name, extra),
-            "performer_data": {},
-        });
-        queue::put(ex, &format!("notification/{ns}/{name}/repo_image_expiry/"), &body.to_string(), 0, 5)?;
+        queue_delivery(ex, ctx, &uuid, &ns, &name, "repo_image_expiry", extra)?;
         queued += 1;
     }
     Ok(queued)

@@ -97,7 +97,7 @@ pub fn claim(
     let candidate = if ordering_required {
         first_int(&run(ex, named(CLAIM, "ordered"), &p)?)
     } else {
-        match first_int(&run(ex, named(CLAIM, "waiting"), &p)?) {
+        match first_int(&run(ex, named(CLAIM, "waiting"), &[p[0].clone(), Value::Int(1)])?) {
             Some(id) => Some(id),
             None => first_int(&run(ex, named(CLAIM, "expired"), &p)?),
         }
@@ -130,7 +130,7 @@ pub fn claim_many(
     if !(1..=MAX_BATCH).contains(&max_items) {
         return Err(invalid(Rule::InvalidArgument, format!("max_items must be 1..={MAX_BATCH}")));
     }
-    let rows = run(ex, named(CLAIM, "waiting_many"), &[Value::Text(prefix.into()), Value::Int(max_items)])?;
+    let rows = run(ex, named(CLAIM, "waiting"), &[Value::Text(prefix.into()), Value::Int(max_items)])?;
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.first().and_then(Value::as_i64)).collect();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids.drain(..) {

@@ -19,25 +19,25 @@ pub struct Notification {
     pub failures: i64,
 }
 
+/// A row of `of_repository` / `by_uuid` (the same columns).
+fn notification(r: &quay_core::exec::Row) -> Option<Notification> {
+    Some(Notification {
+        uuid: text(r, 0)?,
+        event: text(r, 1)?,
+        method: text(r, 2)?,
+        title: text(r, 3),
+        config_json: text(r, 4).unwrap_or_else(|| "{}".into()),
+        event_config_json: text(r, 5).unwrap_or_else(|| "{}".into()),
+        failures: int(r, 6).unwrap_or(0),
+    })
+}
+
 impl Store {
     pub async fn notifications_of(&self, repository_id: i64) -> Result<Vec<Notification>, StoreError> {
         let rows = self
             .statement(Access::Scan, named(SQL, "of_repository"), vec![Value::Int(repository_id)])
             .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                Some(Notification {
-                    uuid: text(r, 0)?,
-                    event: text(r, 1)?,
-                    method: text(r, 2)?,
-                    title: text(r, 3),
-                    config_json: text(r, 4).unwrap_or_else(|| "{}".into()),
-                    event_config_json: text(r, 5).unwrap_or_else(|| "{}".into()),
-                    failures: int(r, 6).unwrap_or(0),
-                })
-            })
-            .collect())
+        Ok(rows.iter().filter_map(notification).collect())
     }
 
     pub async fn notification_create(
@@ -131,17 +131,7 @@ impl Store {
     /// A notification by uuid, for the notification worker.
     pub async fn notification_by_uuid(&self, uuid: &str) -> Result<Option<Notification>, StoreError> {
         let rows = self.statement(Access::Read, named(SQL, "by_uuid"), vec![Value::text(uuid)]).await?;
-        Ok(first(rows, |r| {
-            Some(Notification {
-                uuid: text(r, 0)?,
-                event: text(r, 1)?,
-                method: text(r, 2)?,
-                title: text(r, 3),
-                config_json: text(r, 4).unwrap_or_else(|| "{}".into()),
-                event_config_json: text(r, 5).unwrap_or_else(|| "{}".into()),
-                failures: int(r, 6).unwrap_or(0),
-            })
-        }))
+        Ok(first(rows, notification))
     }
 
     /// Records a delivery's outcome: success starts the failure count over; a failure adds one
