@@ -86,3 +86,84 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[i]
 }
+
+/// Our release binary: `--quay` when given, else `$CARGO_TARGET_DIR/release/quay`.
+pub fn release_binary(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
+    given.unwrap_or_else(|| {
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        std::path::PathBuf::from(target).join("release/quay")
+    })
+}
+
+/// Writes `work/config.yaml` for our server in PostgreSQL mode on `db_url`, listening on
+/// `port`, local storage under `work`, `bench` a superuser, plus `extra` keys. Returns its path.
+pub fn pg_config(work: &Path, port: u16, db_url: &str, extra: &str) -> anyhow::Result<std::path::PathBuf> {
+    let cfg = work.join("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "SERVER_HOSTNAME: \"127.0.0.1:{port}\"\nPREFERRED_URL_SCHEME: http\nDB_URI: \"{db_url}\"\n\
+             DATABASE_SECRET_KEY: bench-secret\nSUPER_USERS: [bench]\n\
+             DISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: \"{}\"}}]}}\n\
+             DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n{extra}",
+            work.join("pg-storage").display()
+        ),
+    )?;
+    Ok(cfg)
+}
+
+/// A push token of the bench user for `repo` from the server at `base` (`http://host:port`).
+pub async fn push_token(http: &reqwest::Client, base: &str, repo: &str) -> anyhow::Result<String> {
+    let host = base.trim_start_matches("http://");
+    let auth: serde_json::Value = http
+        .get(format!("{base}/v2/auth?service={host}&scope=repository:{repo}:pull,push"))
+        .basic_auth("bench", Some(PASSWORD))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(auth["token"].as_str().context("no token")?.to_string())
+}
+
+/// Uploads a small image config to `repo` and returns an OCI image manifest naming it (no
+/// layers), ready to be PUT under any tag.
+pub async fn config_only_image(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    repo: &str,
+) -> anyhow::Result<String> {
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let dc = sha(config);
+    let r = http
+        .post(format!("{base}/v2/{repo}/blobs/uploads/?digest={dc}"))
+        .bearer_auth(token)
+        .body(config.to_vec())
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 201, "config blob: {}", r.status());
+    Ok(format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{dc}","size":{}}},"layers":[]}}"#,
+        config.len()
+    ))
+}
+
+/// PUTs `manifest` as `repo:tag`.
+pub async fn put_manifest(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    repo: &str,
+    tag: &str,
+    manifest: &str,
+) -> anyhow::Result<()> {
+    let r = http
+        .put(format!("{base}/v2/{repo}/manifests/{tag}"))
+        .bearer_auth(token)
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest.to_string())
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 201, "push {repo}:{tag}: {}", r.status());
+    Ok(())
+}

@@ -11,7 +11,10 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use quay_bench::{PASSWORD, free_port, init_user, quantile, serve, sha, wait_port};
+use quay_bench::{
+    config_only_image, free_port, init_user, pg_config, push_token, put_manifest, quantile, release_binary,
+    serve, wait_port,
+};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -168,27 +171,12 @@ async fn measure(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let quay = args.quay.clone().unwrap_or_else(|| {
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        PathBuf::from(target).join("release/quay")
-    });
+    let quay = release_binary(args.quay.clone());
     let work = std::env::temp_dir().join(format!("quay-api-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let db = quay_tests::TestDb::with_extension("apibench").await?;
     let port = free_port()?;
-    let cfg = work.join("config.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "SERVER_HOSTNAME: \"127.0.0.1:{port}\"\nPREFERRED_URL_SCHEME: http\nDB_URI: \"{}\"\n\
-             DATABASE_SECRET_KEY: bench-secret\nSECRET_KEY: bench-session\nSUPER_USERS: [bench]\n\
-             FEATURE_USER_INITIALIZE: true\n\
-             DISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: \"{}\"}}]}}\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n",
-            db.url,
-            work.join("storage").display()
-        ),
-    )?;
+    let cfg = pg_config(&work, port, &db.url, "SECRET_KEY: bench-session\nFEATURE_USER_INITIALIZE: true\n")?;
     let target = [std::ffi::OsStr::new("--config"), cfg.as_os_str()];
     init_user(&quay, &target)?;
     let client = db.client().await?;
@@ -200,36 +188,9 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
 
     // One image pushed as tag v0 of org1/repo1 (bench administers org1), then TAGS - 1 more tags.
-    let host = format!("127.0.0.1:{port}");
-    let auth: serde_json::Value = http
-        .get(format!("{base}/v2/auth?service={host}&scope=repository:org1/repo1:pull,push"))
-        .basic_auth("bench", Some(PASSWORD))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let push = auth["token"].as_str().context("push token")?.to_string();
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    let dc = sha(config);
-    let r = http
-        .post(format!("{base}/v2/org1/repo1/blobs/uploads/?digest={dc}"))
-        .bearer_auth(&push)
-        .body(config.to_vec())
-        .send()
-        .await?;
-    anyhow::ensure!(r.status() == 201, "config blob: {}", r.status());
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{dc}","size":{}}},"layers":[]}}"#,
-        config.len()
-    );
-    let r = http
-        .put(format!("{base}/v2/org1/repo1/manifests/v0"))
-        .bearer_auth(&push)
-        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-        .body(manifest)
-        .send()
-        .await?;
-    anyhow::ensure!(r.status() == 201, "manifest: {}", r.status());
+    let push = push_token(&http, &base, "org1/repo1").await?;
+    let manifest = config_only_image(&http, &base, &push, "org1/repo1").await?;
+    put_manifest(&http, &base, &push, "org1/repo1", "v0", &manifest).await?;
     client.batch_execute(&tags_sql(TAGS - 1)).await.context("tags")?;
     client.batch_execute("ANALYZE").await?;
     eprintln!("dataset ready in {:.1} s", t.elapsed().as_secs_f64());

@@ -9,7 +9,10 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use quay_bench::{Killed, PASSWORD, free_port, init_user, quantile, serve, sha, wait_port};
+use quay_bench::{
+    Killed, config_only_image, free_port, init_user, pg_config, push_token, put_manifest, quantile,
+    release_binary, serve, wait_port,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -93,54 +96,20 @@ fn worker(quay: &std::path::Path, cfg: &std::path::Path) -> anyhow::Result<Kille
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let quay = args.quay.clone().unwrap_or_else(|| {
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        PathBuf::from(target).join("release/quay")
-    });
+    let quay = release_binary(args.quay.clone());
     let work = std::env::temp_dir().join(format!("quay-events-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let db = quay_tests::TestDb::with_extension("eventsbench").await?;
     let port = free_port()?;
-    let cfg = work.join("config.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "SERVER_HOSTNAME: \"127.0.0.1:{port}\"\nPREFERRED_URL_SCHEME: http\nDB_URI: \"{}\"\n\
-             DATABASE_SECRET_KEY: bench-secret\nSUPER_USERS: [bench]\n\
-             DISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: \"{}\"}}]}}\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n",
-            db.url,
-            work.join("storage").display()
-        ),
-    )?;
+    let cfg = pg_config(&work, port, &db.url, "")?;
     let target = [std::ffi::OsStr::new("--config"), cfg.as_os_str()];
     init_user(&quay, &target)?;
     let _server = serve(&quay, port, &target)?;
     wait_port(port)?;
     let base = format!("http://127.0.0.1:{port}");
-    let host = format!("127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let auth: serde_json::Value = http
-        .get(format!("{base}/v2/auth?service={host}&scope=repository:bench/app:pull,push"))
-        .basic_auth("bench", Some(PASSWORD))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = auth["token"].as_str().context("token")?.to_string();
-    let config = br#"{"architecture":"amd64","os":"linux"}"#;
-    let dc = sha(config);
-    let r = http
-        .post(format!("{base}/v2/bench/app/blobs/uploads/?digest={dc}"))
-        .bearer_auth(&token)
-        .body(config.to_vec())
-        .send()
-        .await?;
-    anyhow::ensure!(r.status() == 201, "config blob: {}", r.status());
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{dc}","size":{}}},"layers":[]}}"#,
-        config.len()
-    );
+    let token = push_token(&http, &base, "bench/app").await?;
+    let manifest = config_only_image(&http, &base, &token, "bench/app").await?;
     let (hook, arrivals) = sink().await?;
     let client = db.client().await?;
     client
@@ -162,14 +131,7 @@ async fn main() -> anyhow::Result<()> {
         let mut sent: Vec<(String, Instant)> = Vec::with_capacity(args.pushes);
         for i in 0..args.pushes {
             let tag = format!("w{workers}-{i}");
-            let r = http
-                .put(format!("{base}/v2/bench/app/manifests/{tag}"))
-                .bearer_auth(&token)
-                .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-                .body(manifest.clone())
-                .send()
-                .await?;
-            anyhow::ensure!(r.status() == 201, "push {tag}: {}", r.status());
+            put_manifest(&http, &base, &token, "bench/app", &tag, &manifest).await?;
             sent.push((tag, Instant::now()));
             // Pushes one after another, with room for the delivery (what is measured).
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -11,7 +11,7 @@
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use quay_bench::{Killed, PASSWORD, free_port, init_user, serve, sha, wait_port};
+use quay_bench::{Killed, PASSWORD, free_port, init_user, pg_config, release_binary, serve, sha, wait_port};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -199,10 +199,7 @@ fn rounds_line(name: &str, v: &[f64]) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let quay = args.quay.clone().unwrap_or_else(|| {
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        PathBuf::from(target).join("release/quay")
-    });
+    let quay = release_binary(args.quay.clone());
     let work = std::env::temp_dir().join(format!("quay-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let (layer_path, layer_digest) = layout(&work)?;
@@ -219,18 +216,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         let db = quay_tests::TestDb::with_extension("bench").await?;
         let pport = free_port()?;
-        let cfg = work.join("config.yaml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "SERVER_HOSTNAME: \"127.0.0.1:{pport}\"\nPREFERRED_URL_SCHEME: http\nDB_URI: \"{}\"\n\
-                 DATABASE_SECRET_KEY: bench-secret\nSUPER_USERS: [bench]\n\
-                 DISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: \"{}\"}}]}}\n\
-                 DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n",
-                db.url,
-                work.join("pg-storage").display()
-            ),
-        )?;
+        let cfg = pg_config(&work, pport, &db.url, "")?;
         let target = [std::ffi::OsStr::new("--config"), cfg.as_os_str()];
         init_user(&quay, &target)?;
         let server = serve(&quay, pport, &target)?;
