@@ -17,6 +17,13 @@ SELECT u.id, a.uuid, u.username, u.enabled, a.token_secret,
   FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id
  WHERE a.token_name = $1
 
+-- name: app_token_by_uuid
+-- The same, by the token's uuid (what a registry token's context names).
+SELECT u.id, a.uuid, u.username, u.enabled, a.token_secret,
+       (a.expiration IS NULL OR a.expiration > {now})
+  FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id
+ WHERE a.uuid = $1
+
 -- name: access_token
 -- A repository delegate token (`$token`) by its public first 32 characters: its repository,
 -- role name and field-encrypted code.

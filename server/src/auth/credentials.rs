@@ -177,7 +177,7 @@ pub async fn authenticate(
                 return Err(LoginError::Invalid);
             }
             let (name, rest) = secret.split_at(60);
-            let stored = check_stored(store.app_token_secret(name).await?, rest, encrypter)?;
+            let stored = check_stored(store.app_token_secret(name, false).await?, rest, encrypter)?;
             Ok(Entity {
                 kind: EntityKind::AppSpecificToken,
                 user_id: Some(stored.user_id),

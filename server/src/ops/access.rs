@@ -93,9 +93,11 @@ pub async fn caller_from_token(ctx: &Context, token: Option<&str>) -> Result<Cal
     Ok(caller)
 }
 
-/// The user and limit behind a validated token, from its `context` (delegate and OAuth tokens
-/// are looked up again, so a deleted or expired one stops working) or else its `sub`.
-/// `Err(None)`: the credential is gone.
+/// The user and limit behind a validated token, from its `context` (delegate, OAuth and
+/// app-specific tokens are looked up again, so a revoked or expired one stops working) or else
+/// its `sub`, which must still name an enabled user or robot: a deleted robot's token is refused,
+/// never downgraded to anonymous (and a deleted superuser's never keeps what `SUPER_USERS` grants
+/// by name). `Err(None)`: the credential is gone.
 async fn entity_of(ctx: &Context, claims: &Claims) -> Result<(Option<i64>, Limit), Option<StoreError>> {
     let reference = claims.context.get("entity_reference").and_then(|v| v.as_str()).unwrap_or("");
     match claims.context.get("entity_kind").and_then(|v| v.as_str()) {
@@ -112,15 +114,27 @@ async fn entity_of(ctx: &Context, claims: &Claims) -> Result<(Option<i64>, Limit
             }
             Ok((t.user_enabled.then_some(t.user_id), Limit::from_oauth_scopes(&t.scope)))
         }
+        Some("appspecifictoken") => {
+            let t = ctx.store.app_token_secret(reference, true).await?.filter(|t| t.usable).ok_or(None)?;
+            if claims.sub.as_deref() != Some(t.username.as_str()) {
+                return Err(None);
+            }
+            Ok((Some(t.user_id), Limit::Unlimited))
+        }
         _ => {
             let sub = claims.sub.as_deref().unwrap_or(ANONYMOUS);
             if sub == ANONYMOUS {
                 return Ok((None, Limit::Unlimited));
             }
-            let user = ctx.store.user_credentials(sub).await?;
-            Ok((user.filter(|u| u.enabled).map(|u| u.id), Limit::Unlimited))
+            let user = ctx.store.user_credentials(sub).await?.filter(|u| u.enabled).ok_or(None)?;
+            Ok((Some(user.id), Limit::Unlimited))
         }
     }
+}
+
+/// A credential was removed: registry tokens validated before are checked again.
+pub fn forget_validated_tokens() {
+    cache::clear();
 }
 
 /// Validated tokens, remembered for a few seconds (never past `exp`), so a client pulling many
@@ -148,6 +162,15 @@ mod cache {
         let (caller, until) = m.get(token)?;
         let exp = caller.token.as_ref().map_or(0, |c| c.exp);
         (Instant::now() < *until && crate::auth::jwt::now_s() < exp).then(|| caller.clone())
+    }
+
+    /// Forgets every remembered token: called when a credential is removed here (robot deleted,
+    /// app token revoked, user deleted), so this pod refuses its tokens at once; other pods
+    /// refuse them within [`TTL`].
+    pub fn clear() {
+        if let Ok(mut m) = map().write() {
+            m.clear();
+        }
     }
 
     pub fn put(token: &str, caller: &Caller) {

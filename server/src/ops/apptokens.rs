@@ -75,6 +75,10 @@ pub async fn revoke(ctx: &Context, caller: &ApiCaller, origin: &Origin, uuid: &s
     );
     match ctx.store.app_token_revoke(uid, uuid, log).await {
         Err(StoreError::Rule { code: Rule::TokenUnknown, .. }) => Err(Refused::NotFound),
-        r => Ok(r?),
+        r => {
+            r?;
+            super::access::forget_validated_tokens();
+            Ok(())
+        }
     }
 }

@@ -101,6 +101,7 @@ pub async fn delete(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<(),
     let ns = administered(ctx, caller, name).await?;
     caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
     ctx.store.namespace_delete(ns.id).await?;
+    super::access::forget_validated_tokens();
     Ok(())
 }
 

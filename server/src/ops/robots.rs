@@ -182,7 +182,9 @@ pub async fn delete(
     let ns = namespace(ctx, caller, owner, false).await?;
     let r = find(ctx, &ns, short).await?;
     let log = entry(caller, origin, "delete_robot", json!({"robot": short}));
-    Ok(ctx.store.robot_delete(r.id, log).await?)
+    ctx.store.robot_delete(r.id, log).await?;
+    super::access::forget_validated_tokens();
+    Ok(())
 }
 
 /// `(repository, public, role)` of a robot's permissions.

@@ -184,6 +184,7 @@ pub async fn delete_person(ctx: &Context, caller: &ApiCaller, name: &str) -> Res
     let account = profile(ctx, name).await?;
     not_a_superuser(ctx, &account, "Cannot delete a superuser")?;
     ctx.store.namespace_delete(account.id).await?;
+    super::access::forget_validated_tokens();
     Ok(())
 }
 

@@ -104,9 +104,14 @@ impl Store {
         }))
     }
 
-    /// An app-specific token by its public first half.
-    pub async fn app_token_secret(&self, token_name: &str) -> Result<Option<StoredSecret>, StoreError> {
-        let rows = self.rows(sql("app_token"), vec![Value::text(token_name)]).await?;
+    /// An app-specific token by its public first half (`by_uuid`: by its uuid).
+    pub async fn app_token_secret(
+        &self,
+        key: &str,
+        by_uuid: bool,
+    ) -> Result<Option<StoredSecret>, StoreError> {
+        let q = if by_uuid { "app_token_by_uuid" } else { "app_token" };
+        let rows = self.rows(sql(q), vec![Value::text(key)]).await?;
         Ok(first(rows, |r| {
             Some(StoredSecret {
                 user_id: int(r, 0)?,

@@ -1,4 +1,4 @@
-//! The server in-process (the real router on 127.0.0.1) over both backends: the `/api/v1` golden replay, the registry protocol, credentials, concurrency and blob integrity, S3 storage, connection bounds, the worker.
+//! The server in-process (the real router on 127.0.0.1) over both backends: the `/api/v1` golden replay, the registry protocol, credentials, concurrency and blob integrity, S3 storage, connection bounds, hostile tokens, the worker.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -16,4 +16,5 @@ mod registry_concurrency;
 mod registry_credentials;
 mod registry_protocol;
 mod registry_s3;
+mod token_tampering;
 mod worker;
