@@ -1,11 +1,13 @@
 //! The `quay` binary as a user runs it: mirror mode with no config, health and `/v2/`, graceful
 //! shutdown, `init`, `migrate`, `config validate`, and one clear error line for bad input.
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const QUAY: &str = env!("CARGO_BIN_EXE_quay");
+mod support;
+
+use support::{QUAY, Server, sha256};
 
 fn quay(args: &[&str]) -> Output {
     Command::new(QUAY).args(args).env("RUST_LOG", "warn").output().expect("run quay")
@@ -37,66 +39,6 @@ fn assert_one_error_line(out: &Output, needle: &str) {
     assert!(lines[0].starts_with("error: "), "{stderr}");
     assert!(lines[0].contains(needle), "expected {needle:?} in: {stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("stack backtrace"), "{stderr}");
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    /// `--metrics-listen`'s URL, when the server logged one before its main address.
-    metrics: Option<String>,
-    _log: std::thread::JoinHandle<Vec<String>>,
-}
-
-impl Server {
-    /// Starts `quay serve` on port 0 and reads the bound address from its log.
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(QUAY)
-            .arg("serve")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log = std::thread::spawn(move || {
-            let mut lines = Vec::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("metrics on ") {
-                    let _ = tx.send(format!("metrics {}", line[i + "metrics on ".len()..].trim()));
-                }
-                if let Some(i) = line.find("listening on ") {
-                    let _ = tx.send(line[i + "listening on ".len()..].trim().to_string());
-                }
-                lines.push(line);
-            }
-            lines
-        });
-        let mut metrics = None;
-        let base = loop {
-            let line = rx.recv_timeout(Duration::from_secs(60)).expect("server announced its address");
-            match line.strip_prefix("metrics ") {
-                Some(url) => metrics = Some(url.to_string()),
-                None => break line,
-            }
-        };
-        Server { child, base, metrics, _log: log }
-    }
-
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "server did not stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 #[tokio::test]
@@ -322,13 +264,6 @@ async fn serving_a_quay_database_without_the_extension_is_refused() {
     let out = quay(&["serve", "--config", cfg.to_str().expect("utf8"), "--listen", "127.0.0.1:0"]);
     assert_one_error_line(&out, "the `quay` extension is not installed in this database");
     db.drop_db().await.expect("drop");
-}
-
-/// `sha256:<hex>` of `bytes`.
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    let hex: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
 }
 
 /// Pulls are logged off the request path; a SIGTERM right after them still writes every

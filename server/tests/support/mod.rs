@@ -1,0 +1,87 @@
+//! The `quay` binary as a child process, for the tests that run it as a user would (`cli.rs`)
+//! and the ones that crash it (`faults.rs`).
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const QUAY: &str = env!("CARGO_BIN_EXE_quay");
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    /// `--metrics-listen`'s URL, when the server logged one before its main address.
+    pub metrics: Option<String>,
+    _log: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Server {
+    /// Starts `quay serve` on port 0 and reads the bound address from its log.
+    pub fn start(args: &[&str]) -> Server {
+        Server::start_on(args, "127.0.0.1:0")
+    }
+
+    /// Starts `quay serve --listen <listen>` and waits until it announces its address.
+    pub fn start_on(args: &[&str], listen: &str) -> Server {
+        let mut child = Command::new(QUAY)
+            .arg("serve")
+            .args(args)
+            .args(["--listen", listen])
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("metrics on ") {
+                    let _ = tx.send(format!("metrics {}", line[i + "metrics on ".len()..].trim()));
+                }
+                if let Some(i) = line.find("listening on ") {
+                    let _ = tx.send(line[i + "listening on ".len()..].trim().to_string());
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let mut metrics = None;
+        let base = loop {
+            let line = rx.recv_timeout(Duration::from_secs(60)).expect("server announced its address");
+            match line.strip_prefix("metrics ") {
+                Some(url) => metrics = Some(url.to_string()),
+                None => break line,
+            }
+        };
+        Server { child, base, metrics, _log: log }
+    }
+
+    /// SIGKILL: no graceful anything, as a crash or an OOM kill.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
