@@ -10,7 +10,9 @@
 
 mod support;
 
+use quay_server::storage::BlobStorage;
 use quay_tests::TestDb;
+use quay_tests::moto::Moto;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -227,21 +229,50 @@ async fn assert_acknowledged_pull_back(http: &reqwest::Client, base: &str, acked
     }
 }
 
-fn object_path(storage: &Path, digest: &str) -> PathBuf {
-    let hex = digest.trim_start_matches("sha256:");
-    storage.join(format!("sha256/{}/{hex}", &hex[..2]))
+/// The stored objects, read through the server's own storage layer (local files, or S3 on
+/// moto, which refuses unsigned reads).
+struct Objects {
+    storage: BlobStorage,
+    /// The directory of local storage (its files can be aged).
+    local: Option<PathBuf>,
+    _moto: Option<Moto>,
 }
 
-/// Every file in the content tree, with the digest its name claims.
-fn stored_objects(storage: &Path) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let Ok(prefixes) = std::fs::read_dir(storage.join("sha256")) else { return out };
-    for p in prefixes.flatten() {
-        for f in std::fs::read_dir(p.path()).into_iter().flatten().flatten() {
-            out.push((format!("sha256:{}", f.file_name().to_string_lossy()), f.path()));
+impl Objects {
+    /// The bytes stored for `digest`.
+    async fn get(&self, digest: &str) -> Option<Vec<u8>> {
+        use futures_util::StreamExt as _;
+        let len = self.storage.blob_size(digest).await.ok()??;
+        let mut stream = self.storage.blob_read(digest, 0, len).await.ok()?;
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.ok()?);
         }
+        Some(out)
     }
-    out
+
+    /// The digest every object in the content tree is named by.
+    async fn content(&self) -> Vec<String> {
+        self.storage.list_content().await.expect("list content").into_iter().map(|(d, _)| d).collect()
+    }
+
+    /// The uploads with pieces in storage.
+    async fn upload_entries(&self) -> Vec<String> {
+        self.storage.list_uploads().await.expect("list uploads").into_iter().map(|(u, _)| u).collect()
+    }
+
+    /// Ages every local file by three days (past BLOBUPLOAD_DELETION_DATE_THRESHOLD, so the
+    /// storage sweep may take what no row names). S3 objects cannot be aged: `false`.
+    fn age(&self) -> bool {
+        let Some(root) = &self.local else { return false };
+        let old = std::time::SystemTime::now() - Duration::from_secs(3 * 86_400);
+        for p in files_under(root) {
+            if let Ok(f) = std::fs::File::open(&p) {
+                let _ = f.set_modified(old);
+            }
+        }
+        true
+    }
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -250,10 +281,8 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
         let p = e.path();
         if p.is_dir() {
             out.extend(files_under(&p));
-            out.push(p);
-        } else {
-            out.push(p);
         }
+        out.push(p);
     }
     out
 }
@@ -261,23 +290,33 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// The installation under test: mirror mode (SQLite) or PostgreSQL with the extension.
 struct Installation {
     target: Vec<String>,
-    storage: PathBuf,
+    objects: Objects,
     db: Option<TestDb>,
     sqlite: Option<PathBuf>,
 }
 
 impl Installation {
-    async fn new(postgres: bool, dir: &Path, port: u16) -> Installation {
-        let storage = dir.join("data/storage");
+    async fn new(postgres: bool, s3: bool, dir: &Path, port: u16) -> Installation {
+        let data = dir.join("data");
         if !postgres {
-            let data = dir.join("data");
+            assert!(!s3, "mirror mode keeps its blobs in the data directory");
+            let config = quay_server::config::Config::mirror(&data);
+            let storage = BlobStorage::from_config(&config).await.expect("storage");
             return Installation {
                 target: vec!["--data-dir".into(), data.display().to_string()],
                 sqlite: Some(data.join("quay.db")),
-                storage,
+                objects: Objects { storage, local: Some(data.join("storage")), _moto: None },
                 db: None,
             };
         }
+        let moto = match s3 {
+            true => Some(quay_tests::moto::moto("crash").await),
+            false => None,
+        };
+        let storage_config = match &moto {
+            Some(m) => quay_tests::moto::storage(m, "crash", false),
+            None => format!("[LocalStorage, {{storage_path: \"{}\"}}]", data.join("storage").display()),
+        };
         let db = TestDb::with_extension("crash").await.expect("database");
         let cfg = dir.join("config.yaml");
         std::fs::write(
@@ -286,17 +325,19 @@ impl Installation {
                 "SERVER_HOSTNAME: \"127.0.0.1:{port}\"\nPREFERRED_URL_SCHEME: http\nDB_URI: \"{}\"\n\
                  DATABASE_SECRET_KEY: \"crash-secret\"\nSECRET_KEY: \"crash-session\"\n\
                  INSTANCE_SERVICE_KEY_LOCATION: \"{}\"\n\
-                 DISTRIBUTED_STORAGE_CONFIG: {{local_us: [LocalStorage, {{storage_path: \"{}\"}}]}}\n\
+                 DISTRIBUTED_STORAGE_CONFIG: {{local_us: {storage_config}}}\n\
                  DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n",
                 db.url,
                 dir.join("quay.pem").display(),
-                storage.display()
             ),
         )
         .expect("config");
+        let config = quay_server::config::Config::load_file(&cfg).expect("config");
+        let storage = BlobStorage::from_config(&config).await.expect("storage");
+        let local = moto.is_none().then(|| data.join("storage"));
         Installation {
             target: vec!["--config".into(), cfg.display().to_string()],
-            storage,
+            objects: Objects { storage, local, _moto: moto },
             db: Some(db),
             sqlite: None,
         }
@@ -380,14 +421,15 @@ impl Installation {
             .await;
         for r in &referenced {
             assert_eq!(r[2], "0", "seed {seed}: manifest {} names blob {} still uploading", r[0], r[1]);
-            let bytes = std::fs::read(object_path(&self.storage, &r[1]))
-                .unwrap_or_else(|e| panic!("seed {seed}: manifest {} names blob {}: {e}", r[0], r[1]));
+            let bytes = self.objects.get(&r[1]).await.unwrap_or_else(|| {
+                panic!("seed {seed}: manifest {} names blob {} whose bytes are missing", r[0], r[1])
+            });
             assert_eq!(sha256(&bytes), r[1], "seed {seed}: blob {} is corrupt", r[1]);
             assert_eq!(bytes.len().to_string(), r[3], "seed {seed}: blob {} size", r[1]);
         }
-        for (digest, path) in stored_objects(&self.storage) {
-            let bytes = std::fs::read(&path).expect("object");
-            assert_eq!(sha256(&bytes), digest, "seed {seed}: stored object {} is corrupt", path.display());
+        for digest in self.objects.content().await {
+            let bytes = self.objects.get(&digest).await.expect("listed object");
+            assert_eq!(sha256(&bytes), digest, "seed {seed}: stored object {digest} is corrupt");
         }
     }
 }
@@ -397,7 +439,7 @@ fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-async fn crash_mid_push(postgres: bool) {
+async fn crash_mid_push(postgres: bool, s3: bool) {
     let seed = std::env::var("QUAY_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
     });
@@ -409,7 +451,7 @@ async fn crash_mid_push(postgres: bool) {
     let dir = tempfile::tempdir().expect("tmp");
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let inst = Arc::new(Installation::new(postgres, dir.path(), port).await);
+    let inst = Arc::new(Installation::new(postgres, s3, dir.path(), port).await);
     inst.init_admin();
     let start = {
         let inst = inst.clone();
@@ -490,16 +532,12 @@ async fn crash_mid_push(postgres: bool) {
 
     // What the crashes abandoned, aged past BLOBUPLOAD_DELETION_DATE_THRESHOLD (2 days); the
     // referenced objects too, so the sweep has every chance to take something it must not.
-    let abandoned = inst.rows("SELECT count(*) FROM blobupload").await[0][0].clone();
+    let abandoned: Vec<String> =
+        inst.rows("SELECT uuid FROM blobupload").await.into_iter().map(|r| r[0].clone()).collect();
     inst.exec("UPDATE blobupload SET created = '2000-01-01 00:00:00'").await;
-    let old = std::time::SystemTime::now() - Duration::from_secs(3 * 86_400);
-    for p in files_under(&inst.storage) {
-        if let Ok(f) = std::fs::File::open(&p) {
-            let _ = f.set_modified(old);
-        }
-    }
-    let loose_files = files_under(&inst.storage.join("uploads")).len();
-    eprintln!("crash_mid_push: {abandoned} abandoned upload rows, {loose_files} entries under uploads/");
+    let aged = inst.objects.age();
+    let loose = inst.objects.upload_entries().await.len();
+    eprintln!("crash_mid_push: {} abandoned upload rows, {loose} entries under uploads/", abandoned.len());
     // The worker's periodic jobs run when it starts: in-process in mirror mode, `quay worker`
     // beside the server with PostgreSQL.
     tokio::task::spawn_blocking(move || server.kill()).await.expect("kill");
@@ -523,15 +561,21 @@ async fn crash_mid_push(postgres: bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let rows = inst.rows("SELECT count(*) FROM blobupload").await[0][0].clone();
-        let left = files_under(&inst.storage.join("uploads")).len();
-        let unreferenced =
-            stored_objects(&inst.storage).into_iter().filter(|(d, _)| !referenced.contains_key(d)).count();
+        let entries = inst.objects.upload_entries().await;
+        // Local storage was aged: everything under uploads/ and every object no row names must
+        // go. S3 objects keep their real age: the pieces of the removed sessions must go.
+        let left =
+            entries.iter().filter(|e| aged || abandoned.iter().any(|u| e.contains(u.as_str()))).count();
+        let unreferenced = match aged {
+            true => inst.objects.content().await.into_iter().filter(|d| !referenced.contains_key(d)).count(),
+            false => 0,
+        };
         if rows == "0" && left == 0 && unreferenced == 0 {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "seed {seed}: abandoned uploads not cleaned: {rows} rows, {left} files, {unreferenced} unreferenced objects"
+            "seed {seed}: abandoned uploads not cleaned: {rows} rows, {left} upload entries, {unreferenced} unreferenced objects"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -546,10 +590,16 @@ async fn crash_mid_push(postgres: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn crash_mid_push_sqlite() {
-    crash_mid_push(false).await;
+    crash_mid_push(false, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn crash_mid_push_postgres() {
-    crash_mid_push(true).await;
+    crash_mid_push(true, false).await;
+}
+
+/// PostgreSQL with S3 storage (moto on 127.0.0.1): the production layout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_mid_push_postgres_s3() {
+    crash_mid_push(true, true).await;
 }

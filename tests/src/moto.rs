@@ -1,7 +1,5 @@
 //! An S3-compatible server for tests: moto (PyPI, installed by `tests/run.sh`) on 127.0.0.1 at a
 //! free port, with one bucket; stopped when dropped.
-#![allow(dead_code)]
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
