@@ -197,15 +197,15 @@ async fn stranger_cannot_replace_postgres() {
 /// The same races with S3 storage (moto on 127.0.0.1): pieces are objects of their own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_patches_s3() {
-    let m = common::moto::moto("race").await;
-    racing_patches(Backend::Postgres, 10, 64 << 10, Some(common::moto::storage(&m, "race", false))).await;
-    racing_patches(Backend::Sqlite, 4, 6 << 20, Some(common::moto::storage(&m, "race", false))).await;
+    let m = quay_tests::moto::moto("race").await;
+    racing_patches(Backend::Postgres, 10, 64 << 10, Some(quay_tests::moto::storage(&m, "race", false))).await;
+    racing_patches(Backend::Sqlite, 4, 6 << 20, Some(quay_tests::moto::storage(&m, "race", false))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stranger_cannot_replace_s3() {
-    let m = common::moto::moto("replace").await;
-    stranger_cannot_replace(Backend::Postgres, 8, Some(common::moto::storage(&m, "replace", false))).await;
+    let m = quay_tests::moto::moto("replace").await;
+    stranger_cannot_replace(Backend::Postgres, 8, Some(quay_tests::moto::storage(&m, "replace", false))).await;
 }
 
 /// What the worker does for one repository: GC, then the freed objects' deletes.

@@ -5,7 +5,7 @@
 
 use super::common;
 
-use common::moto::{keys, moto, storage};
+use quay_tests::moto::{keys, moto, storage};
 use common::{Backend, OCI_MANIFEST, Registry, digest, image_manifest};
 use reqwest::Method;
 use std::process::Command;
