@@ -4,6 +4,7 @@
 //! Unix socket as the current user). Every test gets its own database and drops it at the end.
 //! Tests that need PostgreSQL fail (never skip) when it is unreachable: CI starts it.
 
+pub mod cluster;
 pub mod moto;
 
 use anyhow::Context as _;

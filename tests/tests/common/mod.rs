@@ -2,7 +2,6 @@
 //! mode) or PostgreSQL with the `quay` extension (a fresh database), local storage in a temp dir.
 #![allow(dead_code)]
 
-
 use quay_server::config::Config;
 use quay_server::http::{AppState, router};
 use quay_server::storage::BlobStorage;

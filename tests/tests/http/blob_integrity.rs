@@ -205,7 +205,8 @@ async fn racing_patches_s3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stranger_cannot_replace_s3() {
     let m = quay_tests::moto::moto("replace").await;
-    stranger_cannot_replace(Backend::Postgres, 8, Some(quay_tests::moto::storage(&m, "replace", false))).await;
+    stranger_cannot_replace(Backend::Postgres, 8, Some(quay_tests::moto::storage(&m, "replace", false)))
+        .await;
 }
 
 /// What the worker does for one repository: GC, then the freed objects' deletes.

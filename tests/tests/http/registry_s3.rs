@@ -5,8 +5,8 @@
 
 use super::common;
 
-use quay_tests::moto::{keys, moto, storage};
 use common::{Backend, OCI_MANIFEST, Registry, digest, image_manifest};
+use quay_tests::moto::{keys, moto, storage};
 use reqwest::Method;
 use std::process::Command;
 
