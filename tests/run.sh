@@ -3,7 +3,8 @@
 #   Debian packages (PostgreSQL 15 server headers, libclang, skopeo and podman for the real-client
 #   registry tests), oras and moto[server] from PyPI, cargo-pgrx 0.18.0, a started
 #   PostgreSQL 15 cluster with a superuser role for the current user, the `quay` extension;
-#   then cargo fmt --check, clippy -D warnings, and the whole workspace's tests.
+#   then cargo fmt --check, clippy -D warnings, the whole workspace's tests, and a short run of every
+#   fuzz target (cargo-fuzz 0.13.2 on the nightly toolchain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,3 +84,21 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --no-fail-fast "$@"
 fi
+
+step "fuzz targets: a short run of each, from its committed corpus (docs/reliability.md, Fuzzing)"
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+cargo +nightly fuzz --version 2>/dev/null | grep -q ' 0\.13\.2' || cargo install cargo-fuzz --version 0.13.2 --locked
+for t in manifest names scope range config jwt; do
+  scratch="$(mktemp -d)"
+  # New inputs go to a scratch corpus; the committed one is only read. A crash fails the run
+  # and leaves its input under fuzz/artifacts/.
+  if ! (cd fuzz && CARGO_TARGET_DIR="$HOME/.cache/quay-fuzz-target" \
+      cargo +nightly fuzz run -s none "$t" "$scratch" "corpus/$t" -- -runs=300000 -max_total_time=15 \
+      >"$scratch.log" 2>&1); then
+    tail -n 40 "$scratch.log"
+    echo "fuzz target $t failed" >&2
+    exit 1
+  fi
+  echo "$t: $(grep -E '^#[0-9]+ +DONE' "$scratch.log" | tail -n 1)"
+  rm -rf "$scratch" "$scratch.log"
+done

@@ -15,8 +15,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// Log targets whose `debug` lines carry secrets: tokio-postgres prints every statement's
+/// parameters (password hashes, field-encrypted tokens). They stay at `info` unless `RUST_LOG`
+/// names them itself.
+const QUIET_TARGETS: [&str; 1] = ["tokio_postgres"];
+
+/// The filter for a `RUST_LOG` value (`None`: unset, `info`), with [`QUIET_TARGETS`] held at
+/// `info` unless the value names them.
+pub fn filter(rust_log: Option<&str>) -> EnvFilter {
+    let given = rust_log.filter(|v| !v.trim().is_empty()).unwrap_or("info");
+    let mut directives = given.to_string();
+    for target in QUIET_TARGETS.iter().filter(|t| !given.contains(*t)) {
+        directives.push_str(&format!(",{target}=info"));
+    }
+    EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -40,4 +56,17 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         "request"
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter;
+
+    #[test]
+    fn statement_parameters_stay_out_of_debug_logs() {
+        assert!(filter(Some("debug")).to_string().contains("tokio_postgres=info"));
+        assert!(filter(None).to_string().contains("tokio_postgres=info"));
+        let asked = filter(Some("debug,tokio_postgres=trace")).to_string();
+        assert!(!asked.contains("tokio_postgres=info"), "{asked}");
+    }
 }

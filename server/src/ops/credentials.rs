@@ -91,6 +91,18 @@ pub async fn issue(
     ctx.keys.instance.sign(&claims).map_err(|e| IssueError::Sign(e.to_string()))
 }
 
+/// `repository:<name>:<action>[,<action>...]` → the name (as written: host prefix and all) and
+/// the actions, each `push`, `pull` or `*`; `None` for anything else.
+pub fn parse_scope(scope: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = scope.strip_prefix("repository:")?;
+    let (name, actions) = rest.rsplit_once(':')?;
+    let requested: Vec<&str> = actions.split(',').filter(|a| !a.is_empty()).collect();
+    if requested.is_empty() || requested.iter().any(|a| !matches!(*a, "push" | "pull" | "*")) {
+        return None;
+    }
+    Some((name, requested))
+}
+
 /// One `repository:<name>:<actions>` scope → the access entry (possibly with no actions) and the
 /// repository's full name.
 pub async fn grant(
@@ -98,13 +110,7 @@ pub async fn grant(
     entity: Option<&Entity>,
     scope: &str,
 ) -> Result<(Access, String), GrantError> {
-    let bad = || GrantError::BadScope(scope.to_string());
-    let rest = scope.strip_prefix("repository:").ok_or_else(bad)?;
-    let (name, actions) = rest.rsplit_once(':').ok_or_else(bad)?;
-    let requested: Vec<&str> = actions.split(',').filter(|a| !a.is_empty()).collect();
-    if requested.is_empty() || requested.iter().any(|a| !matches!(*a, "push" | "pull" | "*")) {
-        return Err(bad());
-    }
+    let (name, requested) = parse_scope(scope).ok_or_else(|| GrantError::BadScope(scope.to_string()))?;
     let host_prefix = format!("{}/", state.config.server_hostname);
     let path = name.strip_prefix(&host_prefix).unwrap_or(name);
     let library = state.config.feature_library_support.0.then_some(state.config.library_namespace.as_str());

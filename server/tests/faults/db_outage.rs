@@ -82,7 +82,8 @@ async fn postgres_restart_and_outage_under_load() {
     let dir = tempfile::tempdir().expect("tmp");
     let port = free_port();
     let inst =
-        Installation::on_database(&db_url, dir.path(), port, &Installation::local_storage(dir.path())).await;
+        Installation::on_database(&db_url, dir.path(), port, &Installation::local_storage(dir.path()), "")
+            .await;
     inst.init_admin();
     let args: Vec<String> = inst.target.clone();
     let listen = format!("127.0.0.1:{port}");

@@ -102,14 +102,21 @@ impl Installation {
             None => Installation::local_storage(dir),
         };
         let db = TestDb::with_extension("crash").await.expect("database");
-        let mut inst = Installation::on_database(&db.url, dir, port, &storage_config).await;
+        let mut inst = Installation::on_database(&db.url, dir, port, &storage_config, "").await;
         inst.objects._moto = moto;
         inst._db = Some(db);
         inst
     }
 
-    /// PostgreSQL at `db_url` (a Quay database with the extension), storage as configured.
-    pub async fn on_database(db_url: &str, dir: &Path, port: u16, storage_config: &str) -> Installation {
+    /// PostgreSQL at `db_url` (a Quay database with the extension), storage as configured, and
+    /// `extra` config lines.
+    pub async fn on_database(
+        db_url: &str,
+        dir: &Path,
+        port: u16,
+        storage_config: &str,
+        extra: &str,
+    ) -> Installation {
         let cfg = dir.join("config.yaml");
         std::fs::write(
             &cfg,
@@ -118,7 +125,7 @@ impl Installation {
                  DATABASE_SECRET_KEY: \"crash-secret\"\nSECRET_KEY: \"crash-session\"\n\
                  INSTANCE_SERVICE_KEY_LOCATION: \"{}\"\n\
                  DISTRIBUTED_STORAGE_CONFIG: {{local_us: {storage_config}}}\n\
-                 DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n",
+                 DISTRIBUTED_STORAGE_PREFERENCE: [local_us]\n{extra}",
                 dir.join("quay.pem").display(),
             ),
         )

@@ -1,6 +1,7 @@
 //! Process-level faults (issue 14, docs/reliability.md), each against the real `quay` binary:
-//! SIGKILL in the middle of concurrent pushes ([`crash`]) and PostgreSQL restarted or down under
-//! load ([`db_outage`]). Shared: a registry client that records what was acknowledged
+//! SIGKILL in the middle of concurrent pushes ([`crash`]), PostgreSQL restarted or down under
+//! load ([`db_outage`]), and a whole run's logs and error bodies searched for every secret it
+//! used ([`secrets`]). Shared: a registry client that records what was acknowledged
 //! ([`client`]) and the installation's rows and objects ([`installation`]).
 
 #[path = "../support/mod.rs"]
@@ -10,3 +11,4 @@ mod client;
 mod crash;
 mod db_outage;
 mod installation;
+mod secrets;

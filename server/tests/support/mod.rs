@@ -24,11 +24,16 @@ impl Server {
 
     /// Starts `quay serve --listen <listen>` and waits until it announces its address.
     pub fn start_on(args: &[&str], listen: &str) -> Server {
+        Server::start_logging(args, listen, "info")
+    }
+
+    /// As [`Server::start_on`], with `RUST_LOG` set to `filter`.
+    pub fn start_logging(args: &[&str], listen: &str, filter: &str) -> Server {
         let mut child = Command::new(QUAY)
             .arg("serve")
             .args(args)
             .args(["--listen", listen])
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -38,11 +43,18 @@ impl Server {
         let log = std::thread::spawn(move || {
             let mut lines = Vec::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("metrics on ") {
-                    let _ = tx.send(format!("metrics {}", line[i + "metrics on ".len()..].trim()));
+                // The address ends at a space or, in JSON lines, at the closing quote.
+                let after = |marker: &str| {
+                    line.find(marker).map(|i| {
+                        let rest = &line[i + marker.len()..];
+                        rest.split(|c: char| c == '"' || c.is_whitespace()).next().unwrap_or("").to_string()
+                    })
+                };
+                if let Some(url) = after("metrics on ") {
+                    let _ = tx.send(format!("metrics {url}"));
                 }
-                if let Some(i) = line.find("listening on ") {
-                    let _ = tx.send(line[i + "listening on ".len()..].trim().to_string());
+                if let Some(url) = after("listening on ") {
+                    let _ = tx.send(url);
                 }
                 lines.push(line);
             }
@@ -63,6 +75,19 @@ impl Server {
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
+    }
+
+    /// SIGTERM, then every line the server wrote to stderr.
+    pub fn stop_with_logs(self) -> (std::process::ExitStatus, Vec<String>) {
+        let log = self._log;
+        let status = Server {
+            child: self.child,
+            base: self.base,
+            metrics: self.metrics,
+            _log: std::thread::spawn(Vec::new),
+        }
+        .stop();
+        (status, log.join().expect("log reader"))
     }
 
     pub fn stop(mut self) -> std::process::ExitStatus {

@@ -116,15 +116,19 @@ pub async fn start(state: &AppState, repo: &RepoName, req: Request) -> Result<Re
 fn content_start(headers: &HeaderMap) -> std::result::Result<Option<u64>, Response> {
     let invalid = || RegistryError::detail(Code::InvalidRequest, "Invalid range header").into_response();
     let Some(v) = headers.get(header::CONTENT_RANGE) else { return Ok(None) };
-    let v = v.to_str().map_err(|_| invalid())?.trim();
+    let v = v.to_str().map_err(|_| invalid())?;
+    parse_content_range(v).map(Some).ok_or_else(invalid)
+}
+
+/// The start of a `Content-Range` value (`<start>-<end>`, or `bytes <start>-<end>[/size]`);
+/// `None` when it is malformed or ends before it starts.
+pub fn parse_content_range(value: &str) -> Option<u64> {
+    let v = value.trim();
     let v = v.strip_prefix("bytes ").unwrap_or(v);
     let v = v.split('/').next().unwrap_or(v);
-    let (a, b) = v.split_once('-').ok_or_else(invalid)?;
-    let (a, b): (u64, u64) = (a.parse().map_err(|_| invalid())?, b.parse().map_err(|_| invalid())?);
-    if b < a {
-        return Err(invalid());
-    }
-    Ok(Some(a))
+    let (a, b) = v.split_once('-')?;
+    let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
+    (b >= a).then_some(a)
 }
 
 pub async fn patch(state: &AppState, repo: &RepoName, uuid: &str, req: Request) -> Result<Response> {
