@@ -31,6 +31,8 @@ pub enum Code {
     Internal,
     /// The database cannot be reached (503 with `Retry-After`): distribution's `UNAVAILABLE`.
     Unavailable,
+    /// Blob storage has no space left (507): the write was abandoned and nothing of it kept.
+    StorageFull,
 }
 
 impl Code {
@@ -72,6 +74,11 @@ impl Code {
             }
             Code::Internal => (S::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error; see the server log"),
             Code::Unavailable => (S::SERVICE_UNAVAILABLE, "UNAVAILABLE", "service unavailable; retry later"),
+            Code::StorageFull => (
+                S::INSUFFICIENT_STORAGE,
+                "UNKNOWN",
+                "blob storage has no space left; the data of this request was not kept",
+            ),
             Code::TooLarge => {
                 (S::PAYLOAD_TOO_LARGE, "SIZE_INVALID", "content exceeds the configured maximum size")
             }
@@ -225,9 +232,22 @@ impl From<crate::ops::OpError> for RegistryError {
     fn from(e: crate::ops::OpError) -> Self {
         match e {
             crate::ops::OpError::Store(e) => e.into(),
+            crate::ops::OpError::Storage(e) if storage_full(&e) => {
+                RegistryError::new(Code::StorageFull).cause(format!("blob storage: {e:#}"))
+            }
             crate::ops::OpError::Storage(e) => {
                 RegistryError::new(Code::Internal).cause(format!("blob storage: {e:#}"))
             }
         }
     }
+}
+
+/// Whether a storage failure is a full filesystem (ENOSPC, or a disk quota), anywhere in its
+/// chain of causes.
+fn storage_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+        })
+    })
 }
