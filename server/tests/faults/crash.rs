@@ -10,7 +10,7 @@
 
 use crate::client::{Image, Rng, assert_acknowledged_pull_back, env_or, free_port, image, push, token};
 use crate::installation::Installation;
-use crate::support::{QUAY, Server};
+use crate::support::QUAY;
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -28,15 +28,9 @@ async fn crash_mid_push(postgres: bool, s3: bool) {
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().expect("tmp");
     let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
     let inst = Arc::new(Installation::new(postgres, s3, dir.path(), port).await);
     inst.init_admin();
-    let start = {
-        let inst = inst.clone();
-        let listen = listen.clone();
-        move || Server::start_on(&inst.args(), &listen)
-    };
-    let mut server = tokio::task::spawn_blocking(start.clone()).await.expect("start");
+    let mut server = inst.serve(port).await;
     let base = server.base.clone();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
 
@@ -89,7 +83,7 @@ async fn crash_mid_push(postgres: bool, s3: bool) {
         }
         tokio::task::spawn_blocking(move || server.kill()).await.expect("kill");
         kills += 1;
-        server = tokio::task::spawn_blocking(start.clone()).await.expect("restart");
+        server = inst.serve(port).await;
     }
     let mut acked = Vec::new();
     for t in tasks {
@@ -104,7 +98,7 @@ async fn crash_mid_push(postgres: bool, s3: bool) {
     // Killed once more right after the last acknowledgement: nothing acknowledged may depend on
     // a graceful stop.
     tokio::task::spawn_blocking(move || server.kill()).await.expect("kill");
-    let server = tokio::task::spawn_blocking(start.clone()).await.expect("restart");
+    let server = inst.serve(port).await;
     assert_acknowledged_pull_back(&http, &base, &acked, seed).await;
     inst.assert_consistent(seed).await;
 
@@ -119,7 +113,7 @@ async fn crash_mid_push(postgres: bool, s3: bool) {
     // The worker's periodic jobs run when it starts: in-process in mirror mode, `quay worker`
     // beside the server with PostgreSQL.
     tokio::task::spawn_blocking(move || server.kill()).await.expect("kill");
-    let server = tokio::task::spawn_blocking(start.clone()).await.expect("restart");
+    let server = inst.serve(port).await;
     let mut worker = postgres.then(|| {
         Command::new(QUAY)
             .arg("worker")

@@ -7,7 +7,6 @@
 
 use crate::client::{Image, Rng, assert_acknowledged_pull_back, free_port, image, push, token};
 use crate::installation::Installation;
-use crate::support::Server;
 use quay_tests::cluster::Cluster;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -85,13 +84,7 @@ async fn postgres_restart_and_outage_under_load() {
         Installation::on_database(&db_url, dir.path(), port, &Installation::local_storage(dir.path()), "")
             .await;
     inst.init_admin();
-    let args: Vec<String> = inst.target.clone();
-    let listen = format!("127.0.0.1:{port}");
-    let server = tokio::task::spawn_blocking(move || {
-        Server::start_on(&args.iter().map(String::as_str).collect::<Vec<_>>(), &listen)
-    })
-    .await
-    .expect("start");
+    let server = inst.serve(port).await;
     let base = server.base.clone();
     // The client gives up after 30 s: anything near that is a hang, caught by PROMPT below.
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");

@@ -147,6 +147,17 @@ impl Installation {
         format!("[LocalStorage, {{storage_path: \"{}\"}}]", dir.join("data/storage").display())
     }
 
+    /// `quay serve` for this installation on 127.0.0.1:`port`, started off the async runtime.
+    pub async fn serve(&self, port: u16) -> crate::support::Server {
+        let args = self.target.clone();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::support::Server::start_on(&args, &format!("127.0.0.1:{port}"))
+        })
+        .await
+        .expect("start")
+    }
+
     pub fn args(&self) -> Vec<&str> {
         self.target.iter().map(String::as_str).collect()
     }

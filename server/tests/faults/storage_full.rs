@@ -6,7 +6,7 @@
 
 use crate::client::{Rng, free_port, image, push, token};
 use crate::installation::Installation;
-use crate::support::{Server, sha256};
+use crate::support::sha256;
 use quay_tests::TestDb;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,13 +63,7 @@ async fn storage_fills_up(mirror: bool) {
         (fs, Some(db), inst)
     };
     inst.init_admin();
-    let args = inst.target.clone();
-    let listen = format!("127.0.0.1:{port}");
-    let server = tokio::task::spawn_blocking(move || {
-        Server::start_on(&args.iter().map(String::as_str).collect::<Vec<_>>(), &listen)
-    })
-    .await
-    .expect("start");
+    let server = inst.serve(port).await;
     let base = server.base.clone();
     let http = reqwest::Client::new();
     let tok = token(&http, &base).await.expect("token");
