@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test. Idempotent, and quick when all is installed:
 #   Debian packages (PostgreSQL 15 server headers, libclang, skopeo and podman for the real-client
-#   registry tests), oras and moto[server] from PyPI, cargo-pgrx 0.18.0, a started
-#   PostgreSQL 15 cluster with a superuser role for the current user, the `quay` extension;
-#   then cargo fmt --check, clippy -D warnings, the whole workspace's tests, and a short run of every
+#   registry tests, nginx as the many-pods test's load balancer), oras and moto[server] from PyPI,
+#   cargo-pgrx 0.18.0, a started PostgreSQL 15 cluster with a superuser role for the current
+#   user, the `quay` extension; then cargo fmt --check, clippy -D warnings, the whole workspace's tests, and a short run of every
 #   fuzz target (cargo-fuzz 0.13.2 on the nightly toolchain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else su
 
 step "Debian packages"
 pkgs=()
-for p in postgresql-15 postgresql-server-dev-15 libclang-dev python3 skopeo podman tar; do
+for p in postgresql-15 postgresql-server-dev-15 libclang-dev python3 skopeo podman tar nginx; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
 done
 if [ ${#pkgs[@]} -gt 0 ]; then

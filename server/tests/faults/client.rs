@@ -82,7 +82,13 @@ fn absolute(base: &str, location: &str) -> String {
 /// A token for pull and push on every repository the test uses (one bcrypt check for all
 /// clients: tokens outlive restarts, as the instance key is on disk).
 pub async fn token(http: &reqwest::Client, base: &str) -> Result<String, String> {
-    let host = base.trim_start_matches("http://");
+    token_at(http, base, base.trim_start_matches("http://")).await
+}
+
+/// As [`token`], asked of the pod at `base` for audience `service` (the balancer's address
+/// when the pod sits behind one).
+pub async fn token_at(http: &reqwest::Client, base: &str, service: &str) -> Result<String, String> {
+    let host = service;
     let scopes: String = (0..REPOS).map(|i| format!("&scope=repository:admin/img{i}:pull,push")).collect();
     let auth: serde_json::Value = http
         .get(format!("{base}/v2/auth?service={host}{scopes}"))
@@ -177,6 +183,20 @@ pub async fn push(
         return Err(format!("manifest digest {echoed} != {}", img.digest));
     }
     Ok(())
+}
+
+/// GET of `img`'s manifest by its tag, asking for the OCI media type.
+pub async fn pull_by_tag(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    img: &Image,
+) -> reqwest::Result<reqwest::Response> {
+    http.get(format!("{base}/v2/{}/manifests/{}", img.repo, img.tag))
+        .bearer_auth(token)
+        .header("accept", OCI_MANIFEST)
+        .send()
+        .await
 }
 
 /// Everything acknowledged pulls back byte-identical, by tag and by digest, blobs included.

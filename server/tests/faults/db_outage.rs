@@ -104,12 +104,7 @@ async fn postgres_restart_and_outage_under_load() {
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let at = Instant::now();
-                let r = http
-                    .get(format!("{base}/v2/{}/manifests/{}", img.repo, img.tag))
-                    .bearer_auth(&tok)
-                    .header("accept", crate::client::OCI_MANIFEST)
-                    .send()
-                    .await;
+                let r = crate::client::pull_by_tag(&http, &base, &tok, &img).await;
                 let status = match r {
                     Ok(r) => {
                         let s = r.status().as_u16();

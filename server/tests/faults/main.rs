@@ -1,6 +1,7 @@
 //! Process-level faults (issue 14, docs/reliability.md), each against the real `quay` binary:
 //! SIGKILL in the middle of concurrent pushes ([`crash`]), PostgreSQL restarted or down under
-//! load ([`db_outage`]), blob storage filling up mid-write ([`storage_full`]), and a whole run's logs and error bodies searched for every secret it
+//! load ([`db_outage`]), blob storage filling up mid-write ([`storage_full`]), three pods and two workers behind nginx
+//! with one of each killed ([`pods`]), and a whole run's logs and error bodies searched for every secret it
 //! used ([`secrets`]). Shared: a registry client that records what was acknowledged
 //! ([`client`]) and the installation's rows and objects ([`installation`]).
 
@@ -11,5 +12,6 @@ mod client;
 mod crash;
 mod db_outage;
 mod installation;
+mod pods;
 mod secrets;
 mod storage_full;
