@@ -3,8 +3,8 @@
 #   Debian packages (PostgreSQL 15 server headers, libclang, skopeo and podman for the real-client
 #   registry tests, nginx as the many-pods test's load balancer), oras and moto[server] from PyPI,
 #   cargo-pgrx 0.18.0, a started PostgreSQL 15 cluster with a superuser role for the current
-#   user, the `quay` extension; then cargo fmt --check, clippy -D warnings, the whole workspace's tests, and a short run of every
-#   fuzz target (cargo-fuzz 0.13.2 on the nightly toolchain).
+#   user, the `quay` extension; then cargo fmt --check, clippy -D warnings, the whole workspace's
+#   tests, and a short run of every fuzz target (cargo-fuzz 0.13.2 on the nightly toolchain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
