@@ -309,24 +309,30 @@ async fn gc_races_reuse(backend: Backend, how: Reuse, cycles: usize) {
     assert_objects_verified(&r.storage).await;
 }
 
+/// Cycles per GC race test: 20 in CI; `QUAY_GC_RACE_CYCLES` for the long run
+/// (docs/reliability.md).
+fn race_cycles() -> usize {
+    std::env::var("QUAY_GC_RACE_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn gc_races_upload_sqlite() {
-    gc_races_reuse(Backend::Sqlite, Reuse::Upload, 20).await;
+    gc_races_reuse(Backend::Sqlite, Reuse::Upload, race_cycles()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn gc_races_upload_postgres() {
-    gc_races_reuse(Backend::Postgres, Reuse::Upload, 20).await;
+    gc_races_reuse(Backend::Postgres, Reuse::Upload, race_cycles()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn gc_races_mount_sqlite() {
-    gc_races_reuse(Backend::Sqlite, Reuse::Mount, 20).await;
+    gc_races_reuse(Backend::Sqlite, Reuse::Mount, race_cycles()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn gc_races_mount_postgres() {
-    gc_races_reuse(Backend::Postgres, Reuse::Mount, 20).await;
+    gc_races_reuse(Backend::Postgres, Reuse::Mount, race_cycles()).await;
 }
 
 /// Ages a file by setting its modification time `age` into the past.
