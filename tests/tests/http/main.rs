@@ -14,6 +14,7 @@ mod notification_delivery;
 mod registry;
 mod registry_concurrency;
 mod registry_credentials;
+mod registry_permissions;
 mod registry_protocol;
 mod registry_s3;
 mod token_tampering;
