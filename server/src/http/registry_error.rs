@@ -235,6 +235,13 @@ impl From<crate::ops::OpError> for RegistryError {
             crate::ops::OpError::Storage(e) if storage_full(&e) => {
                 RegistryError::new(Code::StorageFull).cause(format!("blob storage: {e:#}"))
             }
+            crate::ops::OpError::Storage(e)
+                if e.chain().any(|c| c.is::<crate::storage::StorageUnavailable>()) =>
+            {
+                RegistryError::detail(Code::Unavailable, "blob storage is unavailable; retry later")
+                    .with_header("retry-after", HeaderValue::from(RETRY_AFTER_S))
+                    .cause(format!("blob storage: {e:#}"))
+            }
             crate::ops::OpError::Storage(e) => {
                 RegistryError::new(Code::Internal).cause(format!("blob storage: {e:#}"))
             }

@@ -15,6 +15,12 @@ use std::pin::Pin;
 /// A body being received or sent.
 pub type ByteStream = Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
+/// Blob storage cannot be reached or fails on its side (S3 down, 5xx): the request may be
+/// retried later (503), and nothing of it was kept.
+#[derive(Debug, thiserror::Error)]
+#[error("blob storage unavailable: {0}")]
+pub struct StorageUnavailable(pub String);
+
 /// Why an upload write stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {

@@ -20,8 +20,25 @@ use futures_util::StreamExt as _;
 use std::time::{Duration, SystemTime};
 
 /// An SDK error with its whole cause chain (the SDK's own Display says only "service error").
-fn sdk<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
-    anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e))
+/// S3 out of reach (no connection, a timeout) or failing on its side (5xx) is
+/// [`super::StorageUnavailable`], so a request answers 503 rather than 500.
+fn sdk<E>(e: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_s3::error::SdkError;
+    let unavailable = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        SdkError::ServiceError(s) => s.raw().status().is_server_error(),
+        SdkError::ResponseError(r) => r.raw().status().is_server_error(),
+        _ => false,
+    };
+    let message = format!("{}", aws_sdk_s3::error::DisplayErrorContext(e));
+    if unavailable {
+        anyhow::Error::new(super::StorageUnavailable(message))
+    } else {
+        anyhow::anyhow!(message)
+    }
 }
 
 /// Part size for multipart writes (S3's minimum is 5 MiB except for the last part).
@@ -104,7 +121,7 @@ impl S3Storage {
         match self.client.head_object().bucket(&self.bucket).key(self.key(rel)).send().await {
             Ok(h) => Ok(Some(u64::try_from(h.content_length().unwrap_or(0)).unwrap_or(0))),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
-            Err(e) => Err(anyhow::Error::new(e).context("HeadObject")),
+            Err(e) => Err(sdk(e).context("HeadObject")),
         }
     }
 
@@ -365,7 +382,7 @@ impl S3Storage {
         match self.client.head_object().bucket(&self.bucket).key(key).send().await {
             Ok(h) => Ok(Some(u64::try_from(h.content_length().unwrap_or(0)).unwrap_or(0))),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
-            Err(e) => Err(anyhow::Error::new(e).context("HeadObject")),
+            Err(e) => Err(sdk(e).context("HeadObject")),
         }
     }
 
