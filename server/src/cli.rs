@@ -88,6 +88,11 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS (with --tls-cert).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// On SIGTERM, keep serving this long with `/readyz` failing (so a load balancer or
+    /// Kubernetes stops sending traffic) before closing the listener and finishing in-flight
+    /// requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, env = "QUAY_SHUTDOWN_DRAIN")]
+    pub shutdown_drain: u64,
     /// Also serve `GET /metrics` (plain HTTP) on this address, e.g. one only the monitoring
     /// network reaches (port 0 picks a free port; the chosen address is logged).
     #[arg(long, value_name = "ADDR")]
@@ -317,10 +322,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
+    let draining = state.draining.clone();
+    let drain = std::time::Duration::from_secs(args.shutdown_drain);
     let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
     tracing::info!("listening on {scheme}://{addr}");
 
-    http::conn::serve(std_listener, app, tls, limits, crate::shutdown::signal()).await?;
+    let stop = async move {
+        crate::shutdown::signal().await;
+        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        if !drain.is_zero() {
+            tracing::info!(
+                seconds = drain.as_secs(),
+                "shutdown requested: /readyz fails; still serving while draining"
+            );
+            tokio::time::sleep(drain).await;
+        }
+    };
+    http::conn::serve(std_listener, app, tls, limits, stop).await?;
     // The last request has been answered: write the action logs still queued.
     action_logs.close().await;
     renewal.abort();

@@ -378,3 +378,52 @@ async fn metrics_on_their_own_listener() {
     );
     assert!(server.stop().success());
 }
+
+/// Kubernetes-style probes and the SIGTERM sequence: `/livez`, `/readyz`, `/healthz` and
+/// `/health/warning` answer; on SIGTERM `/readyz` fails at once while requests are still served
+/// for `--shutdown-drain`, then the process exits 0.
+#[tokio::test]
+async fn readiness_fails_first_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().expect("utf8"), "--shutdown-drain", "2"]);
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", server.base)).send();
+    for (path, want) in [
+        ("/livez", serde_json::json!({"status": "ok"})),
+        ("/readyz", serde_json::json!({"status": "ok"})),
+        ("/healthz", serde_json::json!({"status": "ok"})),
+        (
+            "/health/warning",
+            serde_json::json!({"data": {"services": {"disk_space_warning": true}}, "status_code": 200}),
+        ),
+    ] {
+        let r = get(path).await.expect(path);
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.json::<serde_json::Value>().await.expect("json"), want, "{path}");
+    }
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let signalled = Instant::now();
+    let mut draining = false;
+    while signalled.elapsed() < Duration::from_secs(1) {
+        let r = get("/readyz").await.expect("readyz while draining");
+        if r.status() == 503 {
+            assert_eq!(
+                r.json::<serde_json::Value>().await.expect("json"),
+                serde_json::json!({"status": "draining"})
+            );
+            draining = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(draining, "/readyz still ready after SIGTERM");
+    // Still serving while draining.
+    assert_eq!(get("/v2/").await.expect("v2 while draining").status(), 401);
+    assert_eq!(get("/livez").await.expect("livez while draining").status(), 200);
+    let status = tokio::task::spawn_blocking(move || server.stop()).await.expect("join");
+    assert!(status.success(), "{status}");
+    let took = signalled.elapsed();
+    assert!(took >= Duration::from_secs(2), "exited after {took:?}, before the drain ended");
+}

@@ -170,6 +170,9 @@ config_keys! {
     /// Our key: seconds a handler waits for the next piece of a request body before it gives up
     /// (408, connection closed).
     "HTTP_BODY_READ_TIMEOUT_S" => http_body_read_timeout_s: u64 = 60;
+    /// Quay's key: `/health/warning` fails when the free share of the storage volume (or the
+    /// temporary directory's) is below this.
+    "DISKSPACE_HEALTH_WARNING_THRESHOLD" => diskspace_health_warning_threshold: f64 = 0.1;
     /// Our key: connections served at once; further clients wait in the listen backlog.
     "HTTP_MAX_CONNECTIONS" => http_max_connections: u32 = 512;
     "V2_PAGINATION_SIZE" => v2_pagination_size: u32 = 50;

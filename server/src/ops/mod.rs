@@ -56,6 +56,9 @@ pub struct Context {
     pub implicit_superuser: Arc<std::sync::RwLock<Option<String>>>,
     /// Registry traffic's action logs, written in batches off the request path.
     pub logs: log_writer::LogWriter,
+    /// The process is shutting down: `/readyz` fails so balancers stop sending requests, while
+    /// the requests that still arrive are served.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Context {
@@ -105,6 +108,7 @@ impl Context {
             session_key,
             implicit_superuser: Arc::new(std::sync::RwLock::new(implicit)),
             logs: log_writer::LogWriter::start(store.clone()),
+            draining: Arc::default(),
             store,
         })
     }

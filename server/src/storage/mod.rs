@@ -215,6 +215,14 @@ impl BlobStorage {
         }
     }
 
+    /// The directory of local storage (`None` for S3), whose free space `/health/warning` reports.
+    pub fn local_root(&self) -> Option<&std::path::Path> {
+        match self {
+            BlobStorage::Local(s) => Some(s.root()),
+            BlobStorage::S3(_) => None,
+        }
+    }
+
     /// Size of the stored object of `digest`, `None` when absent.
     pub async fn blob_size(&self, digest: &str) -> anyhow::Result<Option<u64>> {
         let (algorithm, hex) = split_digest(digest)?;
