@@ -40,21 +40,48 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// Middleware: logs method, path (never the query string, which may carry tokens), status and
-/// latency. Use with `axum::middleware::from_fn(log_request)`.
+/// The header carrying a request's id, in both directions.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The client's `X-Request-ID` when it is a plain token (1–64 of `A-Z a-z 0-9 . _ -`, as a
+/// proxy in front would send), else a new UUID.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+}
+
+/// Middleware: gives each request an id (answered in `X-Request-ID`; every log line written
+/// while handling it carries it through the `request` span) and logs method, path (never the
+/// query string, which may carry tokens), status and latency. Use with
+/// `axum::middleware::from_fn(log_request)`.
 pub async fn log_request(req: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
     let start = Instant::now();
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %id);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = next.run(req).await;
-    tracing::info!(
-        target: "quay::http",
-        %method,
-        path,
-        status = resp.status().as_u16(),
-        ms = start.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            target: "quay::http",
+            %method,
+            path,
+            status = resp.status().as_u16(),
+            ms = start.elapsed().as_secs_f64() * 1000.0,
+            request_id = %id,
+            "request"
+        )
+    });
     resp
 }
 

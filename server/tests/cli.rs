@@ -427,3 +427,40 @@ async fn readiness_fails_first_on_sigterm() {
     let took = signalled.elapsed();
     assert!(took >= Duration::from_secs(2), "exited after {took:?}, before the drain ended");
 }
+
+/// Every request gets an id, answered in `X-Request-ID` (a sane one from the client is kept)
+/// and carried by its JSON log lines.
+#[tokio::test]
+async fn request_ids_in_headers_and_json_logs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().expect("utf8"), "--log-format", "json"]);
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/v2/", server.base))
+        .header("x-request-id", "trace-abc.123")
+        .send()
+        .await
+        .expect("v2");
+    assert_eq!(r.headers()["x-request-id"], "trace-abc.123");
+    // Too long, or with characters a log reader could trip on: replaced.
+    for bad in ["x".repeat(100), "two words".to_string(), "a\"quote".to_string()] {
+        let r =
+            http.get(format!("{}/v2/", server.base)).header("x-request-id", &bad).send().await.expect("v2");
+        let id = r.headers()["x-request-id"].to_str().expect("id").to_string();
+        assert_eq!(id.len(), 36, "{bad:?} replaced by a UUID, got {id}");
+    }
+    let r = http.get(format!("{}/health/instance", server.base)).send().await.expect("health");
+    let fresh = r.headers()["x-request-id"].to_str().expect("id").to_string();
+    assert_eq!(fresh.len(), 36, "a UUID when the client sends none: {fresh}");
+    let (status, logs) = tokio::task::spawn_blocking(move || server.stop_with_logs()).await.expect("join");
+    assert!(status.success());
+    let lines: Vec<serde_json::Value> =
+        logs.iter().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    let find = |id: &str| {
+        lines.iter().find(|l| l["request_id"] == id && l["message"] == "request").cloned().unwrap_or_default()
+    };
+    let kept = find("trace-abc.123");
+    assert_eq!((kept["path"].as_str(), kept["status"].as_u64()), (Some("/v2/"), Some(401)), "{kept}");
+    assert_eq!(find(&fresh)["path"], "/health/instance");
+}
