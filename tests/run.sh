@@ -27,14 +27,17 @@ else
   echo "already installed"
 fi
 
-step "oras and moto[server] (PyPI): the referrers test's client, the S3 tests' server"
+step "oras, moto[server] and kubernetes-validate (PyPI): the referrers test's client, the S3 tests' server, the manifests' schema check"
 pip_install() { python3 -m pip install --quiet "$@" || python3 -m pip install --quiet --break-system-packages "$@"; }
 python3 -c 'import oras.client' 2>/dev/null || pip_install oras
 # moto before 5.2.5 answers CompleteMultipartUpload with the wrong XML root for current SDKs.
 python3 -c 'import sys, moto; sys.exit(tuple(map(int, moto.__version__.split(".")[:3])) < (5, 2, 5))' 2>/dev/null \
   || pip_install 'moto[server]>=5.2.5'
+command -v kubernetes-validate >/dev/null || pip_install kubernetes-validate
 python3 -c 'import oras; print("oras", oras.__version__)'
 command -v moto_server
+command -v kubernetes-validate
+command -v kubectl >/dev/null || { echo "kubectl (client) is needed to render deploy/kubernetes" >&2; exit 1; }
 
 step "cargo-pgrx 0.18.0"
 if ! cargo pgrx --version 2>/dev/null | grep -q ' 0\.18\.0'; then
