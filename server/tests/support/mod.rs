@@ -29,15 +29,14 @@ impl Server {
 
     /// As [`Server::start_on`], with `RUST_LOG` set to `filter`.
     pub fn start_logging(args: &[&str], listen: &str, filter: &str) -> Server {
-        let mut child = Command::new(QUAY)
-            .arg("serve")
-            .args(args)
-            .args(["--listen", listen])
-            .env("RUST_LOG", filter)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
+        let mut cmd = Command::new(QUAY);
+        cmd.arg("serve").args(args).args(["--listen", listen]).env("RUST_LOG", filter);
+        Server::spawn(cmd)
+    }
+
+    /// Runs `cmd` (a `quay serve`, however launched) and waits until it announces its address.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn serve");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
         let log = std::thread::spawn(move || {
