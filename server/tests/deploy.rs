@@ -11,7 +11,9 @@ use serde::Deserialize as _;
 use serde_yaml::Value;
 use std::process::Command;
 
-const QUAY: &str = env!("CARGO_BIN_EXE_quay");
+mod support;
+
+use support::{QUAY, Server};
 
 fn repo(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
@@ -89,4 +91,47 @@ fn manifests_render_validate_and_match_the_binary() {
         .output()
         .expect("quay");
     assert!(out.status.success(), "example config: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The Grafana dashboard queries only metrics the server exports: every `quay_*` name in its
+/// expressions (with Prometheus' `_total`, `_bucket`, `_count` suffixes taken off) is in a
+/// scrape of a running server.
+#[tokio::test]
+async fn dashboard_queries_exported_metrics() {
+    let dash: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("deploy/grafana/quay-rs.json")).expect("dashboard"),
+    )
+    .expect("dashboard JSON");
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().to_str().expect("utf8").to_string();
+    let server = tokio::task::spawn_blocking(move || {
+        Server::start(&["--data-dir", &data, "--metrics-listen", "127.0.0.1:0"])
+    })
+    .await
+    .expect("serve");
+    let metrics_url = server.metrics.clone().expect("metrics address");
+    let scrape = reqwest::get(&metrics_url).await.expect("scrape").text().await.expect("body");
+    tokio::task::spawn_blocking(move || server.kill()).await.expect("kill");
+    let mut checked = 0;
+    for panel in dash["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            for name in expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("quay_"))
+            {
+                let base = ["_total", "_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name);
+                assert!(
+                    scrape.contains(&format!("# TYPE {base} ")),
+                    "panel {:?} queries {name}, not exported",
+                    panel["title"]
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 15, "{checked} metric names checked");
 }
