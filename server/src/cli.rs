@@ -36,6 +36,12 @@ pub enum Command {
     /// Run background jobs (repository and namespace deletion, garbage collection) until
     /// SIGTERM. Mirror-mode `serve` runs the same worker in-process.
     Worker(WorkerArgs),
+    /// Install the registry as a service on this host (mirror mode): data directory, TLS
+    /// certificate, first user, and a systemd unit (or a Podman Quadlet with --container).
+    /// Safe to run again.
+    Install(InstallArgs),
+    /// Remove the service `install` set up; the data directory stays unless --remove-data.
+    Uninstall(UninstallArgs),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -88,6 +94,10 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS (with --tls-cert).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Mirror mode: the name clients use (`SERVER_HOSTNAME`, `host[:port]`); default: the
+    /// listen address. With --config, `SERVER_HOSTNAME` from the config is used.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub hostname: Option<String>,
     /// On SIGTERM, keep serving this long with `/readyz` failing (so a load balancer or
     /// Kubernetes stops sending traffic) before closing the listener and finishing in-flight
     /// requests.
@@ -97,6 +107,62 @@ pub struct ServeArgs {
     /// network reaches (port 0 picks a free port; the chosen address is logged).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Where the database, blobs and certificate live.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/quay-rs")]
+    pub data_dir: PathBuf,
+    /// The name clients use for this registry (default: this host's name).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Port the service listens on (HTTPS).
+    #[arg(long, default_value_t = 8443)]
+    pub port: u16,
+    /// PEM certificate to serve (with --ssl-key); default: a self-signed one for --hostname.
+    #[arg(long, value_name = "FILE", requires = "ssl_key")]
+    pub ssl_cert: Option<PathBuf>,
+    /// PEM private key of --ssl-cert.
+    #[arg(long, value_name = "FILE", requires = "ssl_cert")]
+    pub ssl_key: Option<PathBuf>,
+    /// Username of the first user.
+    #[arg(long, value_name = "NAME", default_value = "admin")]
+    pub init_user: String,
+    /// Read the first user's password from stdin (default: generate one and print it once).
+    #[arg(long)]
+    pub init_password_stdin: bool,
+    /// Where the systemd unit is written.
+    #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
+    pub unit_dir: PathBuf,
+    /// Run this container image with Podman (a Quadlet file) instead of this binary.
+    #[arg(long, value_name = "IMAGE")]
+    pub container: Option<String>,
+    /// Where the Quadlet file is written (with --container).
+    #[arg(long, value_name = "DIR", default_value = "/etc/containers/systemd")]
+    pub quadlet_dir: PathBuf,
+    /// The binary the unit runs (default: this one).
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+    /// Write everything, but do not reload systemd or start the service.
+    #[arg(long)]
+    pub no_start: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/quay-rs")]
+    pub data_dir: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
+    pub unit_dir: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "/etc/containers/systemd")]
+    pub quadlet_dir: PathBuf,
+    /// Also delete the data directory: every image, the database and the certificate.
+    #[arg(long)]
+    pub remove_data: bool,
+    /// Leave the service running; only remove the files.
+    #[arg(long)]
+    pub no_stop: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,7 +224,68 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => init(args).await,
         Command::Worker(args) => worker(args).await,
         Command::Config { command: ConfigCommand::Validate { config } } => validate(&config),
+        Command::Install(args) => install(args).await,
+        Command::Uninstall(args) => uninstall(args),
     }
+}
+
+async fn install(args: InstallArgs) -> anyhow::Result<()> {
+    if !quay_core::names::is_valid_username(&args.init_user) {
+        bail!("invalid username {:?}", args.init_user);
+    }
+    let password = if args.init_password_stdin { Some(read_password()?) } else { None };
+    let hostname = match args.hostname {
+        Some(h) => h,
+        None => std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string()),
+    };
+    let binary = match args.binary {
+        Some(b) => b,
+        None => std::env::current_exe().context("cannot find this binary's path")?,
+    };
+    let tls = match (args.ssl_cert, args.ssl_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => bail!("--ssl-cert and --ssl-key must be given together"),
+    };
+    crate::install::Install {
+        data_dir: args.data_dir,
+        hostname,
+        port: args.port,
+        tls,
+        init_user: args.init_user,
+        password,
+        unit_dir: args.unit_dir,
+        container: args.container,
+        quadlet_dir: args.quadlet_dir,
+        binary,
+        no_start: args.no_start,
+    }
+    .run()
+    .await?;
+    Ok(())
+}
+
+fn uninstall(args: UninstallArgs) -> anyhow::Result<()> {
+    crate::install::Uninstall {
+        data_dir: args.data_dir,
+        unit_dir: args.unit_dir,
+        quadlet_dir: args.quadlet_dir,
+        remove_data: args.remove_data,
+        no_stop: args.no_stop,
+    }
+    .run()
+}
+
+/// One line from stdin, without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password).context("cannot read the password from stdin")?;
+    let password = password.strip_suffix('\n').unwrap_or(&password);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_string())
 }
 
 fn validate(path: &Path) -> anyhow::Result<()> {
@@ -192,10 +319,7 @@ async fn init(args: InitArgs) -> anyhow::Result<()> {
             "invalid username {username:?}: use 2-255 lowercase letters, digits and single . _ - between them"
         );
     }
-    let mut password = String::new();
-    std::io::stdin().read_to_string(&mut password).context("cannot read the password from stdin")?;
-    let password = password.strip_suffix('\n').unwrap_or(&password);
-    let password = password.strip_suffix('\r').unwrap_or(password).to_string();
+    let password = read_password()?;
     auth::password::check_policy(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let store = Store::open(&database(&inst.config)?).await?;
@@ -279,7 +403,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.target.config.is_none() {
         // No config: the registry is addressed the way it listens.
         let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
-        inst.config.server_hostname = format!("{host}:{}", addr.port());
+        inst.config.server_hostname =
+            args.hostname.clone().unwrap_or_else(|| format!("{host}:{}", addr.port()));
         inst.config.preferred_url_scheme = scheme.into();
     }
     if inst.config.super_users.is_empty()

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod install;
 pub mod logging;
 pub mod metrics;
 pub mod ops;

@@ -23,7 +23,8 @@ const QUIET_TARGETS: [&str; 1] = ["tokio_postgres"];
 /// The filter for a `RUST_LOG` value (`None`: unset, `info`), with [`QUIET_TARGETS`] held at
 /// `info` unless the value names them.
 pub fn filter(rust_log: Option<&str>) -> EnvFilter {
-    let given = rust_log.filter(|v| !v.trim().is_empty()).unwrap_or("info");
+    // Unset: `info`, without the migration library's step-by-step lines.
+    let given = rust_log.filter(|v| !v.trim().is_empty()).unwrap_or("info,refinery_core=warn");
     let mut directives = given.to_string();
     for target in QUIET_TARGETS.iter().filter(|t| !given.contains(*t)) {
         directives.push_str(&format!(",{target}=info"));
