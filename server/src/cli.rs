@@ -36,6 +36,9 @@ pub enum Command {
     /// Run background jobs (repository and namespace deletion, garbage collection) until
     /// SIGTERM. Mirror-mode `serve` runs the same worker in-process.
     Worker(WorkerArgs),
+    /// Run garbage collection once, now: every repository, one namespace or one repository.
+    /// With --dry-run, report what would be removed and remove nothing.
+    Gc(GcArgs),
     /// Install the registry as a service on this host (mirror mode): data directory, TLS
     /// certificate, first user, and a systemd unit (or a Podman Quadlet with --container).
     /// Safe to run again.
@@ -107,6 +110,21 @@ pub struct ServeArgs {
     /// network reaches (port 0 picks a free port; the chosen address is logged).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Only this namespace's repositories.
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Only this repository (`namespace/name`).
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub repository: Option<String>,
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -224,9 +242,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => init(args).await,
         Command::Worker(args) => worker(args).await,
         Command::Config { command: ConfigCommand::Validate { config } } => validate(&config),
+        Command::Gc(args) => gc(args).await,
         Command::Install(args) => install(args).await,
         Command::Uninstall(args) => uninstall(args),
     }
+}
+
+async fn gc(args: GcArgs) -> anyhow::Result<()> {
+    use crate::worker::once::Scope;
+    let scope = match (args.namespace, args.repository) {
+        (Some(ns), None) => Scope::Namespace(ns),
+        (None, Some(r)) if r.contains('/') => Scope::Repository(r),
+        (None, Some(r)) => bail!("--repository {r:?}: use namespace/name"),
+        (None, None) => Scope::All,
+        (Some(_), Some(_)) => bail!("--namespace and --repository cannot be combined"),
+    };
+    let inst = resolve(&args.target)?;
+    let store = Store::open(&database(&inst.config)?).await?;
+    if inst.data_dir.is_some() {
+        store.migrate().await?;
+    } else {
+        store.check_ready().await?;
+    }
+    let storage = BlobStorage::from_config(&inst.config).await?;
+    let done = crate::worker::once::collect(&store, &storage, &scope, args.dry_run).await?;
+    let verb = if args.dry_run { "would free" } else { "freed" };
+    for c in &done {
+        for digest in &c.blobs {
+            println!("{} {verb} {digest}", c.repository);
+        }
+    }
+    let blobs: usize = done.iter().map(|c| c.blobs.len()).sum();
+    let repos = match done.len() {
+        1 => "1 repository".to_string(),
+        n => format!("{n} repositories"),
+    };
+    let outcome = if args.dry_run { "would be freed" } else { "freed" };
+    println!("{repos} with garbage; {blobs} blob(s) {outcome}");
+    Ok(())
 }
 
 async fn install(args: InstallArgs) -> anyhow::Result<()> {

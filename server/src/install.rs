@@ -9,9 +9,9 @@
 //! what the operator must keep (a generated password) goes to stdout.
 
 use crate::config::Config;
+use crate::progress::Progress;
 use crate::store::Store;
 use anyhow::{Context as _, bail};
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 /// The unit's name (`quay-rs.service`; Quadlet generates it from `quay-rs.container`).
@@ -40,28 +40,6 @@ pub struct Install {
     pub binary: PathBuf,
     /// Write everything but do not (re)start the service.
     pub no_start: bool,
-}
-
-/// Progress of a multi-step command: `[n/N] what` on a terminal, log lines otherwise.
-pub struct Progress {
-    step: usize,
-    total: usize,
-    terminal: bool,
-}
-
-impl Progress {
-    pub fn new(total: usize) -> Self {
-        Progress { step: 0, total, terminal: std::io::stdout().is_terminal() }
-    }
-
-    pub fn step(&mut self, what: &str) {
-        self.step += 1;
-        if self.terminal {
-            println!("[{}/{}] {what}", self.step, self.total);
-        } else {
-            tracing::info!(step = self.step, total = self.total, "{what}");
-        }
-    }
 }
 
 /// Writes `contents` to `path` unless it already holds exactly that: `true` when written.

@@ -18,6 +18,7 @@ pub mod install;
 pub mod logging;
 pub mod metrics;
 pub mod ops;
+pub mod progress;
 pub mod registry;
 pub mod shutdown;
 pub mod storage;

@@ -266,6 +266,29 @@ async fn serving_a_quay_database_without_the_extension_is_refused() {
     db.drop_db().await.expect("drop");
 }
 
+/// `POST /api/v1/user/initialize` as `admin`, then a registry token for `admin/app` with
+/// `actions`.
+async fn first_user_token(http: &reqwest::Client, base: &str, actions: &str) -> String {
+    let init = http
+        .post(format!("{base}/api/v1/user/initialize"))
+        .json(&serde_json::json!({"username": "admin", "password": "password123", "email": "a@example.com"}))
+        .send()
+        .await
+        .expect("initialize");
+    assert_eq!(init.status(), 200);
+    let host = base.trim_start_matches("http://");
+    let auth: serde_json::Value = http
+        .get(format!("{base}/v2/auth?service={host}&scope=repository:admin/app:{actions}"))
+        .basic_auth("admin", Some("password123"))
+        .send()
+        .await
+        .expect("auth")
+        .json()
+        .await
+        .expect("json");
+    auth["token"].as_str().expect("token").to_string()
+}
+
 /// Pulls are logged off the request path; a SIGTERM right after them still writes every
 /// `pull_repo` row before the process exits.
 #[tokio::test]
@@ -275,24 +298,7 @@ async fn graceful_stop_writes_the_queued_action_logs() {
     let server = Server::start(&["--data-dir", data.to_str().expect("utf8")]);
     let http = reqwest::Client::new();
     let base = server.base.clone();
-    let init = http
-        .post(format!("{base}/api/v1/user/initialize"))
-        .json(&serde_json::json!({"username": "admin", "password": "password123", "email": "a@example.com"}))
-        .send()
-        .await
-        .expect("initialize");
-    assert_eq!(init.status(), 200);
-    let host = base.trim_start_matches("http://").to_string();
-    let auth: serde_json::Value = http
-        .get(format!("{base}/v2/auth?service={host}&scope=repository:admin/app:pull,push"))
-        .basic_auth("admin", Some("password123"))
-        .send()
-        .await
-        .expect("auth")
-        .json()
-        .await
-        .expect("json");
-    let token = auth["token"].as_str().expect("token").to_string();
+    let token = first_user_token(&http, &base, "pull,push").await;
     let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
     let dc = sha256(&config);
     let put = http
@@ -463,4 +469,110 @@ async fn request_ids_in_headers_and_json_logs() {
     let kept = find("trace-abc.123");
     assert_eq!((kept["path"].as_str(), kept["status"].as_u64()), (Some("/v2/"), Some(401)), "{kept}");
     assert_eq!(find(&fresh)["path"], "/health/instance");
+}
+
+/// `quay gc`: a deleted image past its time machine (and its uploads' one-hour hold) is reported by `--dry-run` (nothing
+/// removed), then collected: its own blobs leave storage, the blobs it shared with a live image
+/// stay; a scope that does not cover the repository collects nothing.
+#[tokio::test]
+async fn gc_once_with_dry_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let d = data.to_str().expect("utf8").to_string();
+    let server = Server::start(&["--data-dir", &d]);
+    let http = reqwest::Client::new();
+    let base = server.base.clone();
+    let token = first_user_token(&http, &base, "pull,push,*").await;
+    let shared = b"a layer both images have".to_vec();
+    let mut pushed = Vec::new();
+    for n in ["one", "two"] {
+        let config = format!(r#"{{"architecture":"amd64","os":"linux","n":"{n}"}}"#).into_bytes();
+        let own = format!("a layer only image {n} has").into_bytes();
+        for blob in [&config, &shared, &own] {
+            let r = http
+                .post(format!("{base}/v2/admin/app/blobs/uploads/?digest={}", sha256(blob)))
+                .bearer_auth(&token)
+                .body(blob.clone())
+                .send()
+                .await
+                .expect("blob");
+            assert_eq!(r.status(), 201);
+        }
+        let layers: Vec<String> = [&shared, &own]
+            .iter()
+            .map(|b| {
+                format!(
+                    r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{}","size":{}}}"#,
+                    sha256(b),
+                    b.len()
+                )
+            })
+            .collect();
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{}]}}"#,
+            sha256(&config),
+            config.len(),
+            layers.join(",")
+        );
+        let r = http
+            .put(format!("{base}/v2/admin/app/manifests/{n}"))
+            .bearer_auth(&token)
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(manifest.clone())
+            .send()
+            .await
+            .expect("manifest");
+        assert_eq!(r.status(), 201);
+        pushed.push((sha256(manifest.as_bytes()), sha256(&config), sha256(&own)));
+    }
+    let r = http
+        .delete(format!("{base}/v2/admin/app/manifests/{}", pushed[0].0))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 202);
+    server.stop();
+    // The deleted image is past the namespace's time machine.
+    let db = rusqlite::Connection::open(data.join("quay.db")).expect("db");
+    db.execute("UPDATE \"user\" SET removed_tag_expiration_s = 0", []).expect("window");
+    db.execute(
+        "UPDATE tag SET lifetime_end_ms = lifetime_end_ms - 1000 WHERE lifetime_end_ms IS NOT NULL",
+        [],
+    )
+    .expect("age");
+    // Blobs uploaded in the last hour are kept for the pushes that may still name them.
+    db.execute("UPDATE uploadedblob SET expires_at = '2000-01-01 00:00:00'", []).expect("uploads");
+    let object = |digest: &str| {
+        let hex = digest.trim_start_matches("sha256:");
+        data.join(format!("storage/sha256/{}/{hex}", &hex[..2]))
+    };
+    let gone = [pushed[0].1.clone(), pushed[0].2.clone()];
+    let kept = [pushed[1].1.clone(), pushed[1].2.clone(), sha256(&shared)];
+
+    let out = quay(&["gc", "--data-dir", &d, "--namespace", "someone-else"]);
+    assert!(
+        text(&out.stdout).contains("0 repositories with garbage; 0 blob(s) freed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = quay(&["gc", "--data-dir", &d, "--repository", "admin/app", "--dry-run"]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for digest in &gone {
+        assert!(report.contains(&format!("admin/app would free {digest}")), "{report}");
+        assert!(object(digest).is_file(), "a dry run removes nothing");
+    }
+    assert!(report.contains("1 repository with garbage; 2 blob(s) would be freed"), "{report}");
+    let out = quay(&["gc", "--data-dir", &d]);
+    let report = text(&out.stdout);
+    for digest in &gone {
+        assert!(report.contains(&format!("admin/app freed {digest}")), "{report}");
+        assert!(!object(digest).exists(), "{digest} collected");
+    }
+    for digest in &kept {
+        assert!(object(digest).is_file(), "{digest} is still used and stays");
+    }
+    let out = quay(&["gc", "--data-dir", &d, "--dry-run"]);
+    assert!(text(&out.stdout).contains("0 repositories with garbage"), "{}", text(&out.stdout));
 }

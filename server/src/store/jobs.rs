@@ -102,6 +102,33 @@ impl Store {
         }
     }
 
+    /// What [`Store::cascade`] would free, without keeping anything: the same call in a
+    /// transaction that is rolled back (`quay gc --dry-run`).
+    pub async fn cascade_preview(&self, kind: Cascade, id: i64) -> Result<Vec<FreedBlob>, StoreError> {
+        match self {
+            Store::Postgres(s) => {
+                let mut c = s.client().await?;
+                let tx = c.transaction().await.map_err(pg)?;
+                let sql = match kind {
+                    Cascade::RepositoryPurge => "SELECT * FROM quay.repository_purge($1)",
+                    Cascade::NamespacePurge => "SELECT * FROM quay.namespace_purge($1)",
+                    Cascade::RepositoryGc => "SELECT * FROM quay.gc_repository($1)",
+                };
+                let rows = tx.query(sql, &[&id]).await.map_err(pg)?;
+                tx.rollback().await.map_err(pg)?;
+                Ok(freed_rows(rows))
+            }
+            Store::Sqlite(s) => s
+                .with_core_rolled_back(move |ex| match kind {
+                    Cascade::RepositoryPurge => quay_core::gc::repository_purge(ex, id),
+                    Cascade::NamespacePurge => quay_core::gc::namespace_purge(ex, id),
+                    Cascade::RepositoryGc => quay_core::gc::gc_repository(ex, id),
+                })
+                .await?
+                .map_err(core_err),
+        }
+    }
+
     /// Repositories routine GC has work in.
     pub async fn repositories_with_garbage(&self, limit: i32) -> Result<Vec<i64>, StoreError> {
         match self {

@@ -286,6 +286,21 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// As [`SqliteStore::with_core`], in a transaction that is always rolled back: what the
+    /// step would do, without doing it.
+    pub async fn with_core_rolled_back<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
+    ) -> Result<Result<R, quay_core::exec::CoreError>, StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let result = f(&mut SqliteExecutor { conn: &tx });
+            tx.rollback()?;
+            Ok(result)
+        })
+        .await
+    }
+
     /// Connections in use and idle in the pool.
     pub fn pool_status(&self) -> (usize, usize) {
         let st = self.pool.status();

@@ -10,6 +10,7 @@
 
 pub mod job;
 pub mod notify;
+pub mod once;
 pub mod periodic;
 mod purge;
 
