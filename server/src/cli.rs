@@ -360,7 +360,12 @@ async fn migrate(target: &Target) -> anyhow::Result<()> {
     let inst = resolve(target)?;
     let store = Store::open(&database(&inst.config)?).await?;
     let report = store.migrate().await?;
-    println!("{report}");
+    // One step per part migrated (schema, extension): numbered on a terminal, logged otherwise.
+    let lines: Vec<String> = report.to_string().lines().map(str::to_string).collect();
+    let mut progress = crate::progress::Progress::new(lines.len());
+    for line in &lines {
+        progress.step(line);
+    }
     Ok(())
 }
 
