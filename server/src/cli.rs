@@ -19,6 +19,10 @@ pub struct Cli {
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Export traces over OTLP/HTTP to this collector URL (e.g. http://otel:4318); also
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`. Off when neither is set.
+    #[arg(long, global = true, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -507,7 +511,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let draining = state.draining.clone();
     let drain = std::time::Duration::from_secs(args.shutdown_drain);
-    let app = http::router(state).layer(axum::middleware::from_fn(crate::logging::log_request));
+    let app = http::router(state);
     tracing::info!("listening on {scheme}://{addr}");
 
     let stop = async move {

@@ -23,6 +23,7 @@ pub mod registry;
 pub mod shutdown;
 pub mod storage;
 pub mod store;
+pub mod telemetry;
 pub mod tls;
 pub mod users;
 pub mod worker;

@@ -32,12 +32,24 @@ pub fn filter(rust_log: Option<&str>) -> EnvFilter {
     EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-pub fn init(format: LogFormat) {
+/// Sets up logging on stderr and, when `otlp` names an endpoint, trace export over OTLP
+/// ([`crate::telemetry`]).
+pub fn init(format: LogFormat, otlp: Option<String>) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let traces = otlp.and_then(|endpoint| match crate::telemetry::layer(&endpoint) {
+        Ok(layer) => Some(layer),
+        Err(e) => {
+            eprintln!("warning: traces will not be exported to {endpoint}: {e:#}");
+            None
+        }
+    });
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let base = tracing_subscriber::registry().with(filter).with(traces);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => base.with(fmt.json().flatten_event(true)).try_init(),
+        LogFormat::Text => base.with(fmt.with_ansi(std::io::stderr().is_terminal())).try_init(),
     };
 }
 
@@ -57,18 +69,30 @@ fn request_id(req: &Request) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
 }
 
-/// Middleware: gives each request an id (answered in `X-Request-ID`; every log line written
-/// while handling it carries it through the `request` span) and logs method, path (never the
-/// query string, which may carry tokens), status and latency. Use with
-/// `axum::middleware::from_fn(log_request)`.
+/// Middleware (the router's outermost): gives each request an id (answered in `X-Request-ID`;
+/// every log line written while handling it carries it through the `request` span, which is
+/// also the request's trace span) and logs method, path (never the query string, which may
+/// carry tokens), status and latency.
 pub async fn log_request(req: Request, next: Next) -> Response {
     use tracing::Instrument as _;
     let start = Instant::now();
     let id = request_id(&req);
-    let span = tracing::info_span!("request", request_id = %id);
     let method = req.method().clone();
+    // Named by its route template: a path (with names, tags, digests) is never a span name.
+    let route = crate::http::metrics::route_of(&req);
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = route,
+        http.response.status_code = tracing::field::Empty,
+        request_id = %id,
+    );
+    crate::telemetry::adopt_parent(&span, req.headers());
     let path = req.uri().path().to_string();
     let mut resp = next.run(req).instrument(span.clone()).await;
+    span.record("http.response.status_code", resp.status().as_u16());
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }

@@ -8,7 +8,10 @@ fn main() -> ExitCode {
         eprintln!("error: internal error (a bug; please report it): {info}");
     }));
     let cli = Cli::parse();
-    quay_server::logging::init(cli.log_format);
+    quay_server::logging::init(
+        cli.log_format,
+        quay_server::telemetry::endpoint(cli.otlp_endpoint.as_deref()),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -16,7 +19,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    let outcome = runtime.block_on(cli::run(cli));
+    // Spans still buffered are exported before the process ends.
+    quay_server::telemetry::shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&format!("{e:#}")));

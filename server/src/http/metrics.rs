@@ -38,6 +38,17 @@ pub fn v2_route(path: &str) -> &'static str {
     }
 }
 
+/// The route template of a request: `/v2` paths by [`v2_route`], the others by the route axum
+/// matched (`other` for none).
+pub fn route_of(req: &Request) -> &'static str {
+    let path = req.uri().path();
+    if path == "/v2" || path.starts_with("/v2/") {
+        v2_route(path)
+    } else {
+        req.extensions().get::<MatchedPath>().map_or("other", |p| crate::metrics::intern(p.as_str()))
+    }
+}
+
 fn content_length(h: &axum::http::HeaderMap) -> u64 {
     h.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
@@ -59,12 +70,7 @@ fn method_label(m: &axum::http::Method) -> &'static str {
 /// Middleware: times every request and counts it by route, method and status.
 pub async fn record(req: Request, next: Next) -> Response {
     let m = global();
-    let path = req.uri().path();
-    let route: &'static str = if path == "/v2" || path.starts_with("/v2/") {
-        v2_route(path)
-    } else {
-        req.extensions().get::<MatchedPath>().map_or("other", |p| crate::metrics::intern(p.as_str()))
-    };
+    let route = route_of(&req);
     let method = method_label(req.method());
     let received = content_length(req.headers());
     if received > 0 {

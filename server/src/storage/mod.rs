@@ -109,6 +109,7 @@ impl BlobStorage {
 
     /// Deletes the object of a content digest (`sha256:<hex>`); an absent object is fine. Only
     /// `ops::blobs` calls this, holding the digest lock after checking that no row names it.
+    #[tracing::instrument(name = "storage", skip_all, fields(otel.name = "storage delete", otel.kind = "client", storage.operation = "delete"))]
     pub async fn delete_blob(&self, digest: &str) -> anyhow::Result<()> {
         let (algorithm, hex) = split_digest(digest)?;
         match self {
@@ -121,6 +122,7 @@ impl BlobStorage {
     /// by [`piece_name`]), feeding `hasher`; `offset` is the upload's length before it. Returns
     /// the new length. Pieces are written once and never shared, so what a request hashed is
     /// exactly what its piece holds, whatever other requests do meanwhile.
+    #[tracing::instrument(name = "storage", skip_all, fields(otel.name = "storage write", otel.kind = "client", storage.operation = "write"))]
     pub async fn upload_write(
         &self,
         uuid: &str,
@@ -150,6 +152,7 @@ impl BlobStorage {
     /// replaced. The upload's objects stay (the caller removes them with
     /// [`BlobStorage::upload_cancel`] once the session's end is committed). The caller holds the digest lock
     /// (`Store::digest_lock`), so no GC can delete the object between this and its row's commit.
+    #[tracing::instrument(name = "storage", skip_all, fields(otel.name = "storage place", otel.kind = "client", storage.operation = "place"))]
     pub async fn upload_place(
         &self,
         uuid: &str,
@@ -166,6 +169,7 @@ impl BlobStorage {
     }
 
     /// The first `len` bytes of an upload made of `pieces` (to re-hash it with another algorithm).
+    #[tracing::instrument(name = "storage", skip_all, fields(otel.name = "storage read upload", otel.kind = "client", storage.operation = "read upload"))]
     pub async fn upload_read(&self, uuid: &str, pieces: &[String], len: u64) -> anyhow::Result<ByteStream> {
         let layout = pieces_layout(pieces, len)?;
         let me = self.clone();
@@ -224,6 +228,7 @@ impl BlobStorage {
     }
 
     /// Size of the stored object of `digest`, `None` when absent.
+    #[tracing::instrument(name = "storage", skip_all, fields(otel.name = "storage size", otel.kind = "client", storage.operation = "size"))]
     pub async fn blob_size(&self, digest: &str) -> anyhow::Result<Option<u64>> {
         let (algorithm, hex) = split_digest(digest)?;
         match self {
@@ -233,6 +238,7 @@ impl BlobStorage {
     }
 
     /// `len` bytes of the object of `digest` from `start`.
+    #[tracing::instrument(name = "storage", skip_all, fields(otel.name = "storage read", otel.kind = "client", storage.operation = "read"))]
     pub async fn blob_read(&self, digest: &str, start: u64, len: u64) -> anyhow::Result<ByteStream> {
         let (algorithm, hex) = split_digest(digest)?;
         match self {

@@ -120,7 +120,18 @@ impl Store {
         sql: &str,
         params: Vec<Value>,
     ) -> Result<Vec<Row>, StoreError> {
+        use tracing::Instrument as _;
         let sql = self.dialect().render_cached(sql);
+        let span = db_span(self, &sql);
+        async move { self.run_statement(access, sql, params).await }.instrument(span).await
+    }
+
+    async fn run_statement(
+        &self,
+        access: Access,
+        sql: std::sync::Arc<str>,
+        params: Vec<Value>,
+    ) -> Result<Vec<Row>, StoreError> {
         match self {
             Store::Postgres(s) => pg_statement(&*s.client().await?, &sql, &params).await,
             Store::Sqlite(s) => match access {
@@ -148,11 +159,31 @@ impl Store {
                 from_rows(rows)
                     .ok_or_else(|| StoreError::Other(anyhow::anyhow!("{pg_sql}: unexpected result")))
             }
-            (Store::Sqlite(s), Access::Write) => s.with_core(core).await?.map_err(core_err),
+            (Store::Sqlite(s), Access::Write) => {
+                use tracing::Instrument as _;
+                s.with_core(core).instrument(db_span(self, pg_sql)).await?.map_err(core_err)
+            }
             (Store::Sqlite(s), Access::Read) => s.read_now(core).await?.map_err(core_err),
             (Store::Sqlite(s), Access::Scan) => s.read(core).await?.map_err(core_err),
         }
     }
+}
+
+/// A child span for one database call: the system and what it does (the extension function
+/// `quay.*` it calls, else the statement's first word; never parameters).
+fn db_span(store: &Store, sql: &str) -> tracing::Span {
+    let code = sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join(" ");
+    let operation = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+        .find(|w| w.starts_with("quay."))
+        .or_else(|| code.split_whitespace().next())
+        .unwrap_or("query")
+        .to_string();
+    let system = match store {
+        Store::Postgres(_) => "postgresql",
+        Store::Sqlite(_) => "sqlite",
+    };
+    tracing::info_span!("db", otel.name = %format!("db {operation}"), otel.kind = "client", db.system = system, db.operation = %operation)
 }
 
 #[derive(Clone, Copy)]
