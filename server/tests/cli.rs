@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{QUAY, Server, sha256};
+use support::{QUAY, Server, first_user_token, sha256};
 
 fn quay(args: &[&str]) -> Output {
     Command::new(QUAY).args(args).env("RUST_LOG", "warn").output().expect("run quay")
@@ -269,29 +269,6 @@ async fn serving_a_quay_database_without_the_extension_is_refused() {
     let out = quay(&["serve", "--config", cfg.to_str().expect("utf8"), "--listen", "127.0.0.1:0"]);
     assert_one_error_line(&out, "the `quay` extension is not installed in this database");
     db.drop_db().await.expect("drop");
-}
-
-/// `POST /api/v1/user/initialize` as `admin`, then a registry token for `admin/app` with
-/// `actions`.
-async fn first_user_token(http: &reqwest::Client, base: &str, actions: &str) -> String {
-    let init = http
-        .post(format!("{base}/api/v1/user/initialize"))
-        .json(&serde_json::json!({"username": "admin", "password": "password123", "email": "a@example.com"}))
-        .send()
-        .await
-        .expect("initialize");
-    assert_eq!(init.status(), 200);
-    let host = base.trim_start_matches("http://");
-    let auth: serde_json::Value = http
-        .get(format!("{base}/v2/auth?service={host}&scope=repository:admin/app:{actions}"))
-        .basic_auth("admin", Some("password123"))
-        .send()
-        .await
-        .expect("auth")
-        .json()
-        .await
-        .expect("json");
-    auth["token"].as_str().expect("token").to_string()
 }
 
 /// Pulls are logged off the request path; a SIGTERM right after them still writes every

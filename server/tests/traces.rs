@@ -9,7 +9,7 @@ mod support;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{QUAY, Server, sha256};
+use support::{QUAY, Server, first_user_token, sha256};
 
 type Spans = Arc<Mutex<Vec<Value>>>;
 
@@ -55,24 +55,7 @@ async fn a_push_is_traced() {
     let server = tokio::task::spawn_blocking(move || Server::spawn(cmd)).await.expect("serve");
     let base = server.base.clone();
     let http = reqwest::Client::new();
-    let init = http
-        .post(format!("{base}/api/v1/user/initialize"))
-        .json(&serde_json::json!({"username": "admin", "password": "password123", "email": "a@example.com"}))
-        .send()
-        .await
-        .expect("initialize");
-    assert_eq!(init.status(), 200);
-    let host = base.trim_start_matches("http://");
-    let auth: Value = http
-        .get(format!("{base}/v2/auth?service={host}&scope=repository:admin/app:pull,push"))
-        .basic_auth("admin", Some("password123"))
-        .send()
-        .await
-        .expect("auth")
-        .json()
-        .await
-        .expect("json");
-    let token = auth["token"].as_str().expect("token").to_string();
+    let token = first_user_token(&http, &base, "pull,push").await;
     let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
     let r = http
         .post(format!("{base}/v2/admin/app/blobs/uploads/?digest={}", sha256(&config)))

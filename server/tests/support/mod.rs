@@ -109,3 +109,26 @@ pub fn sha256(bytes: &[u8]) -> String {
     let hex: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
+
+/// `POST /api/v1/user/initialize` as `admin`, then a registry token for `admin/app` with
+/// `actions`.
+pub async fn first_user_token(http: &reqwest::Client, base: &str, actions: &str) -> String {
+    let init = http
+        .post(format!("{base}/api/v1/user/initialize"))
+        .json(&serde_json::json!({"username": "admin", "password": "password123", "email": "a@example.com"}))
+        .send()
+        .await
+        .expect("initialize");
+    assert_eq!(init.status(), 200);
+    let host = base.trim_start_matches("http://");
+    let auth: serde_json::Value = http
+        .get(format!("{base}/v2/auth?service={host}&scope=repository:admin/app:{actions}"))
+        .basic_auth("admin", Some("password123"))
+        .send()
+        .await
+        .expect("auth")
+        .json()
+        .await
+        .expect("json");
+    auth["token"].as_str().expect("token").to_string()
+}
