@@ -45,6 +45,9 @@ pub struct Metrics {
     pub served: Family<RouteLabels, Counter>,
     pub pool_in_use: Gauge,
     pub pool_available: Gauge,
+    /// Time spent waiting for a pooled database connection, and failures to get one.
+    pub pool_wait: Histogram,
+    pub pool_errors: Counter,
     pub queue_available: Family<QueueLabels, Gauge>,
     pub queue_locked: Family<QueueLabels, Gauge>,
     pub queue_oldest_s: Family<QueueLabels, Gauge>,
@@ -90,6 +93,18 @@ impl Metrics {
             "quay_db_pooled_connections_available",
             "number of pooled db connections available",
             pool_available.clone(),
+        );
+        let pool_wait = Histogram::new([0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]);
+        registry.register(
+            "quay_db_pool_wait_seconds",
+            "time spent waiting for a pooled db connection",
+            pool_wait.clone(),
+        );
+        let pool_errors = Counter::default();
+        registry.register(
+            "quay_db_pool_errors",
+            "failures to get a pooled db connection (database unreachable, pool timeout)",
+            pool_errors.clone(),
         );
         let queue_available = Family::<QueueLabels, Gauge>::default();
         registry.register(
@@ -143,6 +158,8 @@ impl Metrics {
             served,
             pool_in_use,
             pool_available,
+            pool_wait,
+            pool_errors,
             queue_available,
             queue_locked,
             queue_oldest_s,
@@ -152,6 +169,15 @@ impl Metrics {
             gc_namespaces_purged,
             gc_storage_blobs_deleted,
         }
+    }
+}
+
+/// Counts a pooled-connection get: how long it waited, and whether it failed.
+pub fn pool_get<T, E>(started: std::time::Instant, result: &Result<T, E>) {
+    let m = global();
+    m.pool_wait.observe(started.elapsed().as_secs_f64());
+    if result.is_err() {
+        m.pool_errors.inc();
     }
 }
 

@@ -59,10 +59,10 @@ impl PgStore {
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unreachable { uri: self.uri.redacted(), reason: pool_error_reason(&e) })
+        let started = std::time::Instant::now();
+        let got = self.pool.get().await;
+        crate::metrics::pool_get(started, &got);
+        got.map_err(|e| StoreError::Unreachable { uri: self.uri.redacted(), reason: pool_error_reason(&e) })
     }
 
     /// A dedicated connection (outside the pool) listening on `channel`; notification payloads

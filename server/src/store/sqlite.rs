@@ -94,7 +94,10 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> anyhow::Result<R> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let conn = self.pool.get().await.map_err(|e| self.unreachable(e.to_string()))?;
+        let started = std::time::Instant::now();
+        let got = self.pool.get().await;
+        crate::metrics::pool_get(started, &got);
+        let conn = got.map_err(|e| self.unreachable(e.to_string()))?;
         conn.interact(f)
             .await
             .map_err(|e| anyhow::anyhow!("sqlite task failed: {e}"))?

@@ -57,6 +57,14 @@ async fn scrape_after_a_push(backend: Backend) {
         .expect("served bytes");
     assert!(served >= manifest.len() as u64, "{served}");
     assert!(has("quay_db_pooled_connections_available "));
+    // Every pooled connection the push took was counted as a wait; none failed.
+    let waits: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("quay_db_pool_wait_seconds_count "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(waits > 0, "{text}");
+    assert!(has("quay_db_pool_errors_total 0"), "{text}");
     assert!(has("quay_upload_sessions_open 0"));
     assert!(has(r#"quay_queue_items_available{queue_name="notification"} 1"#), "{text}");
     assert!(has(r#"quay_queue_oldest_available_age_seconds{queue_name="notification"} "#));
