@@ -558,3 +558,35 @@ async fn gc_once_with_dry_run() {
     let out = quay(&["gc", "--data-dir", &d, "--dry-run"]);
     assert!(text(&out.stdout).contains("0 repositories with garbage"), "{}", text(&out.stdout));
 }
+
+/// An idle mirror-mode server (its worker runs in-process) does not spin: over two seconds it
+/// takes almost no database connections. The worker's own claims used to wake it again, so an
+/// idle server claimed in a loop, about a thousand times a second.
+#[tokio::test]
+async fn idle_mirror_server_stays_idle() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().expect("utf8")]);
+    let http = reqwest::Client::new();
+    let gets = async || -> u64 {
+        let text = http
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("body");
+        text.lines()
+            .find_map(|l| l.strip_prefix("quay_db_pool_wait_seconds_count "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("pool wait count")
+    };
+    // Let startup (migrations, the first GC and cleanup passes) finish.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = gets().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = gets().await;
+    assert!(after - before < 20, "{} connections taken in 2 s while idle", after - before);
+    server.stop();
+}

@@ -42,7 +42,7 @@ impl Store {
             }
             Store::Sqlite(s) => {
                 let prefix = prefix.to_string();
-                s.with_core(move |ex| quay_core::queue::claim(ex, &prefix, processing_s.into(), false))
+                s.with_core_quiet(move |ex| quay_core::queue::claim(ex, &prefix, processing_s.into(), false))
                     .await?
                     .map_err(core_err)
             }
@@ -56,7 +56,7 @@ impl Store {
                 Ok(c.query_one("SELECT quay.queue_complete($1)", &[&id]).await.map_err(pg)?.get(0))
             }
             Store::Sqlite(s) => {
-                s.with_core(move |ex| quay_core::queue::complete(ex, id)).await?.map_err(core_err)
+                s.with_core_quiet(move |ex| quay_core::queue::complete(ex, id)).await?.map_err(core_err)
             }
         }
     }
@@ -72,7 +72,7 @@ impl Store {
                     .get(0))
             }
             Store::Sqlite(s) => s
-                .with_core(move |ex| quay_core::queue::incomplete(ex, id, retry_after_s.into(), false))
+                .with_core_quiet(move |ex| quay_core::queue::incomplete(ex, id, retry_after_s.into(), false))
                 .await?
                 .map_err(core_err),
         }
@@ -139,7 +139,7 @@ impl Store {
                 Ok(rows.iter().map(|r| r.get(0)).collect())
             }
             Store::Sqlite(s) => s
-                .with_core(move |ex| quay_core::gc::repositories_with_garbage(ex, limit.into()))
+                .with_core_quiet(move |ex| quay_core::gc::repositories_with_garbage(ex, limit.into()))
                 .await?
                 .map_err(core_err),
         }

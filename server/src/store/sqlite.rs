@@ -271,6 +271,24 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
     ) -> Result<Result<R, quay_core::exec::CoreError>, StoreError> {
+        self.core_transaction(f, true).await
+    }
+
+    /// As [`SqliteStore::with_core`], without waking the in-process workers: for the workers'
+    /// own queue calls (claim, complete, give back), which never add work. Waking there made an
+    /// idle worker claim in a loop.
+    pub async fn with_core_quiet<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
+    ) -> Result<Result<R, quay_core::exec::CoreError>, StoreError> {
+        self.core_transaction(f, false).await
+    }
+
+    async fn core_transaction<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn quay_core::exec::Executor) -> quay_core::exec::CoreResult<R> + Send + 'static,
+        wake_workers: bool,
+    ) -> Result<Result<R, quay_core::exec::CoreError>, StoreError> {
         let wake = self.wake.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -278,7 +296,9 @@ impl SqliteStore {
             match result {
                 Ok(v) => {
                     tx.commit()?;
-                    wake.notify_one();
+                    if wake_workers {
+                        wake.notify_one();
+                    }
                     Ok(Ok(v))
                 }
                 Err(e) => Ok(Err(e)),

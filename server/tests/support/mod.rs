@@ -16,6 +16,14 @@ pub struct Server {
     _log: std::thread::JoinHandle<Vec<String>>,
 }
 
+/// A test that fails half-way must not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     /// Starts `quay serve` on port 0 and reads the bound address from its log.
     pub fn start(args: &[&str]) -> Server {
@@ -77,19 +85,18 @@ impl Server {
     }
 
     /// SIGTERM, then every line the server wrote to stderr.
-    pub fn stop_with_logs(self) -> (std::process::ExitStatus, Vec<String>) {
-        let log = self._log;
-        let status = Server {
-            child: self.child,
-            base: self.base,
-            metrics: self.metrics,
-            _log: std::thread::spawn(Vec::new),
-        }
-        .stop();
+    pub fn stop_with_logs(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = self.terminate();
+        let log = std::mem::replace(&mut self._log, std::thread::spawn(Vec::new));
         (status, log.join().expect("log reader"))
     }
 
     pub fn stop(mut self) -> std::process::ExitStatus {
+        self.terminate()
+    }
+
+    /// SIGTERM, then waits (at most 30 s) for the exit.
+    fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
         let deadline = Instant::now() + Duration::from_secs(30);
