@@ -102,6 +102,6 @@ for t in manifest names scope range config jwt; do
     echo "fuzz target $t failed" >&2
     exit 1
   fi
-  echo "$t: $(grep -E '^#[0-9]+ +DONE' "$scratch.log" | tail -n 1)"
+  echo "$t: $(grep -E '^#[0-9]+[[:space:]]+DONE' "$scratch.log" | tail -n 1)"
   rm -rf "$scratch" "$scratch.log"
 done
