@@ -67,7 +67,15 @@ impl Balancer {
 }
 
 impl Drop for Balancer {
+    /// SIGTERM, so the master stops its workers (SIGKILL would leave them running).
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        for _ in 0..100 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
