@@ -27,5 +27,5 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(metrics::record))
         .layer(axum::middleware::from_fn_with_state(guard, body::guard))
         .layer(axum::middleware::from_fn(request_log::log_failures))
-        .layer(axum::middleware::from_fn(crate::logging::log_request))
+        .layer(axum::middleware::from_fn(request_log::log_request))
 }

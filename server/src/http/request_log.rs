@@ -1,11 +1,13 @@
 //! One log line per failed request, written here and nowhere else: an error answer carries its
 //! cause in the response's extensions ([`Cause`]), and [`log_failures`] logs it once with the
 //! request's method, path and status. Handlers and error mappings never log what they answer.
+//! [`log_request`] gives every request its id and span and logs the request line.
 
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
+use std::time::Instant;
 
 /// Why a request failed, for the operator (never sent to the client).
 #[derive(Debug, Clone)]
@@ -27,6 +29,63 @@ pub async fn log_failures(req: Request, next: Next) -> Response {
     } else {
         tracing::warn!(%method, %path, status = status.as_u16(), %cause, "request refused");
     }
+    resp
+}
+
+/// The header carrying a request's id, in both directions.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The client's `X-Request-ID` when it is a plain token (1–64 of `A-Z a-z 0-9 . _ -`, as a
+/// proxy in front would send), else a new UUID.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+}
+
+/// Middleware (the router's outermost): gives each request an id (answered in `X-Request-ID`;
+/// every log line written while handling it carries it through the `request` span, which is
+/// also the request's trace span) and logs method, path (never the query string, which may
+/// carry tokens), status and latency.
+pub async fn log_request(req: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
+    let start = Instant::now();
+    let id = request_id(&req);
+    let method = req.method().clone();
+    // Named by its route template: a path (with names, tags, digests) is never a span name.
+    let route = super::metrics::route_of(&req);
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = route,
+        http.response.status_code = tracing::field::Empty,
+        request_id = %id,
+    );
+    crate::telemetry::adopt_parent(&span, req.headers());
+    let path = req.uri().path().to_string();
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    span.record("http.response.status_code", resp.status().as_u16());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            target: "quay::http",
+            %method,
+            path,
+            status = resp.status().as_u16(),
+            ms = start.elapsed().as_secs_f64() * 1000.0,
+            request_id = %id,
+            "request"
+        )
+    });
     resp
 }
 
