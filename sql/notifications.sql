@@ -77,3 +77,14 @@ SELECT t.id, t.name FROM tag t
 
 -- name: announced
 INSERT INTO tagnotificationsuccess (notification_id, tag_id, method_id) VALUES ($1, $2, $3)
+
+-- name: subscribed_in_namespace
+-- The notifications of every repository of namespace $1 for event $2 (a namespace event such as
+-- quota_warning): uuid, namespace name, repository name.
+SELECT n.uuid, ns.username, r.name
+  FROM repositorynotification n
+  JOIN externalnotificationevent e ON e.id = n.event_id AND e.name = $2
+  JOIN repository r ON r.id = n.repository_id
+  JOIN "user" ns ON ns.id = r.namespace_user_id
+ WHERE r.namespace_user_id = $1
+ ORDER BY n.id

@@ -28,3 +28,10 @@ UPDATE repositorynotification SET number_of_failures = 0 WHERE uuid = $1 RETURNI
 -- A delivery of notification $1 failed (Quay's increment_notification_failure_count).
 UPDATE repositorynotification SET number_of_failures = number_of_failures + 1 WHERE uuid = $1
 RETURNING number_of_failures
+
+-- name: email_authorized
+-- $1 repository, $2 address, $3 caller (NULL: none): confirmed for the repository
+-- (repositoryauthorizedemail, Quay's rule) or the caller's own verified address.
+SELECT 1 FROM repositoryauthorizedemail WHERE repository_id = $1 AND email = $2 AND confirmed = true
+UNION ALL
+SELECT 1 FROM "user" WHERE id = $3 AND email = $2 AND verified = true

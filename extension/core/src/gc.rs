@@ -119,6 +119,7 @@ fn collect(ex: &mut dyn Executor, mut c: Candidates) -> CoreResult<Vec<FreedBlob
             else {
                 continue;
             };
+            crate::quota::manifest_removing(ex, repo, m)?;
             script(ex, "delete_manifest_rows", &[Value::Int(m), Value::Int(repo), Value::text(digest)])?;
             c.manifests.remove(&m);
             progress = true;

@@ -3,6 +3,7 @@
 //! Anything that talks to a database does so through the caller.
 
 pub mod apptokens;
+pub mod autoprune;
 pub mod blobs;
 pub mod duration;
 pub mod exec;
@@ -15,7 +16,9 @@ pub mod notifications;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;
+pub mod push;
 pub mod queue;
+pub mod quota;
 pub mod repositories;
 pub mod robots;
 pub mod rules;

@@ -184,6 +184,37 @@ pub fn spawn(
     Ok(rows.len())
 }
 
+/// A namespace event (`quota_warning`, `quota_error`): Quay's namespace event data (`namespace`,
+/// `homepage` of the organization, and `data`'s keys) queued for every notification subscribed
+/// to `event` in any repository of the namespace. Returns how many were queued.
+pub fn spawn_namespace_event(
+    ex: &mut dyn Executor,
+    namespace_id: i64,
+    event: &str,
+    data: serde_json::Value,
+    ctx: &EventContext,
+) -> CoreResult<usize> {
+    let rows = q(ex, "subscribed_in_namespace", &[Value::Int(namespace_id), Value::text(event)])?;
+    for r in &rows {
+        let text = |i: usize| r.get(i).and_then(Value::as_text).unwrap_or("").to_string();
+        let (uuid, ns, name) = (text(0), text(1), text(2));
+        let mut event_data = serde_json::json!({
+            "namespace": ns,
+            "homepage": format!("{}://{}/organization/{ns}", ctx.scheme, ctx.server_hostname),
+        });
+        if let (Some(m), serde_json::Value::Object(extra)) = (event_data.as_object_mut(), data.clone()) {
+            m.extend(extra);
+        }
+        let body = serde_json::json!({
+            "notification_uuid": uuid,
+            "event_data": event_data,
+            "performer_data": if ctx.performer.is_null() { serde_json::json!({}) } else { ctx.performer.clone() },
+        });
+        queue::put(ex, &format!("notification/{ns}/{name}/{event}/"), &body.to_string(), 0, 5)?;
+    }
+    Ok(rows.len())
+}
+
 /// How long a `repo_image_expiry` notification rests between scans (Quay's
 /// `NOTIFICATION_TASK_RUN_MINIMUM_INTERVAL_MINUTES`, 5 hours).
 pub const EXPIRY_SCAN_INTERVAL_MS: i64 = 5 * 3600 * 1000;

@@ -29,8 +29,18 @@ pub enum Rule {
     PermissionDenied,
     /// The user or team holds no permission on the repository.
     PermissionUnknown,
+    /// No auto-prune policy of that uuid in the namespace or repository.
+    PolicyUnknown,
     PrototypeUnknown,
     QueueNameInvalid,
+    /// A new manifest would take the namespace past its quota's `Reject` limit.
+    QuotaExceeded,
+    /// The namespace already has a quota.
+    QuotaExists,
+    /// The quota already has a limit of that type and percent.
+    QuotaLimitExists,
+    /// No such quota or quota limit in the namespace.
+    QuotaUnknown,
     RepositoryNotMarked,
     RepositoryNotWritable,
     RepositoryUnknown,
@@ -75,8 +85,13 @@ impl Rule {
         Rule::NotificationUnknown,
         Rule::PermissionDenied,
         Rule::PermissionUnknown,
+        Rule::PolicyUnknown,
         Rule::PrototypeUnknown,
         Rule::QueueNameInvalid,
+        Rule::QuotaExceeded,
+        Rule::QuotaExists,
+        Rule::QuotaLimitExists,
+        Rule::QuotaUnknown,
         Rule::RepositoryNotMarked,
         Rule::RepositoryNotWritable,
         Rule::RepositoryUnknown,
@@ -117,8 +132,13 @@ impl Rule {
             Rule::NotificationUnknown => "QUAY_NOTIFICATION_UNKNOWN",
             Rule::PermissionDenied => "QUAY_PERMISSION_DENIED",
             Rule::PermissionUnknown => "QUAY_PERMISSION_UNKNOWN",
+            Rule::PolicyUnknown => "QUAY_POLICY_UNKNOWN",
             Rule::PrototypeUnknown => "QUAY_PROTOTYPE_UNKNOWN",
             Rule::QueueNameInvalid => "QUAY_QUEUE_NAME_INVALID",
+            Rule::QuotaExceeded => "QUAY_QUOTA_EXCEEDED",
+            Rule::QuotaExists => "QUAY_QUOTA_EXISTS",
+            Rule::QuotaLimitExists => "QUAY_QUOTA_LIMIT_EXISTS",
+            Rule::QuotaUnknown => "QUAY_QUOTA_UNKNOWN",
             Rule::RepositoryNotMarked => "QUAY_REPOSITORY_NOT_MARKED",
             Rule::RepositoryNotWritable => "QUAY_REPOSITORY_NOT_WRITABLE",
             Rule::RepositoryUnknown => "QUAY_REPOSITORY_UNKNOWN",

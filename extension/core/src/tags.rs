@@ -128,46 +128,6 @@ pub fn manifest_put_bytes(
     manifest_put_checked(ex, repository_id, checked, temp_tag_expiration_s, tags)
 }
 
-/// [`manifest_put_bytes`] and, when tags moved, Quay's `repo_push` notifications queued in the
-/// same transaction (`updated_tags`: the tags pushed) — a push that rolls back sends nothing.
-#[allow(clippy::too_many_arguments)]
-pub fn manifest_push(
-    ex: &mut dyn Executor,
-    repository_id: i64,
-    media_type: Option<&str>,
-    bytes: &str,
-    expected_digest: Option<&str>,
-    temp_tag_expiration_s: Option<i64>,
-    tags: &[String],
-    event: &crate::notifications::EventContext,
-) -> CoreResult<PushedManifest> {
-    let checked = CheckedManifest::check(bytes, media_type, expected_digest)?;
-    manifest_push_checked(ex, repository_id, checked, temp_tag_expiration_s, tags, event)
-}
-
-/// [`manifest_push`] of a manifest already checked (mirror mode checks before its write
-/// transaction).
-pub fn manifest_push_checked(
-    ex: &mut dyn Executor,
-    repository_id: i64,
-    manifest: CheckedManifest,
-    temp_tag_expiration_s: Option<i64>,
-    tags: &[String],
-    event: &crate::notifications::EventContext,
-) -> CoreResult<PushedManifest> {
-    let pushed = manifest_put_checked(ex, repository_id, manifest, temp_tag_expiration_s, tags)?;
-    if !tags.is_empty() {
-        crate::notifications::spawn(
-            ex,
-            repository_id,
-            "repo_push",
-            serde_json::json!({"updated_tags": tags}),
-            event,
-        )?;
-    }
-    Ok(pushed)
-}
-
 /// Records a checked manifest in the repository: the manifest (or the existing one of that
 /// digest) with its `manifestblob`, `manifestchild` and security-status rows once every
 /// referenced blob is usable by the repository and every child is one of its manifests
@@ -294,6 +254,8 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
         q(ex, "insert_manifest_child", &[repo.clone(), Value::Int(id), Value::Int(child)])?;
     }
     q(ex, "insert_security_status", &[Value::Int(id), repo])?;
+    // The storage totals change with the blob rows, and the quota may refuse the manifest.
+    crate::quota::manifest_added(ex, m.repository_id, id)?;
     protect(ex, m, id)?;
     Ok(id)
 }
@@ -396,7 +358,7 @@ fn alive_tag(
     }))
 }
 
-fn retarget_lock_key(repository_id: i64) -> String {
+pub(crate) fn retarget_lock_key(repository_id: i64) -> String {
     format!("quay:retarget_tag:{repository_id}")
 }
 

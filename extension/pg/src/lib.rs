@@ -518,7 +518,7 @@ fn manifest_push(
     let tags = digests("tag_names", tag_names);
     let pushed = with_core(|ex| {
         let event = quay_core::notifications::EventContext::from_json(event_context)?;
-        quay_core::tags::manifest_push(
+        quay_core::push::manifest_push(
             ex,
             repository_id,
             media_type,
@@ -2008,4 +2008,254 @@ COMMENT ON VIEW queue_status IS 'Per queue: available, running, expired leases, 
 "#,
     name = "queue_sql",
     finalize
+);
+
+// ---- Storage quotas (quay_core::quota). The totals are kept by quay.manifest_put and GC. ----
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn quota_create(namespace_id: i64, limit_bytes: i64) -> i64 {
+    with_core(|ex| quay_core::quota::quota_create(ex, namespace_id, limit_bytes))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn quota_update(namespace_id: i64, quota_id: i64, limit_bytes: i64) {
+    with_core(|ex| quay_core::quota::quota_update(ex, namespace_id, quota_id, limit_bytes))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn quota_delete(namespace_id: i64, quota_id: i64) {
+    with_core(|ex| quay_core::quota::quota_delete(ex, namespace_id, quota_id))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn quota_limit_create(namespace_id: i64, quota_id: i64, limit_type: &str, threshold_percent: i64) -> i64 {
+    with_core(|ex| quay_core::quota::limit_create(ex, namespace_id, quota_id, limit_type, threshold_percent))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn quota_limit_update(
+    namespace_id: i64,
+    quota_id: i64,
+    limit_id: i64,
+    limit_type: &str,
+    threshold_percent: i64,
+) {
+    with_core(|ex| {
+        quay_core::quota::limit_update(ex, namespace_id, quota_id, limit_id, limit_type, threshold_percent)
+    })
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn quota_limit_delete(namespace_id: i64, quota_id: i64, limit_id: i64) {
+    with_core(|ex| quay_core::quota::limit_delete(ex, namespace_id, quota_id, limit_id))
+}
+
+#[pg_extern(stable)]
+#[search_path(public, pg_catalog)]
+fn quota_check(repository_id: i64) -> Option<String> {
+    with_core(|ex| quay_core::quota::over_reject_limit(ex, repository_id))
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn quota_notify_rejected(repository_id: i64, event_context: &str) -> i64 {
+    with_core(|ex| {
+        let ctx = quay_core::notifications::EventContext::from_json(event_context)?;
+        quay_core::quota::notify_rejected(ex, repository_id, &ctx).map(|n| n as i64)
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION quota_notify_rejected(bigint, text) IS
+  'After a push into the repository was refused with QUAY_QUOTA_EXCEEDED (its transaction rolled back): queue quota_error for the repository''s notifications, at most once per 24 h while the limit stays crossed. event_context as quay.manifest_push takes. Returns the deliveries queued.';
+COMMENT ON FUNCTION quota_create(bigint, bigint) IS
+  'Give a namespace its storage quota (userorganizationquota, one per namespace) of limit_bytes (> 0). Returns its id. QUAY_QUOTA_EXISTS when it has one.';
+COMMENT ON FUNCTION quota_update(bigint, bigint, bigint) IS
+  'Change the namespace quota''s limit_bytes; quota notifications start over. QUAY_QUOTA_UNKNOWN for another namespace''s quota.';
+COMMENT ON FUNCTION quota_delete(bigint, bigint) IS
+  'Delete the namespace''s quota with its limits.';
+COMMENT ON FUNCTION quota_limit_create(bigint, bigint, text, bigint) IS
+  'Add a Warning or Reject limit at threshold_percent (1..100) of the quota. A push that takes the namespace past a Reject limit is refused (QUAY_QUOTA_EXCEEDED); reaching a limit queues quota_warning / quota_error. QUAY_QUOTA_LIMIT_EXISTS for the same type and percent twice.';
+COMMENT ON FUNCTION quota_limit_update(bigint, bigint, bigint, text, bigint) IS
+  'Change a quota limit''s type and percent.';
+COMMENT ON FUNCTION quota_limit_delete(bigint, bigint, bigint) IS
+  'Delete a quota limit.';
+COMMENT ON FUNCTION quota_check(bigint) IS
+  'NULL, or why a new upload into the repository is refused: its namespace is at or past a Reject limit (Quay''s check before an upload starts).';
+
+CREATE VIEW quota_usage AS
+SELECT u.username AS namespace, u.organization, s.size_bytes, s.backfill_complete,
+       q.limit_bytes,
+       CASE WHEN q.limit_bytes > 0 THEN round(100.0 * s.size_bytes / q.limit_bytes, 2) END AS percent_used,
+       (SELECT string_agg(t.name || ' ' || l.percent_of_limit || '%', ', ' ORDER BY l.percent_of_limit)
+          FROM public.quotalimits l JOIN public.quotatype t ON t.id = l.quota_type_id
+         WHERE l.quota_id = q.id) AS limits
+  FROM public.quotanamespacesize s
+  JOIN public."user" u ON u.id = s.namespace_user_id
+  LEFT JOIN public.userorganizationquota q ON q.namespace_id = s.namespace_user_id;
+COMMENT ON VIEW quota_usage IS 'Each namespace''s stored bytes (exact: kept in the push and GC transactions), its quota and limits, and the percent used.';
+"#,
+    name = "quota_sql",
+    requires = [
+        quota_create,
+        quota_update,
+        quota_delete,
+        quota_limit_create,
+        quota_limit_update,
+        quota_limit_delete,
+        quota_check,
+        quota_notify_rejected
+    ]
+);
+
+// ---- Auto-prune policies (quay_core::autoprune). ----
+
+fn autoprune_scope(namespace_id: i64, repository_id: Option<i64>) -> quay_core::autoprune::Scope {
+    quay_core::autoprune::Scope::of(namespace_id, repository_id)
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn autoprune_policy_create(
+    namespace_id: i64,
+    repository_id: Option<i64>,
+    policy_uuid: &str,
+    policy: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let p = quay_core::autoprune::Policy::from_stored(policy)?;
+        quay_core::autoprune::create(
+            ex,
+            autoprune_scope(namespace_id, repository_id),
+            policy_uuid,
+            &p,
+            log.as_ref(),
+        )
+    })
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn autoprune_policy_update(
+    namespace_id: i64,
+    repository_id: Option<i64>,
+    policy_uuid: &str,
+    policy: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let p = quay_core::autoprune::Policy::from_stored(policy)?;
+        quay_core::autoprune::update(
+            ex,
+            autoprune_scope(namespace_id, repository_id),
+            policy_uuid,
+            &p,
+            log.as_ref(),
+        )
+    })
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn autoprune_policy_delete(
+    namespace_id: i64,
+    repository_id: Option<i64>,
+    policy_uuid: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::autoprune::delete(
+            ex,
+            autoprune_scope(namespace_id, repository_id),
+            policy_uuid,
+            log.as_ref(),
+        )
+    })
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn autoprune_repository(repository_id: i64) -> SetOfIterator<'static, String> {
+    let names = with_core(|ex| quay_core::autoprune::prune_repository(ex, repository_id));
+    SetOfIterator::new(names)
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn autoprune_run_due(max_namespaces: default!(i32, 10), interval_ms: default!(i64, 3600000)) -> i64 {
+    with_core(|ex| quay_core::autoprune::run_due(ex, i64::from(max_namespaces), interval_ms))
+        .try_into()
+        .unwrap_or(i64::MAX)
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION autoprune_policy_create(bigint, bigint, text, text, text) IS
+  'Add an auto-prune policy to a namespace (repository_id NULL) or a repository: policy is its config JSON (method number_of_tags with an integer value, or creation_date with a duration such as 7d; optional tag_pattern and tag_pattern_matches), stored as Quay stores it; an exact duplicate is refused. Queues the namespace''s task; the action log in the same transaction.';
+COMMENT ON FUNCTION autoprune_policy_update(bigint, bigint, text, text, text) IS
+  'Replace an auto-prune policy''s config. QUAY_POLICY_UNKNOWN for a uuid not in that namespace or repository.';
+COMMENT ON FUNCTION autoprune_policy_delete(bigint, bigint, text, text) IS
+  'Delete an auto-prune policy.';
+COMMENT ON FUNCTION autoprune_repository(bigint) IS
+  'Apply the namespace''s and the repository''s auto-prune policies now (creation_date first, then number_of_tags) under the repository''s tag lock: ends each pruned tag as a delete does (recoverable in the time machine; immutable tags kept) and logs autoprune_tag_delete. Returns the tags pruned.';
+COMMENT ON FUNCTION autoprune_run_due(integer, bigint) IS
+  'One slow-timer pass: up to max_namespaces namespaces whose autoprunetaskstatus last ran more than interval_ms ago (SKIP LOCKED) are pruned repository by repository and marked run (success or failure: ...). Returns the tags pruned.';
+"#,
+    name = "autoprune_sql",
+    requires = [
+        autoprune_policy_create,
+        autoprune_policy_update,
+        autoprune_policy_delete,
+        autoprune_repository,
+        autoprune_run_due
+    ]
+);
+
+// ---- Periodic work of the workers (GC, upload cleanup, sweep, expiry scan, auto-prune). ----
+
+extension_sql!(
+    r#"
+CREATE TABLE periodic_job_run (
+  job text PRIMARY KEY,
+  last_started timestamp NOT NULL,
+  last_finished timestamp NOT NULL,
+  last_status text NOT NULL,
+  last_duration_ms bigint NOT NULL,
+  runs bigint NOT NULL DEFAULT 1,
+  failures bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE periodic_job_run IS 'The last run of each periodic job of the workers (one row per job, written by quay.periodic_job_ran).';
+
+CREATE FUNCTION periodic_job_ran(job text, status text, duration_ms bigint) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = quay, pg_catalog
+AS $body$
+  INSERT INTO quay.periodic_job_run AS p (job, last_started, last_finished, last_status, last_duration_ms, runs, failures)
+  VALUES ($1, (now() AT TIME ZONE 'UTC') - make_interval(secs => $3 / 1000.0), now() AT TIME ZONE 'UTC', $2, $3,
+          1, CASE WHEN $2 = 'ok' THEN 0 ELSE 1 END)
+  ON CONFLICT (job) DO UPDATE
+     SET last_started = EXCLUDED.last_started, last_finished = EXCLUDED.last_finished,
+         last_status = EXCLUDED.last_status, last_duration_ms = EXCLUDED.last_duration_ms,
+         runs = p.runs + 1, failures = p.failures + EXCLUDED.failures;
+$body$;
+COMMENT ON FUNCTION periodic_job_ran(text, text, bigint) IS
+  'Record that a worker finished a periodic job (status ok, or what failed) that took duration_ms.';
+
+CREATE VIEW periodic_jobs AS
+SELECT job, last_finished, (now() AT TIME ZONE 'UTC') - last_finished AS since, last_status, last_duration_ms, runs, failures
+  FROM periodic_job_run;
+COMMENT ON VIEW periodic_jobs IS 'Each periodic job of the workers: when it last finished, how long ago, its status and duration, runs and failures.';
+"#,
+    name = "periodic_jobs_sql"
 );

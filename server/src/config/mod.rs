@@ -218,8 +218,24 @@ config_keys! {
     /// `POST /api/v1/user/initialize` creates the first user of an empty database (on in the
     /// mirror preset).
     "FEATURE_USER_INITIALIZE" => feature_user_initialize: Flag = Flag(false);
-    /// Off here by default: nothing sends e-mail yet, so team members are added at once (no invite).
+    /// Off here by default (Quay: on): team members are added at once (no invite); e-mail
+    /// notifications are sent through `MAIL_SERVER` whatever this says.
     "FEATURE_MAILING" => feature_mailing: Flag = Flag(false);
+    /// SMTP for e-mail notifications (Flask-Mail's keys, Quay's defaults).
+    "MAIL_SERVER" => mail_server: String = String::new();
+    "MAIL_PORT" => mail_port: u16 = 587;
+    /// STARTTLS before authenticating (required when `MAIL_USERNAME` is set).
+    "MAIL_USE_TLS" => mail_use_tls: Flag = Flag(true);
+    "MAIL_USERNAME" => mail_username: Option<String> = None;
+    "MAIL_PASSWORD" => mail_password: Option<Secret> = None;
+    "MAIL_DEFAULT_SENDER" => mail_default_sender: String = "admin@example.com".into();
+    /// Storage quotas: the `/api/v1` quota routes and the upload-start check (the totals are
+    /// always kept, and a quota's `Reject` limit is always enforced on manifests).
+    "FEATURE_QUOTA_MANAGEMENT" => feature_quota_management: Flag = Flag(false);
+    "FEATURE_EDIT_QUOTA" => feature_edit_quota: Flag = Flag(true);
+    "FEATURE_VERIFY_QUOTA" => feature_verify_quota: Flag = Flag(true);
+    /// Auto-prune policies: the `/api/v1` routes (the worker applies whatever policies exist).
+    "FEATURE_AUTO_PRUNE" => feature_auto_prune: Flag = Flag(false);
     /// How recent a password sign-in must be for sensitive `/api/v1` calls from a browser session.
     "FRESH_LOGIN_TIMEOUT" => fresh_login_timeout: String = "10m".into();
     /// Seconds a browser session lasts.

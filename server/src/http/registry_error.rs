@@ -169,6 +169,9 @@ impl IntoResponse for RegistryError {
 /// Seconds a client is asked to wait while the database is unreachable.
 pub const RETRY_AFTER_S: u32 = 5;
 
+/// Quay's message when a push would pass the namespace's quota (403 DENIED).
+pub const QUOTA_EXCEEDED: &str = "Quota has been exceeded on namespace";
+
 /// The OCI error of a rule the core refused with: the one mapping from `quay_core::rules::Rule`
 /// to `/v2` errors (a route with a more precise answer for one rule matches it first).
 fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
@@ -188,6 +191,9 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         R::NameInvalid => Code::NameInvalid,
         R::RepositoryUnknown | R::NamespaceUnknown => Code::NameUnknown,
         R::PermissionDenied | R::NamespaceDisabled | R::RepositoryNotWritable => Code::Denied,
+        R::QuotaExceeded => {
+            return RegistryError::detail(Code::Denied, message).message(QUOTA_EXCEEDED);
+        }
         R::InvalidArgument
         | R::DatabaseNotEmpty
         | R::EmailTaken
@@ -196,6 +202,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::TeamUnknown
         | R::PermissionUnknown
         | R::PrototypeUnknown
+        | R::PolicyUnknown
         | R::LabelUnknown
         | R::NotificationUnknown
         | R::TokenUnknown
@@ -207,7 +214,10 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::QueueNameInvalid
         | R::RepositoryNotMarked
         | R::StorageLocationUnknown
-        | R::TagNotRestorable => {
+        | R::TagNotRestorable
+        | R::QuotaExists
+        | R::QuotaLimitExists
+        | R::QuotaUnknown => {
             return RegistryError::new(Code::Internal).cause(format!("rule {rule} refused: {message}"));
         }
     };

@@ -147,7 +147,18 @@ pub async fn push(
         event: event_context(ctx, actor),
     };
     let bytes_for_labels = push.bytes.clone();
-    let pushed = ctx.store.manifest_push(push).await?;
+    let event = push.event.clone();
+    let pushed = match ctx.store.manifest_push(push).await {
+        Ok(p) => p,
+        Err(e @ StoreError::Rule { code: quay_core::rules::Rule::QuotaExceeded, .. }) => {
+            // The refused push rolled back; its `quota_error` goes out in a transaction of its own.
+            if let Err(n) = ctx.store.quota_notify_rejected(repository_id, event).await {
+                tracing::warn!(error = %n, "quota_error notification not queued");
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     super::labels::add_from_config(ctx, repository_id, &pushed.digest, &bytes_for_labels).await;
     // Quay logs pushes of tags; children of a list pushed by digest are not logged.
     if first_tag.is_some() {

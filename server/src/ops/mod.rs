@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod apptokens;
+pub mod autoprune;
 pub mod blobs;
 pub mod catalog;
 pub mod credentials;
@@ -20,6 +21,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;
+pub mod quota;
 pub mod repo_name;
 pub mod repositories;
 pub mod robots;
@@ -27,6 +29,7 @@ pub mod tags;
 pub mod teams;
 pub mod uploads;
 pub mod users;
+pub mod webhook_template;
 
 use crate::auth::field_encryption::FieldEncrypter;
 use crate::auth::keys::KeySet;

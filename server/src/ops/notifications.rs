@@ -90,7 +90,9 @@ pub async fn get(
     list(ctx, caller, ns, name).await?.into_iter().find(|n| n.uuid == uuid).ok_or(Refused::NotFound)
 }
 
-/// Creates a notification; returns it.
+/// Creates a notification; returns it. A webhook's `template` must apply (Quay's check); an
+/// e-mail address must be confirmed for the repository (`repositoryauthorizedemail`, as Quay
+/// requires) or be the caller's own verified address.
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
     ctx: &Context,
@@ -108,8 +110,27 @@ pub async fn create(
     if method == "webhook" && !config["url"].as_str().is_some_and(webhook_url_allowed) {
         return Err(Refused::Invalid("Invalid webhook URL".into()));
     }
+    if method == "webhook"
+        && let Some(t) = config.get("template").filter(|t| !t.is_null())
+    {
+        // Quay checks a template by applying it to empty data.
+        let text = t.as_str().map(str::to_string).unwrap_or_else(|| t.to_string());
+        super::webhook_template::apply(&text, &json!({})).map_err(Refused::Invalid)?;
+    }
     if method == "quay_notification" {
         check_quay_target(ctx, ns, &config["target"]).await?;
+    }
+    if method == "email" {
+        let to = config["email"].as_str().unwrap_or("").trim();
+        if to.is_empty() {
+            return Err(Refused::Invalid("Missing e-mail address".into()));
+        }
+        if !ctx.store.email_authorized(r, to, caller.user_id()).await? {
+            return Err(Refused::Invalid(
+                "The specified e-mail address is not authorized to receive notifications for this repository"
+                    .into(),
+            ));
+        }
     }
     let n = Notification {
         uuid: uuid::Uuid::new_v4().to_string(),

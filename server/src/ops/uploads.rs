@@ -66,6 +66,16 @@ fn link<'a>(ctx: &'a Context, repository_id: i64, digest: &'a str) -> Link<'a> {
     }
 }
 
+/// Quay's check before an upload starts (`FEATURE_QUOTA_MANAGEMENT` and `FEATURE_VERIFY_QUOTA`):
+/// `Some(why)` when the repository's namespace is already past a `Reject` limit. (The manifest
+/// that would pass it is refused by the core whatever the flags say.)
+pub async fn quota_refusal(ctx: &Context, repository_id: i64) -> Result<Option<String>, OpError> {
+    if !(ctx.config.feature_quota_management.0 && ctx.config.feature_verify_quota.0) {
+        return Ok(None);
+    }
+    Ok(ctx.store.quota_check(repository_id).await?)
+}
+
 /// Opens an upload session in the repository; returns its uuid.
 pub async fn begin(ctx: &Context, repository_id: i64) -> Result<String, OpError> {
     let uuid = uuid::Uuid::new_v4().to_string();

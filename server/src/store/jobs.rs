@@ -152,3 +152,31 @@ pub enum Cascade {
     NamespacePurge,
     RepositoryGc,
 }
+
+impl Store {
+    /// Records a periodic job's run where a DBA sees it (`quay.periodic_jobs`, PostgreSQL);
+    /// mirror mode keeps nothing (its one process logs each run).
+    pub async fn periodic_job_ran(
+        &self,
+        job: &str,
+        status: &str,
+        duration_ms: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(_) => {
+                self.statement(
+                    super::query::Access::Write,
+                    "SELECT quay.periodic_job_ran($1, $2, $3)::text",
+                    vec![
+                        quay_core::exec::Value::text(job),
+                        quay_core::exec::Value::text(status),
+                        quay_core::exec::Value::Int(duration_ms),
+                    ],
+                )
+                .await?;
+                Ok(())
+            }
+            Store::Sqlite(_) => Ok(()),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! pool and SQL. Dependency direction: `http`/`cli` → `store` → `quay_core`.
 
 pub mod apptokens;
+pub mod autoprune;
 pub mod blobs;
 pub mod credentials;
 pub mod inbox;
@@ -20,6 +21,7 @@ pub mod permissions;
 pub mod postgres;
 pub mod prototypes;
 mod query;
+pub mod quota;
 pub mod repositories;
 pub mod robots;
 mod schema;

@@ -160,4 +160,21 @@ impl Store {
         )
         .await
     }
+
+    /// Whether notifications of the repository may be e-mailed to `address` (see
+    /// `sql/store/notifications.sql` `email_authorized`).
+    pub async fn email_authorized(
+        &self,
+        repository_id: i64,
+        address: &str,
+        caller: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let rows = self
+            .rows(
+                named(SQL, "email_authorized"),
+                vec![Value::Int(repository_id), Value::text(address), Value::opt_int(caller)],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
 }

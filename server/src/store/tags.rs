@@ -140,7 +140,7 @@ impl Store {
                     CheckedManifest::check(bytes, content_type.as_deref(), expected_digest.as_deref())
                         .map_err(super::query::core_err)?;
                 s.with_core(move |ex| {
-                    quay_core::tags::manifest_push_checked(
+                    quay_core::push::manifest_push_checked(
                         ex,
                         repository_id,
                         checked,

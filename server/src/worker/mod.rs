@@ -8,7 +8,9 @@
 //! stale uploads, the storage sweep) is in [`periodic`]. On shutdown the current job finishes
 //! (or is given back on failure) before the loop exits.
 
+mod autoprune;
 pub mod job;
+mod mail;
 pub mod notify;
 pub mod once;
 pub mod periodic;
@@ -22,7 +24,8 @@ use tokio::sync::watch;
 pub use periodic::clean_stale_uploads;
 
 /// Queues this worker serves by default.
-pub const QUEUES: [&str; 3] = [purge::REPOSITORY_GC.queue, purge::NAMESPACE_GC.queue, "notification"];
+pub const QUEUES: [&str; 4] =
+    [purge::REPOSITORY_GC.queue, purge::NAMESPACE_GC.queue, "notification", quay_core::autoprune::QUEUE];
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -42,6 +45,11 @@ pub struct WorkerConfig {
     pub notification_timeout: Duration,
     /// `WEBHOOK_BLOCK_PRIVATE_ADDRESSES` (ours): webhooks only to public addresses.
     pub webhook_block_private: bool,
+    /// SMTP for e-mail notifications (`MAIL_SERVER` …); `None`: e-mails fail with a clear error.
+    pub mailer: Option<std::sync::Arc<mail::Mailer>>,
+    /// Auto-prune's slow timer (Quay's `AUTO_PRUNING_POLL_PERIOD`); `None` disables it (pushes
+    /// still queue prunes).
+    pub autoprune_every: Option<Duration>,
     /// `FEATURE_IMAGE_EXPIRY_TRIGGER`: scan for tags about to expire (`repo_image_expiry`) at the
     /// routine-GC interval, with what the payload needs (how the registry is addressed).
     pub image_expiry: Option<quay_core::notifications::EventContext>,
@@ -58,6 +66,8 @@ impl Default for WorkerConfig {
             storage_sweep_every: Some(Duration::from_secs(86_400)),
             notification_timeout: Duration::from_secs(10),
             webhook_block_private: false,
+            mailer: None,
+            autoprune_every: Some(Duration::from_secs(30)),
             image_expiry: None,
         }
     }
@@ -72,6 +82,16 @@ impl WorkerConfig {
             upload_max_age: Duration::from_secs(c.blobupload_deletion_date_threshold.saturating_mul(86_400)),
             notification_timeout: Duration::from_secs(c.notification_send_timeout.max(1)),
             webhook_block_private: c.webhook_block_private_addresses.0,
+            mailer: match mail::Mailer::from_config(
+                c,
+                Duration::from_secs(c.notification_send_timeout.max(1)),
+            ) {
+                Ok(m) => m.map(std::sync::Arc::new),
+                Err(e) => {
+                    tracing::warn!(error = %e, "e-mail notifications disabled");
+                    None
+                }
+            },
             image_expiry: c.feature_image_expiry_trigger.0.then(|| quay_core::notifications::EventContext {
                 server_hostname: c.server_hostname.clone(),
                 scheme: c.preferred_url_scheme.clone(),
@@ -85,9 +105,12 @@ impl WorkerConfig {
 /// The job of queue `name`, if this worker has one.
 pub fn job(name: &str, cfg: &WorkerConfig) -> Option<Box<dyn job::Job>> {
     match name {
-        "notification" => {
-            Some(Box::new(notify::Notify::new(cfg.notification_timeout, cfg.webhook_block_private)))
-        }
+        quay_core::autoprune::QUEUE => Some(Box::new(autoprune::AutoPrune)),
+        "notification" => Some(Box::new(notify::Notify::new(
+            cfg.notification_timeout,
+            cfg.webhook_block_private,
+            cfg.mailer.clone(),
+        ))),
         _ => [&purge::REPOSITORY_GC, &purge::NAMESPACE_GC]
             .into_iter()
             .find(|j| j.queue == name)
@@ -114,6 +137,8 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
     gc_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut upload_tick = tokio::time::interval(cfg.upload_cleanup_every.unwrap_or(never));
     upload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prune_tick = tokio::time::interval(cfg.autoprune_every.unwrap_or(never));
+    prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sweep_tick = tokio::time::interval(cfg.storage_sweep_every.unwrap_or(never));
     sweep_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(queues = ?cfg.queues, backend = store.backend(), "worker started");
@@ -136,18 +161,32 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
             _ = wake.wait() => {}
             _ = tokio::time::sleep(cfg.poll) => {}
             _ = gc_tick.tick(), if cfg.gc_every.is_some() => {
-                periodic::routine_gc(&store, &storage).await;
+                let t = std::time::Instant::now();
+                let outcome = periodic::routine_gc(&store, &storage).await;
+                periodic::ran(&store, "gc", t, outcome).await;
                 if let Some(ctx) = &cfg.image_expiry {
-                    periodic::image_expiry_scan(&store, ctx.clone()).await;
+                    let t = std::time::Instant::now();
+                    let outcome = periodic::image_expiry_scan(&store, ctx.clone()).await;
+                    periodic::ran(&store, "image_expiry_scan", t, outcome).await;
                 }
             }
             _ = upload_tick.tick(), if cfg.upload_cleanup_every.is_some() => {
+                let t = std::time::Instant::now();
                 periodic::clean_stale_uploads(&store, &storage, cfg.upload_max_age).await;
+                periodic::ran(&store, "stale_uploads", t, Ok(())).await;
+            }
+            _ = prune_tick.tick(), if cfg.autoprune_every.is_some() => {
+                let t = std::time::Instant::now();
+                let outcome = autoprune::run_due(&store).await;
+                periodic::ran(&store, "autoprune", t, outcome).await;
             }
             _ = sweep_tick.tick(), if cfg.storage_sweep_every.is_some() => {
-                if let Err(e) = crate::ops::blobs::sweep(&store, &storage, cfg.upload_max_age).await {
+                let t = std::time::Instant::now();
+                let outcome = crate::ops::blobs::sweep(&store, &storage, cfg.upload_max_age).await.map(|_| ()).map_err(|e| {
                     tracing::warn!(error = %e, "storage sweep failed");
-                }
+                    e.to_string()
+                });
+                periodic::ran(&store, "storage_sweep", t, outcome).await;
             }
             _ = shutdown.changed() => {}
         }

@@ -5,12 +5,12 @@
 //! item. A delivery that fails adds one to `number_of_failures` and is retried (30 s later, while
 //! the item has retries); one that succeeds starts the count over.
 //!
-//! Methods: `webhook` (POST of the event data as JSON, Quay's `Content-type` header, 2xx is
-//! success), `slack` (an incoming-webhook message) and `quay_notification` (an in-app
-//! notification for a user, an organization or a team's members, with the event data as its
-//! metadata: `/api/v1/user/notifications` shows it). The others Quay lists (e-mail, HipChat,
-//! Flowdock) are accepted on create and refused here with a clear error (counted as failures)
-//! until built.
+//! Methods: `webhook` (POST of the event data as JSON, or of the config's `template` applied to
+//! it, Quay's `Content-type` header, 2xx is success), `slack` (an incoming-webhook message),
+//! `email` (SMTP: `mail.rs`) and `quay_notification` (an in-app notification for a user, an
+//! organization or a team's members, with the event data as its metadata:
+//! `/api/v1/user/notifications` shows it). The others Quay lists (HipChat, Flowdock) are accepted
+//! on create and refused here with a clear error (counted as failures) until built.
 //!
 //! Webhook targets are checked again at send time as Quay does (http/https, not `localhost` or
 //! `127.0.0.1`: refused targets are logged and skipped, not counted). With
@@ -38,14 +38,20 @@ pub struct Notify {
     http: reqwest::Client,
     timeout: Duration,
     block_private: bool,
+    /// SMTP for the `email` method (`None` without `MAIL_SERVER`: e-mails fail with a clear error).
+    mailer: Option<std::sync::Arc<super::mail::Mailer>>,
 }
 
 impl Notify {
-    pub fn new(timeout: Duration, block_private: bool) -> Notify {
+    pub fn new(
+        timeout: Duration,
+        block_private: bool,
+        mailer: Option<std::sync::Arc<super::mail::Mailer>>,
+    ) -> Notify {
         // A request never outlives the lease (`NOTIFICATION_SEND_TIMEOUT` above it is capped).
         let timeout = timeout.min(Duration::from_secs((LEASE_S as u64).saturating_sub(10)));
         let http = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
-        Notify { http, timeout, block_private }
+        Notify { http, timeout, block_private, mailer }
     }
 }
 
@@ -165,7 +171,35 @@ impl Notify {
         let config: Value = serde_json::from_str(&n.config_json).unwrap_or_else(|_| json!({}));
         let url = config["url"].as_str().unwrap_or("");
         match n.method.as_str() {
-            "webhook" => self.webhook(url, event_data).await,
+            "webhook" => match config.get("template").filter(|t| !t.is_null()) {
+                None => self.webhook(url, event_data).await,
+                Some(t) => {
+                    let text = t.as_str().map(str::to_string).unwrap_or_else(|| t.to_string());
+                    match crate::ops::webhook_template::apply(&text, event_data) {
+                        Ok(payload) => self.webhook(url, &payload).await,
+                        Err(e) => Outcome::Failed(format!("webhook template: {e}")),
+                    }
+                }
+            },
+            "email" => {
+                let Some(mailer) = &self.mailer else {
+                    return Outcome::Failed("e-mail notifications need MAIL_SERVER in the config".into());
+                };
+                let to = config["email"].as_str().unwrap_or("");
+                let subject = summary(&n.event, event_data);
+                let link = event_data["homepage"].as_str().unwrap_or("");
+                let html = format!(
+                    "<html><body><h3>{}</h3><p>{}</p><p><a href=\"{}\">{}</a></p></body></html>",
+                    html_escape(&subject),
+                    html_escape(&plain_message(&n.event, event_data)),
+                    html_escape(link),
+                    html_escape(link),
+                );
+                match mailer.send(to, &subject, html).await {
+                    Ok(()) => Outcome::Sent,
+                    Err(e) => Outcome::Failed(e),
+                }
+            }
             "slack" => {
                 let summary = summary(&n.event, event_data);
                 let payload = json!({
@@ -174,7 +208,7 @@ impl Notify {
                     "attachments": [{
                         "fallback": summary,
                         "text": message(&n.event, event_data),
-                        "color": "good",
+                        "color": level_color(&n.event),
                         "mrkdwn_in": ["text"],
                     }],
                 });
@@ -197,14 +231,61 @@ impl Notify {
     }
 }
 
-/// Quay's one-line summary of an event.
+/// Quay's one-line summary of an event (the e-mail subject, Slack's text).
 fn summary(event: &str, data: &Value) -> String {
     let repo = data["repository"].as_str().unwrap_or("");
+    let ns = data["namespace"].as_str().unwrap_or("");
     match event {
         "repo_push" => format!("Repository {repo} updated"),
         "repo_image_expiry" => format!("Repository {repo} image(s) expiring"),
+        "quota_warning" => format!(
+            "Namespace {ns} storage usage has reached {}% of its quota limit",
+            data["threshold_percent"]
+        ),
+        "quota_error" => {
+            format!("Namespace {ns} storage usage has exceeded its quota limit ({}%)", data["usage_percent"])
+        }
         other => format!("{other} in repository {repo}"),
     }
+}
+
+/// Slack's attachment colour from the event's level (Quay: primary/success good, warning
+/// warning, error danger).
+fn level_color(event: &str) -> &'static str {
+    match event {
+        "quota_warning" => "warning",
+        "quota_error" => "danger",
+        _ => "good",
+    }
+}
+
+/// The message in plain words (the e-mail body).
+fn plain_message(event: &str, data: &Value) -> String {
+    let list = |key: &str| -> String {
+        data[key]
+            .as_array()
+            .map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    let repo = data["repository"].as_str().unwrap_or("");
+    match event {
+        "repo_push" => format!("Tags {} were pushed to repository {repo}.", list("updated_tags")),
+        "repo_image_expiry" => format!(
+            "Tags {} in repository {repo} expire within {}.",
+            list("tags"),
+            data["expiring_in"].as_str().unwrap_or("")
+        ),
+        "quota_warning" | "quota_error" => format!(
+            "{} of {} used.",
+            data["usage_bytes_formatted"].as_str().unwrap_or(""),
+            data["limit_bytes_formatted"].as_str().unwrap_or("")
+        ),
+        _ => summary(event, data),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The message body Slack shows (Slack markup).

@@ -6,16 +6,18 @@ use crate::store::Store;
 use crate::store::jobs::Cascade;
 use std::time::Duration;
 
-/// Collects each repository with garbage, then deletes its freed objects.
-pub async fn routine_gc(store: &Store, storage: &BlobStorage) {
+/// Collects each repository with garbage, then deletes its freed objects. `Err` names the
+/// last failure (the other repositories are still collected).
+pub async fn routine_gc(store: &Store, storage: &BlobStorage) -> Result<(), String> {
     crate::metrics::global().gc_iterations.inc();
     let repos = match store.repositories_with_garbage(500).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "GC candidate query failed");
-            return;
+            return Err(format!("candidates: {e}"));
         }
     };
+    let mut status = Ok(());
     for repo in repos {
         match store.cascade(Cascade::RepositoryGc, repo).await {
             Ok(freed) => {
@@ -25,9 +27,13 @@ pub async fn routine_gc(store: &Store, storage: &BlobStorage) {
                 crate::metrics::global().gc_storage_blobs_deleted.inc_by(freed.len() as u64);
                 crate::ops::blobs::delete_freed(store, storage, freed).await;
             }
-            Err(e) => tracing::warn!(error = %e, repository = repo, "repository GC failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, repository = repo, "repository GC failed");
+                status = Err(format!("repository {repo}: {e}"));
+            }
         }
     }
+    status
 }
 
 /// Removes uploads older than `max_age` (Quay's blob upload cleanup worker): the row, then its
@@ -73,10 +79,28 @@ pub async fn clean_stale_uploads(store: &Store, storage: &BlobStorage, max_age: 
 
 /// Tags about to expire: one pass of `repo_image_expiry` notifications (queued for the
 /// notification job). Quay runs it with its GC worker when `FEATURE_IMAGE_EXPIRY_TRIGGER` is on.
-pub async fn image_expiry_scan(store: &Store, ctx: quay_core::notifications::EventContext) {
+pub async fn image_expiry_scan(
+    store: &Store,
+    ctx: quay_core::notifications::EventContext,
+) -> Result<(), String> {
     match store.notification_expiry_scan(ctx).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(deliveries = n, "tag expiry notifications queued"),
-        Err(e) => tracing::warn!(error = %e, "tag expiry scan failed"),
+        Ok(0) => Ok(()),
+        Ok(n) => {
+            tracing::info!(deliveries = n, "tag expiry notifications queued");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "tag expiry scan failed");
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Records a periodic job's run (`quay.periodic_jobs` on PostgreSQL): `ok` or what failed.
+pub async fn ran(store: &Store, job: &str, started: std::time::Instant, outcome: Result<(), String>) {
+    let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let status = outcome.err().unwrap_or_else(|| "ok".into());
+    if let Err(e) = store.periodic_job_ran(job, &status, ms).await {
+        tracing::debug!(error = %e, job, "periodic job run not recorded");
     }
 }

@@ -338,3 +338,21 @@ pub async fn scalar(r: &Registry, sql: &str) -> i64 {
         }
     }
 }
+
+/// One `/api/v1` call with a bearer token: (status, JSON body or the text as a JSON string).
+pub async fn api(
+    r: &Registry,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = r.req(method, path, Some(token));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("send");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}

@@ -272,3 +272,40 @@ async fn update_from_0_4_0_gives_a_fresh_install_and_the_organization_functions(
     old.drop_db().await.expect("drop");
     fresh.drop_db().await.expect("drop");
 }
+
+#[tokio::test]
+async fn update_from_0_5_0_gives_a_fresh_install_and_the_quota_functions() {
+    let old = TestDb::quay_reference("upgrade5").await.expect("db");
+    let c = old.client().await.expect("c");
+    c.batch_execute("CREATE EXTENSION quay VERSION '0.5.0'").await.expect(
+        "CREATE EXTENSION quay VERSION '0.5.0' (tests/run.sh installs extension/pg/sql/quay--0.5.0.sql)",
+    );
+    assert_eq!(version(&c).await, "0.5.0");
+    let alice: i64 = c
+        .query_one("SELECT quay.user_create('alice', 'alice@example.com', NULL)", &[])
+        .await
+        .expect("user")
+        .get(0);
+    assert!(c.query("SELECT quay.quota_create($1, 100)", &[&alice]).await.is_err());
+
+    let fresh = update_matches_a_fresh_install(&c).await;
+    let quota: i64 =
+        c.query_one("SELECT quay.quota_create($1, 1000)", &[&alice]).await.expect("quota").get(0);
+    c.query_one("SELECT quay.quota_limit_create($1, $2, 'Reject', 100)", &[&alice, &quota])
+        .await
+        .expect("limit");
+    let again = c.query("SELECT quay.quota_create($1, 5)", &[&alice]).await.expect_err("one per namespace");
+    assert!(
+        format!("{:?}", again.as_db_error().map(|d| d.detail())).contains("QUAY_QUOTA_EXISTS"),
+        "{again:?}"
+    );
+    let limits: String = c
+        .query_one("SELECT COALESCE(limits, '') FROM quay.quota_usage WHERE namespace = 'alice'", &[])
+        .await
+        .map(|r| r.get(0))
+        .unwrap_or_default();
+    // No manifest yet: no total row, so the view has no line for alice.
+    assert_eq!(limits, "");
+    old.drop_db().await.expect("drop");
+    fresh.drop_db().await.expect("drop");
+}

@@ -3,6 +3,7 @@
 //! parse, call one operation in `ops`, and render with [`views`].
 
 pub mod auth;
+pub mod autoprune;
 pub mod error;
 pub mod input;
 pub mod instance;
@@ -13,6 +14,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;
+pub mod quota;
 pub mod repositories;
 pub mod robots;
 pub mod tags;
@@ -146,6 +148,44 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/registry/capabilities", get(misc::capabilities))
         .route("/.well-known/app-capabilities", get(misc::app_capabilities))
         .route("/api/v1/superuser/organizations/", get(organizations::superuser_list))
+        .route("/api/v1/organization/{org}/quota", get(quota::org_list).post(quota::org_create))
+        .route(
+            "/api/v1/organization/{org}/quota/{id}",
+            get(quota::org_get).put(quota::org_update).delete(quota::org_delete),
+        )
+        .route(
+            "/api/v1/organization/{org}/quota/{id}/limit",
+            get(quota::org_limits).post(quota::org_limit_create),
+        )
+        .route(
+            "/api/v1/organization/{org}/quota/{id}/limit/{limit}",
+            get(quota::org_limit).put(quota::org_limit_update).delete(quota::org_limit_delete),
+        )
+        .route("/api/v1/user/quota", get(quota::user_list))
+        .route("/api/v1/user/quota/{id}", get(quota::user_get))
+        .route("/api/v1/user/quota/{id}/limit", get(quota::user_limits))
+        .route("/api/v1/user/quota/{id}/limit/{limit}", get(quota::user_limit))
+        .route(
+            "/api/v1/organization/{org}/autoprunepolicy/",
+            get(autoprune::org_list).post(autoprune::org_create),
+        )
+        .route(
+            "/api/v1/organization/{org}/autoprunepolicy/{uuid}",
+            get(autoprune::org_get).put(autoprune::org_update).delete(autoprune::org_delete),
+        )
+        .route("/api/v1/user/autoprunepolicy/", get(autoprune::user_list).post(autoprune::user_create))
+        .route(
+            "/api/v1/user/autoprunepolicy/{uuid}",
+            get(autoprune::user_get).put(autoprune::user_update).delete(autoprune::user_delete),
+        )
+        .route(
+            "/api/v1/repository/{ns}/{name}/autoprunepolicy/",
+            get(autoprune::repo_list).post(autoprune::repo_create),
+        )
+        .route(
+            "/api/v1/repository/{ns}/{name}/autoprunepolicy/{uuid}",
+            get(autoprune::repo_get).put(autoprune::repo_update).delete(autoprune::repo_delete),
+        )
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(origin))

@@ -94,6 +94,11 @@ fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 pub async fn start(state: &AppState, repo: &RepoName, req: Request) -> Result<Response> {
     let (caller, target) = authorize(state, access::caller_of(&req), repo, Action::Push).await?;
+    if let Some(why) = uploads::quota_refusal(state, target.id).await.map_err(op_err)? {
+        return Err(RegistryError::detail(Code::Denied, why)
+            .message(crate::http::registry_error::QUOTA_EXCEEDED)
+            .into_response());
+    }
     let pairs = query_pairs(req.uri().query());
     if let Some(digest) = param(&pairs, "mount")
         && uploads::mount(state, &caller, target.id, digest, param(&pairs, "from")).await.map_err(op_err)?

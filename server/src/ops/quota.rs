@@ -1,0 +1,137 @@
+//! Storage quotas over `/api/v1` (`/organization/{org}/quota…`, read-only `/user/quota…`):
+//! members read their organization's quota, superusers change it. The rules (one quota per
+//! namespace, limit types and percents, what a push may use) are the core's (`quay.quota_*`).
+
+use super::Context;
+use super::Refused;
+use super::access::ApiCaller;
+use crate::store::quota::Quota;
+use quay_core::permissions::NamespaceAccess;
+
+/// The routes exist with `FEATURE_SUPER_USERS`, `FEATURE_QUOTA_MANAGEMENT` and
+/// `FEATURE_EDIT_QUOTA` (Quay's `show_if`).
+pub fn enabled(ctx: &Context) -> bool {
+    let c = &ctx.config;
+    c.feature_super_users.0 && c.feature_quota_management.0 && c.feature_edit_quota.0
+}
+
+/// Which namespace the route names, and whether the caller may change its quota.
+pub enum Namespace<'a> {
+    /// `/organization/{name}/quota`: members read, superusers write.
+    Organization(&'a str),
+    /// `/user/quota`: the signed-in user's own namespace, read-only.
+    CurrentUser,
+}
+
+async fn resolve(
+    ctx: &Context,
+    caller: &ApiCaller,
+    which: &Namespace<'_>,
+    write: bool,
+) -> Result<NamespaceAccess, Refused> {
+    if !enabled(ctx) {
+        return Err(Refused::NotFound);
+    }
+    match which {
+        Namespace::CurrentUser => {
+            let user = caller.signed_in()?;
+            if write {
+                return Err(Refused::Denied(super::access::ApiDenied::Forbidden));
+            }
+            let ns = ctx.store.namespace_access(&user.username, Some(user.id)).await?;
+            ns.ok_or(Refused::NotFound)
+        }
+        Namespace::Organization(name) => {
+            let ns = ctx.store.namespace_access(name, caller.user_id()).await?;
+            let superuser = caller.is_superuser(ctx);
+            let allowed =
+                if write { superuser } else { superuser || ns.as_ref().is_some_and(|n| n.role.is_some()) };
+            caller.require(allowed)?;
+            match ns {
+                Some(ns) if ns.enabled => Ok(ns),
+                _ => Err(Refused::NotFound),
+            }
+        }
+    }
+}
+
+/// The namespace's quota (none, or one) with its limits.
+pub async fn list(ctx: &Context, caller: &ApiCaller, which: Namespace<'_>) -> Result<Vec<Quota>, Refused> {
+    let ns = resolve(ctx, caller, &which, false).await?;
+    Ok(ctx.store.quota_of(ns.id).await?.into_iter().collect())
+}
+
+pub async fn get(
+    ctx: &Context,
+    caller: &ApiCaller,
+    which: Namespace<'_>,
+    quota_id: i64,
+) -> Result<Quota, Refused> {
+    let ns = resolve(ctx, caller, &which, false).await?;
+    ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)
+}
+
+pub async fn create(ctx: &Context, caller: &ApiCaller, org: &str, limit_bytes: i64) -> Result<i64, Refused> {
+    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
+    Ok(ctx.store.quota_create(ns.id, limit_bytes).await?)
+}
+
+pub async fn update(
+    ctx: &Context,
+    caller: &ApiCaller,
+    org: &str,
+    quota_id: i64,
+    limit_bytes: Option<i64>,
+) -> Result<Quota, Refused> {
+    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
+    if let Some(bytes) = limit_bytes {
+        ctx.store.quota_update(ns.id, quota_id, bytes).await?;
+    }
+    ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)
+}
+
+pub async fn delete(ctx: &Context, caller: &ApiCaller, org: &str, quota_id: i64) -> Result<(), Refused> {
+    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
+    Ok(ctx.store.quota_delete(ns.id, quota_id).await?)
+}
+
+pub async fn limit_create(
+    ctx: &Context,
+    caller: &ApiCaller,
+    org: &str,
+    quota_id: i64,
+    kind: &str,
+    percent: i64,
+) -> Result<i64, Refused> {
+    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
+    Ok(ctx.store.quota_limit_create(ns.id, quota_id, kind, percent).await?)
+}
+
+/// Changes a limit's type and/or percent; returns the whole quota (as Quay does).
+pub async fn limit_update(
+    ctx: &Context,
+    caller: &ApiCaller,
+    org: &str,
+    (quota_id, limit_id): (i64, i64),
+    kind: Option<&str>,
+    percent: Option<i64>,
+) -> Result<Quota, Refused> {
+    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
+    let quota = ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)?;
+    let current = quota.limits.iter().find(|l| l.id == limit_id).ok_or(Refused::NotFound)?;
+    let kind = kind.unwrap_or(&current.kind).to_string();
+    let percent = percent.unwrap_or(current.percent);
+    ctx.store.quota_limit_update(ns.id, quota_id, limit_id, &kind, percent).await?;
+    ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)
+}
+
+pub async fn limit_delete(
+    ctx: &Context,
+    caller: &ApiCaller,
+    org: &str,
+    quota_id: i64,
+    limit_id: i64,
+) -> Result<(), Refused> {
+    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
+    Ok(ctx.store.quota_limit_delete(ns.id, quota_id, limit_id).await?)
+}

@@ -1,0 +1,76 @@
+//! Auto-prune: the `autoprune/<namespace>/<repository id>/` items a push queues when a policy
+//! applies (`quay.autoprune_repository`: the policies applied under the repository's tag lock),
+//! and the slow timer over every namespace with policies (`quay.autoprune_run_due`, Quay's
+//! auto-prune worker: each namespace at most once per `TASK_INTERVAL_MS`).
+
+use super::job::Job;
+use crate::storage::BlobStorage;
+use crate::store::Store;
+use futures_util::future::BoxFuture;
+use quay_core::queue::QueueItem;
+
+pub struct AutoPrune;
+
+/// The repository an item names (the last path segment).
+fn target(queue_name: &str) -> Option<i64> {
+    let parts: Vec<&str> = queue_name.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [q, _, id] if *q == quay_core::autoprune::QUEUE => id.parse().ok(),
+        _ => None,
+    }
+}
+
+impl Job for AutoPrune {
+    fn queue(&self) -> &'static str {
+        quay_core::autoprune::QUEUE
+    }
+    fn lease_s(&self) -> i32 {
+        300
+    }
+    fn retry_after_s(&self) -> i32 {
+        30
+    }
+    fn run<'a>(
+        &'a self,
+        store: &'a Store,
+        _storage: &'a BlobStorage,
+        item: &'a QueueItem,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let Some(id) = target(&item.queue_name) else {
+                tracing::warn!(queue_name = %item.queue_name, "unknown job: dropped");
+                return Ok(());
+            };
+            let pruned = store.autoprune_repository(id).await.map_err(|e| e.to_string())?;
+            if !pruned.is_empty() {
+                tracing::info!(repository = id, tags = pruned.len(), "auto-pruned");
+            }
+            Ok(())
+        })
+    }
+}
+
+/// One slow-timer pass: up to 10 namespaces due.
+pub async fn run_due(store: &Store) -> Result<(), String> {
+    match store.autoprune_run_due(10, quay_core::autoprune::TASK_INTERVAL_MS).await {
+        Ok(0) => Ok(()),
+        Ok(n) => {
+            tracing::info!(tags = n, "auto-prune pass");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "auto-prune pass failed");
+            Err(e.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn item_names() {
+        assert_eq!(super::target("autoprune/acme/42/"), Some(42));
+        assert_eq!(super::target("autoprune/42/"), None);
+        assert_eq!(super::target("notification/acme/42/"), None);
+    }
+}
