@@ -17,7 +17,7 @@ as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else su
 
 step "Debian packages"
 pkgs=()
-for p in postgresql-15 postgresql-server-dev-15 libclang-dev python3 skopeo podman tar nginx; do
+for p in postgresql-15 postgresql-server-dev-15 libclang-dev python3 skopeo podman tar nginx openssl; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
 done
 if [ ${#pkgs[@]} -gt 0 ]; then
@@ -27,13 +27,16 @@ else
   echo "already installed"
 fi
 
-step "oras, moto[server] and kubernetes-validate (PyPI): the referrers test's client, the S3 tests' server, the manifests' schema check"
+step "oras, moto[server], kubernetes-validate and aiosmtpd (PyPI): the referrers test's client, the S3 tests' server, the manifests' schema check, the e-mail test's SMTP server"
 pip_install() { python3 -m pip install --quiet "$@" || python3 -m pip install --quiet --break-system-packages "$@"; }
 python3 -c 'import oras.client' 2>/dev/null || pip_install oras
 # moto before 5.2.5 answers CompleteMultipartUpload with the wrong XML root for current SDKs.
 python3 -c 'import sys, moto; sys.exit(tuple(map(int, moto.__version__.split(".")[:3])) < (5, 2, 5))' 2>/dev/null \
   || pip_install 'moto[server]>=5.2.5'
 command -v kubernetes-validate >/dev/null || pip_install kubernetes-validate
+python3 -c 'import aiosmtpd' 2>/dev/null || pip_install aiosmtpd
+python3 -c 'import aiosmtpd; print("aiosmtpd", aiosmtpd.__version__)'
+command -v openssl >/dev/null || { echo "openssl is needed (the e-mail test's certificate)" >&2; exit 1; }
 python3 -c 'import oras; print("oras", oras.__version__)'
 command -v moto_server
 command -v kubernetes-validate

@@ -229,6 +229,9 @@ config_keys! {
     "MAIL_USERNAME" => mail_username: Option<String> = None;
     "MAIL_PASSWORD" => mail_password: Option<Secret> = None;
     "MAIL_DEFAULT_SENDER" => mail_default_sender: String = "admin@example.com".into();
+    /// Ours: a PEM file of CA certificates the SMTP server's certificate may chain to, besides
+    /// the system's (a private mail relay).
+    "MAIL_CA_FILE" => mail_ca_file: Option<String> = None;
     /// Storage quotas: the `/api/v1` quota routes and the upload-start check (the totals are
     /// always kept, and a quota's `Reject` limit is always enforced on manifests).
     "FEATURE_QUOTA_MANAGEMENT" => feature_quota_management: Flag = Flag(false);

@@ -1,11 +1,12 @@
 //! E-mail for the `email` notification method: SMTP with Flask-Mail's keys as Quay reads them
 //! (`MAIL_SERVER`, `MAIL_PORT`, `MAIL_USE_TLS` = STARTTLS before anything else is sent,
-//! `MAIL_USERNAME`/`MAIL_PASSWORD`, `MAIL_DEFAULT_SENDER`). Certificates are checked against
-//! the system's roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` add others, as for every TLS client here).
+//! `MAIL_USERNAME`/`MAIL_PASSWORD`, `MAIL_DEFAULT_SENDER`). The server's certificate is checked
+//! against the system's roots and those of `MAIL_CA_FILE` (ours).
 
 use crate::config::Config;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
@@ -22,8 +23,14 @@ impl Mailer {
         }
         let host = c.mail_server.trim();
         let mut b = if c.mail_use_tls.0 {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .map_err(|e| format!("MAIL_SERVER {host:?}: {e}"))?
+            let mut tls = TlsParameters::builder(host.to_string());
+            if let Some(path) = &c.mail_ca_file {
+                let pem = std::fs::read(path).map_err(|e| format!("MAIL_CA_FILE {path}: {e}"))?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| format!("MAIL_CA_FILE {path}: {e}"))?;
+                tls = tls.add_root_certificate(cert);
+            }
+            let tls = tls.build().map_err(|e| format!("MAIL_SERVER {host:?}: {e}"))?;
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::Required(tls))
         } else {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
         };

@@ -12,6 +12,7 @@ mod blob_integrity;
 mod connections;
 mod metrics;
 mod notification_delivery;
+mod notification_email;
 mod quota;
 mod registry;
 mod registry_concurrency;
