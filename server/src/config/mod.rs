@@ -309,6 +309,9 @@ impl Config {
         match mode {
             Mode::Mirror => {
                 self.feature_user_initialize = Flag(true);
+                // The management plane a one-person registry wants without a config file.
+                self.feature_quota_management = Flag(true);
+                self.feature_auto_prune = Flag(true);
                 if let Some(dir) = data_dir {
                     self.db_uri = Some(DbUri::new(format!("sqlite:///{}", dir.join("quay.db").display())));
                     let mut params = BTreeMap::new();

@@ -8,7 +8,9 @@
 //! names a missing blob; a worker killed in the middle of a webhook delivery has the item
 //! delivered by the other worker after the lease.
 
-use crate::client::{Image, PASSWORD, Rng, assert_acknowledged_pull_back, free_port, image, push, token_at};
+use crate::client::{
+    Image, OCI_MANIFEST, PASSWORD, Rng, assert_acknowledged_pull_back, free_port, image, push, token_at,
+};
 use crate::installation::Installation;
 use crate::support::{QUAY, Server, sha256};
 use quay_tests::TestDb;
@@ -81,16 +83,54 @@ impl Drop for Balancer {
     }
 }
 
-fn worker(inst: &Installation) -> Child {
-    Command::new(QUAY)
-        .arg("worker")
-        .args(inst.args())
-        .args(["--gc-interval", "1"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("quay worker")
+/// A `quay worker` process, killed when dropped (also when the test fails half-way).
+struct Worker(Child);
+
+impl Worker {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn worker(inst: &Installation) -> Worker {
+    Worker(
+        Command::new(QUAY)
+            .arg("worker")
+            .args(inst.args())
+            .args(["--gc-interval", "1"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("quay worker"),
+    )
+}
+
+/// A webhook sink on 127.0.0.2 that records the `updated_tags` of every delivery.
+async fn recording_sink() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let store = seen.clone();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let store = store.clone();
+        async move {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            for t in v["updated_tags"].as_array().into_iter().flatten() {
+                store.lock().expect("lock").push(t.as_str().unwrap_or("").to_string());
+            }
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.expect("bind 127.0.0.2");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/record"), seen)
 }
 
 /// A webhook sink on 127.0.0.2 that holds its first request open (the delivery a worker is
@@ -309,8 +349,7 @@ async fn three_pods_two_workers_behind_nginx() {
 
     // A worker killed in the middle of a delivery: the other delivers after the lease.
     for w in &mut workers {
-        let _ = w.kill();
-        let _ = w.wait();
+        w.kill();
     }
     let (hook, calls) = holding_sink().await;
     let r = http
@@ -329,9 +368,8 @@ async fn three_pods_two_workers_behind_nginx() {
         assert!(Instant::now() < deadline, "the first worker never delivered");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut second_worker = worker(&pods[2]);
-    let _ = first_worker.kill();
-    let _ = first_worker.wait();
+    let second_worker = worker(&pods[2]);
+    first_worker.kill();
     let killed = Instant::now();
     let deadline = killed + Duration::from_secs(90);
     while calls.load(Ordering::SeqCst) < 2 {
@@ -351,8 +389,44 @@ async fn three_pods_two_workers_behind_nginx() {
     }
     let failures = pods[0].rows("SELECT number_of_failures FROM repositorynotification").await;
     assert_eq!(failures[0][0], "0", "a delivery cut off by a crash is not counted as a failure");
-    let _ = second_worker.kill();
-    let _ = second_worker.wait();
+
+    // Two worker processes on one database: each of 40 pushes (round-robin over the pods)
+    // is delivered exactly once.
+    let (rec, seen) = recording_sink().await;
+    let r = http
+        .post(format!("{base}/api/v1/repository/{}/notification/", pushed.repo))
+        .bearer_auth(&api_token)
+        .json(&serde_json::json!({"event": "repo_push", "method": "webhook", "config": {"url": rec}, "eventConfig": {}, "title": "record"}))
+        .send()
+        .await
+        .expect("notification");
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let third_worker = worker(&pods[1]);
+    const EVENTS: usize = 40;
+    for i in 0..EVENTS {
+        let url = format!("{base}/v2/{}/manifests/once{i}", pushed.repo);
+        let resp = http
+            .put(url)
+            .bearer_auth(&tok)
+            .header("content-type", OCI_MANIFEST)
+            .body(pushed.manifest.clone())
+            .send()
+            .await
+            .expect("push");
+        assert_eq!(resp.status(), 201);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.lock().expect("lock").len() < EVENTS {
+        assert!(Instant::now() < deadline, "not every event was delivered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut tags = seen.lock().expect("lock").clone();
+    tags.sort();
+    let mut expected: Vec<String> = (0..EVENTS).map(|i| format!("once{i}")).collect();
+    expected.sort();
+    assert_eq!(tags, expected, "each event delivered exactly once by two workers");
+    drop((second_worker, third_worker));
     for s in servers.into_iter().flatten() {
         tokio::task::spawn_blocking(move || s.kill()).await.expect("kill");
     }

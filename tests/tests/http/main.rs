@@ -20,5 +20,6 @@ mod registry_credentials;
 mod registry_permissions;
 mod registry_protocol;
 mod registry_s3;
+mod tag_expiry;
 mod token_tampering;
 mod worker;
