@@ -40,12 +40,16 @@ LIMIT 100
 -- $5, and public ones it has no grant on only when $6 (Quay's `public=true`). A grant is any
 -- source of role_rank but public visibility: `v` is a constant 'private' so the rule's public
 -- fallback never applies, `rv` the real visibility. Columns: id, namespace, name, description,
--- public, state, starred by the caller, newest alive tag's start (ms).
+-- public, state, starred by the caller, newest alive tag's start (ms), and with $7 a date
+-- ('YYYY-MM-DD', else '') Quay's popularity: the repository's actions counted since that day.
 SELECT r.id, ns.username, r.name, r.description, rv.name = 'public', r.state,
        EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1),
        (SELECT max(t.lifetime_start_ms) FROM tag t
          WHERE t.repository_id = r.id AND NOT t.hidden
-           AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms}))
+           AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})),
+       CASE WHEN $7 = '' THEN NULL
+            ELSE (SELECT CAST(COALESCE(SUM(a.count), 0) AS BIGINT) FROM repositoryactioncount a
+                   WHERE a.repository_id = r.id AND CAST(a.date AS TEXT) >= $7) END
   FROM repository r
   JOIN visibility rv ON rv.id = r.visibility_id
   CROSS JOIN (SELECT 'private' AS name) v

@@ -105,6 +105,18 @@ pub async fn delete(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<(),
     Ok(())
 }
 
+/// `DELETE /api/v1/superuser/organizations/{name}` (superusers, with a fresh sign-in): as the
+/// owners' delete, for any organization.
+pub async fn superuser_delete(ctx: &Context, caller: &ApiCaller, name: &str) -> Result<(), Refused> {
+    caller.require_superuser(ctx)?;
+    caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
+    let ns = ctx.store.namespace_access(name, caller.user_id()).await?;
+    let Some(ns) = ns.filter(|n| n.organization && n.enabled) else { return Err(Refused::NotFound) };
+    ctx.store.namespace_delete(ns.id).await?;
+    super::access::forget_validated_tokens();
+    Ok(())
+}
+
 /// Superusers: every organization.
 pub async fn all(ctx: &Context, caller: &ApiCaller) -> Result<Vec<(String, String)>, Refused> {
     caller.require_superuser(ctx)?;

@@ -237,7 +237,7 @@ pub async fn unstar(ctx: &Context, caller: &ApiCaller, namespace: &str, name: &s
 pub async fn starred(ctx: &Context, caller: &ApiCaller) -> Result<Vec<RepositoryListed>, Refused> {
     let user = caller.signed_in()?;
     caller.require(caller.has_scope(Scope::UserAdmin))?;
-    let filter = ListFilter { namespace: None, starred_only: true, include_public: true };
+    let filter = ListFilter { namespace: None, starred_only: true, include_public: true, popularity: false };
     let mut out = Vec::new();
     let mut after = 0;
     loop {

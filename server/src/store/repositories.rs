@@ -164,6 +164,8 @@ pub struct RepositoryListed {
     pub starred: bool,
     /// The newest alive tag's start, epoch ms.
     pub last_modified_ms: Option<i64>,
+    /// Actions counted in the last week (Quay's popularity), when asked for.
+    pub action_sum: Option<i64>,
 }
 
 /// What a listing asks for.
@@ -172,6 +174,8 @@ pub struct ListFilter {
     pub namespace: Option<String>,
     pub starred_only: bool,
     pub include_public: bool,
+    /// Count each repository's actions of the last week (Quay's `popularity`).
+    pub popularity: bool,
 }
 
 /// A repository as `GET /api/v1/repository/{ns}/{name}` shows it.
@@ -194,6 +198,13 @@ pub struct TagSummary {
     pub digest: String,
     pub start_ms: i64,
     pub size: Option<i64>,
+}
+
+/// The UTC date a week ago (`YYYY-MM-DD`), where Quay's popularity starts counting.
+fn week_ago() -> String {
+    let day = time::OffsetDateTime::now_utc().date() - time::Duration::days(7);
+    let (y, m, d) = (day.year(), u8::from(day.month()), day.day());
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 impl Store {
@@ -219,6 +230,7 @@ impl Store {
                     Value::text(filter.namespace.clone().unwrap_or_default()),
                     Value::Bool(filter.starred_only),
                     Value::Bool(filter.include_public),
+                    Value::text(if filter.popularity { week_ago() } else { String::new() }),
                 ],
             )
             .await?;
@@ -234,6 +246,7 @@ impl Store {
                     state: int(r, 5).unwrap_or(0),
                     starred: boolean(r, 6),
                     last_modified_ms: int(r, 7),
+                    action_sum: int(r, 8),
                 })
             })
             .collect())

@@ -536,3 +536,89 @@ async fn web_ui_routes_sqlite() {
 async fn web_ui_routes_postgres() {
     web_ui_routes(Backend::Postgres).await;
 }
+
+/// Quay's `popularity` (actions counted in the last week) in the repository list, and a
+/// superuser deleting an organization (`DELETE /api/v1/superuser/organizations/{name}`).
+async fn popularity_and_superuser_org_delete(backend: Backend) {
+    let r = Registry::start(backend, "popularity", CONFIG).await;
+    let token = r.initialize_admin().await;
+    let post = |path: &'static str, body: Value| {
+        let (r, token) = (&r, token.clone());
+        async move {
+            r.http
+                .post(format!("{}{path}", r.url))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    assert_eq!(
+        post("/api/v1/organization/", json!({"name": "popular", "email": "p@example.com"})).await.status(),
+        201
+    );
+    for name in ["hot", "cold"] {
+        let resp = post(
+            "/api/v1/repository",
+            json!({"namespace": "popular", "repository": name, "visibility": "public", "description": ""}),
+        )
+        .await;
+        assert_eq!(resp.status(), 201);
+    }
+    let (recent, earlier, old) = match backend {
+        Backend::Postgres => ("CURRENT_DATE - 1", "CURRENT_DATE - 3", "CURRENT_DATE - 30"),
+        Backend::Sqlite => ("date('now', '-1 day')", "date('now', '-3 days')", "date('now', '-30 days')"),
+    };
+    exec(&r, &format!(
+        "DELETE FROM repositoryactioncount;
+         INSERT INTO repositoryactioncount (repository_id, count, date) SELECT id, 7, {recent} FROM repository WHERE name = 'hot';
+         INSERT INTO repositoryactioncount (repository_id, count, date) SELECT id, 5, {earlier} FROM repository WHERE name = 'hot';
+         INSERT INTO repositoryactioncount (repository_id, count, date) SELECT id, 100, {old} FROM repository WHERE name = 'cold';"
+    )).await;
+    let list = r.get_json("/api/v1/repository?namespace=popular&popularity=true", Some(&token)).await;
+    let pop = |name: &str| {
+        list["repositories"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == name))
+            .map(|x| x["popularity"].clone())
+    };
+    assert_eq!(pop("hot"), Some(json!(12.0)), "{list}");
+    assert_eq!(pop("cold"), Some(json!(0.0)), "older than a week does not count: {list}");
+    let plain = r.get_json("/api/v1/repository?namespace=popular", Some(&token)).await;
+    assert!(plain["repositories"][0].get("popularity").is_none(), "{plain}");
+
+    let del = |path: &'static str| {
+        let (r, token) = (&r, token.clone());
+        async move {
+            r.http
+                .delete(format!("{}{path}", r.url))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("delete")
+                .status()
+        }
+    };
+    assert_eq!(del("/api/v1/superuser/organizations/nosuch").await, 404);
+    assert_eq!(del("/api/v1/superuser/organizations/popular").await, 204);
+    assert_eq!(
+        r.get_json("/api/v1/repository?namespace=popular", Some(&token)).await["repositories"],
+        json!([])
+    );
+    assert_eq!(
+        scalar(&r, "SELECT COUNT(*) FROM \"user\" WHERE username = 'popular'").await,
+        0,
+        "renamed and disabled at once"
+    );
+}
+
+#[tokio::test]
+async fn popularity_and_superuser_org_delete_sqlite() {
+    popularity_and_superuser_org_delete(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn popularity_and_superuser_org_delete_postgres() {
+    popularity_and_superuser_org_delete(Backend::Postgres).await;
+}

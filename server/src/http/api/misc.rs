@@ -261,6 +261,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/repository/{ns}/{name}/notification/{uuid}", "Reset a notification's failures"),
     ("DELETE", "/api/v1/repository/{ns}/{name}/notification/{uuid}", "Delete a notification"),
     ("POST", "/api/v1/repository/{ns}/{name}/notification/{uuid}/test", "Queue a test notification"),
+    ("DELETE", "/api/v1/superuser/organizations/{name}", "Delete an organization (superusers)"),
     ("GET", "/api/v1/organization/{org}/quota", "The organization's storage quota"),
     ("POST", "/api/v1/organization/{org}/quota", "Give the organization a quota (superusers)"),
     ("GET", "/api/v1/organization/{org}/quota/{id}", "A quota"),

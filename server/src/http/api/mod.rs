@@ -148,6 +148,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/registry/capabilities", get(misc::capabilities))
         .route("/.well-known/app-capabilities", get(misc::app_capabilities))
         .route("/api/v1/superuser/organizations/", get(organizations::superuser_list))
+        .route(
+            "/api/v1/superuser/organizations/{name}",
+            axum::routing::delete(organizations::superuser_delete),
+        )
         .route("/api/v1/organization/{org}/quota", get(quota::org_list).post(quota::org_create))
         .route(
             "/api/v1/organization/{org}/quota/{id}",

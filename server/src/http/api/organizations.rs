@@ -139,6 +139,17 @@ pub async fn superuser_list(
     Ok(axum::Json(json!({ "organizations": list })).into_response())
 }
 
+/// `DELETE /api/v1/superuser/organizations/{name}` → 204.
+pub async fn superuser_delete(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    organizations::superuser_delete(&ctx, &caller, &name).await?;
+    Ok((axum::http::StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")])
+        .into_response())
+}
+
 /// `GET /api/v1/organization/{name}/applications` (admins) → `{applications: [...]}`.
 pub async fn applications(
     State(ctx): State<AppState>,

@@ -112,9 +112,9 @@ pub async fn list(
         .and_then(|t| session::open(&ctx.session_key, &t))
         .and_then(|v| v["repo_after"].as_i64())
         .unwrap_or(0);
-    let filter = ListFilter { namespace, starred_only: starred, include_public: public };
-    let (page, more) = repositories::list(&ctx, &caller, &filter, after).await?;
     let (last_modified, popularity) = (input::flag(&uri, "last_modified")?, input::flag(&uri, "popularity")?);
+    let filter = ListFilter { namespace, starred_only: starred, include_public: public, popularity };
+    let (page, more) = repositories::list(&ctx, &caller, &filter, after).await?;
     let signed_in = caller.user.is_some();
     let mut v = json!({
         "repositories": page

@@ -252,7 +252,7 @@ pub fn listed_repository(
         v["last_modified"] = json!(r.last_modified_ms.map(|ms| ms / 1000));
     }
     if popularity {
-        v["popularity"] = json!(0.0);
+        v["popularity"] = json!(r.action_sum.unwrap_or(0) as f64);
     }
     v
 }
