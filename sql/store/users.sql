@@ -12,7 +12,17 @@ ON CONFLICT (username) DO NOTHING
 RETURNING id
 
 -- name: user_credentials
-SELECT id, username, password_hash, enabled, organization, robot FROM "user" WHERE username = $1
+-- ..., wrong passwords in a row, ms since the last one (the login back-off).
+SELECT id, username, password_hash, enabled, organization, robot, invalid_login_attempts,
+       {age_ms:last_invalid_login}
+  FROM "user" WHERE username = $1
+
+-- name: login_failed
+UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = {now}
+ WHERE id = $1
+
+-- name: login_reset
+UPDATE "user" SET invalid_login_attempts = 0 WHERE id = $1 AND invalid_login_attempts <> 0
 
 -- name: first_user
 -- The earliest enabled person with a password (mirror mode's superuser when none is configured).

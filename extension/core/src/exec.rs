@@ -8,6 +8,7 @@
 //! - `{now_ms}`: the wall clock in epoch milliseconds (Quay's tag lifetimes), read at call time;
 //! - `{for_update}`: `FOR UPDATE` on PostgreSQL, nothing on SQLite;
 //! - `{yesterday}`: the UTC date before today;
+//! - `{age_ms:column}`: milliseconds since a timestamp column;
 //! - `{collate_c}`: byte-order comparison of text (`COLLATE "C"` on PostgreSQL; SQLite's default);
 //! - `{json_values:$N}`: a FROM item `j` with one row per element of the JSON array text `$N`,
 //!   its text in column `j.value` (set-based statements over a list passed as one parameter);
@@ -181,6 +182,13 @@ impl Dialect {
             (Dialect::Postgres, "jtext") => format!("(CAST(j.value AS json) ->> '{arg}')"),
             (Dialect::Sqlite, "jtext") => format!("json_extract(j.value, '$.{arg}')"),
             (Dialect::Sqlite, "ts") => arg.to_string(),
+            // Milliseconds since a timestamp column (NULL stays NULL).
+            (Dialect::Postgres, "age_ms") => {
+                format!("CAST(EXTRACT(EPOCH FROM ((now() AT TIME ZONE 'UTC') - {arg})) * 1000 AS BIGINT)")
+            }
+            (Dialect::Sqlite, "age_ms") => {
+                format!("CAST((julianday('now') - julianday({arg})) * 86400000 AS INTEGER)")
+            }
             // The UTC day of a timestamp column, `YYYY-MM-DD`.
             (Dialect::Postgres, "day") => format!("to_char({arg}, 'YYYY-MM-DD')"),
             (Dialect::Sqlite, "day") => format!("substr({arg}, 1, 10)"),

@@ -104,6 +104,9 @@ pub enum LoginError {
     Disabled,
     #[error("{0} credentials are not supported by this registry")]
     Unsupported(&'static str),
+    /// Quay's login back-off: wrong passwords in a row; a password login waits this many seconds.
+    #[error("Too many login attempts. \nPlease reset your Quay password and try again.")]
+    Throttled(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -201,9 +204,17 @@ pub async fn authenticate(
             if creds.organization || creds.robot {
                 return Err(LoginError::Invalid);
             }
+            // Quay checks the back-off before the password: a right one waits too.
+            if let Some(ms) = creds.login_retry_after_ms() {
+                return Err(LoginError::Throttled(u64::try_from(ms).unwrap_or(0).div_ceil(1000)));
+            }
             let hash = creds.password_hash.clone().ok_or(LoginError::Invalid)?;
             if !bcrypt_matches(&creds.username, secret, hash).await {
+                store.login_failed(creds.id).await;
                 return Err(LoginError::Invalid);
+            }
+            if creds.failed_logins > 0 {
+                store.login_reset(creds.id).await;
             }
             if !creds.enabled {
                 return Err(LoginError::Disabled);

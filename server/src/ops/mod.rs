@@ -186,6 +186,9 @@ pub enum Refused {
     /// Bad input, with the message Quay gives.
     #[error("{0}")]
     Invalid(String),
+    /// Quay's login back-off: a password login waits this many seconds.
+    #[error("Too many login attempts.")]
+    TooManyAttempts(u64),
     /// A rule the core refused with (the route decides how it is rendered).
     #[error("{message}")]
     Rule { code: quay_core::rules::Rule, message: String },

@@ -216,6 +216,10 @@ async fn verified_person(
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let user =
         ctx.store.user_credentials(username).await?.filter(|u| u.enabled && !u.organization && !u.robot);
+    // Quay checks the back-off before the password: a right one waits too.
+    if let Some(ms) = user.as_ref().and_then(|u| u.login_retry_after_ms()) {
+        return Err(Refused::TooManyAttempts(u64::try_from(ms).unwrap_or(0).div_ceil(1000)));
+    }
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let secret = pw.to_string();
     let ok = tokio::task::spawn_blocking(move || {
@@ -226,6 +230,11 @@ async fn verified_person(
     })
     .await
     .unwrap_or(false);
+    match &user {
+        Some(u) if !ok => ctx.store.login_failed(u.id).await,
+        Some(u) if u.failed_logins > 0 => ctx.store.login_reset(u.id).await,
+        _ => {}
+    }
     Ok(user.filter(|u| ok && u.password_hash.is_some()))
 }
 

@@ -148,6 +148,17 @@ pub struct UserCredentials {
     pub enabled: bool,
     pub organization: bool,
     pub robot: bool,
+    /// Wrong passwords in a row (`invalid_login_attempts`).
+    pub failed_logins: i64,
+    /// Milliseconds since the last wrong password.
+    pub since_failed_login_ms: Option<i64>,
+}
+
+impl UserCredentials {
+    /// `Some(ms)` while Quay's login back-off refuses a password login.
+    pub fn login_retry_after_ms(&self) -> Option<i64> {
+        quay_core::users::login_retry_after_ms(self.failed_logins, self.since_failed_login_ms)
+    }
 }
 
 #[derive(Clone)]

@@ -43,8 +43,24 @@ impl Store {
                 enabled: boolean(r, 3),
                 organization: boolean(r, 4),
                 robot: boolean(r, 5),
+                failed_logins: int(r, 6).unwrap_or(0),
+                since_failed_login_ms: int(r, 7),
             })
         }))
+    }
+
+    /// A wrong password: the login back-off grows (a failure to count is logged, not raised).
+    pub async fn login_failed(&self, user_id: i64) {
+        if let Err(e) = self.write_rows(sql("login_failed"), vec![Value::Int(user_id)]).await {
+            tracing::warn!(error = %e, user_id, "failed login not counted");
+        }
+    }
+
+    /// A good password after wrong ones: the back-off starts over.
+    pub async fn login_reset(&self, user_id: i64) {
+        if let Err(e) = self.write_rows(sql("login_reset"), vec![Value::Int(user_id)]).await {
+            tracing::warn!(error = %e, user_id, "login back-off not reset");
+        }
     }
 
     /// The earliest-created enabled database user (not an organization or robot): mirror mode's

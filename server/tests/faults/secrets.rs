@@ -109,6 +109,8 @@ async fn exercise(run: &mut Run) {
     let req = signin(run, wrong);
     let (status, _, _) = run.send("signin, wrong password", req).await;
     assert!(status >= 400);
+    // Quay's login back-off: the first wrong password holds logins for 0.5 s.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let req = signin(run, password);
     let (status, headers, _) = run.send("signin", req).await;
     assert_eq!(status, 200);

@@ -462,3 +462,74 @@ async fn organization_changes_sqlite() {
 async fn organization_changes_postgres() {
     organization_changes(Backend::Postgres).await;
 }
+
+/// Quay's login back-off on both password logins (`/v2/auth` basic auth and
+/// `POST /api/v1/signin`): after a wrong password even the right one is refused with Quay's 429
+/// (plain text, `Retry-After`) until 0.5 s × (2^n − 1) have passed; refused tries are not counted;
+/// a good login starts the count over; robot tokens are not throttled.
+async fn login_backoff(backend: Backend) {
+    let config = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"backoff\"\n";
+    let r = Registry::start(backend, "backoff", config).await;
+    let _admin = r.initialize_admin().await;
+    r.user("alice").await;
+    let attempts =
+        || scalar(&r, "SELECT CAST(invalid_login_attempts AS BIGINT) FROM \"user\" WHERE username = 'alice'");
+
+    assert_eq!(r.auth(Some("alice"), "wrong", &[]).await.status(), 401);
+    assert_eq!(attempts().await, 1);
+    let resp = r.auth(Some("alice"), PASSWORD, &[]).await;
+    assert_eq!(resp.status(), 429, "the right password waits too");
+    assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert!(resp.text().await.expect("body").starts_with("Too many login attempts."));
+    assert_eq!(r.auth(Some("alice"), "wrong", &[]).await.status(), 429);
+    assert_eq!(attempts().await, 1, "refused tries are not counted");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(r.auth(Some("alice"), PASSWORD, &[]).await.status(), 200);
+    assert_eq!(attempts().await, 0, "a good login starts over");
+
+    // Two wrong passwords in a row (the second after the first back-off): 1.5 s now.
+    assert_eq!(r.auth(Some("alice"), "wrong", &[]).await.status(), 401);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(r.auth(Some("alice"), "wrong", &[]).await.status(), 401);
+    assert_eq!(attempts().await, 2);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    // The browser sign-in shares the count.
+    let b = visitor(&r).await;
+    let signin = |pw: &'static str| {
+        let (r, b) = (&r, &b);
+        async move {
+            b.apply(r.http.post(format!("{}/api/v1/signin", r.url)))
+                .json(&json!({"username": "alice", "password": pw}))
+                .send()
+                .await
+                .expect("signin")
+        }
+    };
+    let resp = signin(PASSWORD).await;
+    assert_eq!(resp.status(), 429, "still inside 1.5 s");
+    assert_eq!(
+        resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("text/plain; charset=utf-8")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert_eq!(signin(PASSWORD).await.status(), 200);
+    assert_eq!(attempts().await, 0);
+    let resp = signin("wrong").await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(attempts().await, 1);
+
+    // Robots log in with tokens: never throttled.
+    for _ in 0..3 {
+        assert_eq!(r.auth(Some("admin+nobody"), "not-a-token", &[]).await.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn login_backoff_sqlite() {
+    login_backoff(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn login_backoff_postgres() {
+    login_backoff(Backend::Postgres).await;
+}

@@ -45,6 +45,9 @@ async fn auth_and_base(r: &Registry) {
         .await
         .expect("bad");
     assert_eq!(bad.status(), 401);
+    // The wrong password started Quay's login back-off (0.5 s): alice's next login waits.
+    assert_eq!(r.auth(Some("alice"), PASSWORD, &[]).await.status(), 429);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     // A scope of another type, or a bad name: 400.
     assert_eq!(r.auth(Some("alice"), PASSWORD, &["registry:catalog:*"]).await.status(), 400);
     assert_eq!(r.auth(Some("alice"), PASSWORD, &["repository:alice/Bad:pull"]).await.status(), 400);

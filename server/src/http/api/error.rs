@@ -36,6 +36,8 @@ pub enum ApiError {
         user: Option<String>,
     },
     InvalidCredentials,
+    /// Quay's login back-off: 429, plain text, `Retry-After`.
+    TooManyAttempts(u64),
     /// 500 (or 503 when the database is unreachable) with the cause kept for the log.
     Failed {
         unavailable: bool,
@@ -121,6 +123,7 @@ impl From<Refused> for ApiError {
             Refused::NotFound => ApiError::not_found(),
             Refused::Invalid(m) => ApiError::invalid(m),
             Refused::Rule { message, .. } => ApiError::invalid(message),
+            Refused::TooManyAttempts(s) => ApiError::TooManyAttempts(s),
             Refused::Store(e) => e.into(),
             Refused::Other(e) => ApiError::internal(format!("{e:#}")),
         }
@@ -160,6 +163,15 @@ impl IntoResponse for ApiError {
                 StatusCode::FORBIDDEN,
                 &json!({"invalidCredentials": true, "message": "Invalid Username or Password", "needsEmailVerification": false}),
             ),
+            ApiError::TooManyAttempts(retry_after_s) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+                    (header::RETRY_AFTER, retry_after_s.to_string()),
+                ],
+                "Too many login attempts. \nPlease reset your Quay password and try again.",
+            )
+                .into_response(),
             ApiError::Failed { unavailable, cause } => {
                 let (status, error_type, detail) = if unavailable {
                     (

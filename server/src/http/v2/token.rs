@@ -54,6 +54,7 @@ pub async fn issue(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
             {
                 Ok(e) => Some(e),
                 Err(LoginError::Store(e)) => return RegistryError::from(e).into_response(),
+                Err(e @ LoginError::Throttled(s)) => return too_many_attempts(&e, s),
                 Err(e) => return login_failed(&state, e.to_string()),
             }
         }
@@ -95,4 +96,17 @@ fn grant_refused(e: GrantError) -> Response {
         GrantError::NotAnImage => RegistryError::new(Code::Unsupported).into_response(),
         GrantError::Store(e) => RegistryError::from(e).into_response(),
     }
+}
+
+/// Quay's answer to a login inside its back-off: 429, plain text, `Retry-After`.
+pub fn too_many_attempts(e: &LoginError, retry_after_s: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (header::RETRY_AFTER, retry_after_s.to_string()),
+        ],
+        e.to_string(),
+    )
+        .into_response()
 }
