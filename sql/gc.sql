@@ -144,8 +144,8 @@ SELECT username, email, enabled, robot FROM "user" WHERE id = $1
 
 -- name: sole_admin_of
 -- Live (enabled) organizations where $1 is the only enabled, non-robot member of an admin team;
--- an organization being deleted (disabled) no longer holds its last admin back.
-SELECT t.organization_id FROM team t
+-- an organization being deleted (disabled) no longer holds its last admin back. Their names.
+SELECT DISTINCT o.username FROM team t
   JOIN teamrole tr ON tr.id = t.role_id AND tr.name = 'admin'
   JOIN teammember tm ON tm.team_id = t.id
   JOIN "user" o ON o.id = t.organization_id AND o.enabled = true
@@ -156,7 +156,7 @@ SELECT t.organization_id FROM team t
                      JOIN "user" u2 ON u2.id = tm2.user_id
                     WHERE t2.organization_id = t.organization_id AND tm2.user_id <> $1
                       AND u2.robot = false AND u2.enabled = true)
- LIMIT 1
+ ORDER BY o.username
 
 -- name: namespace_marker
 SELECT id, original_username FROM deletednamespace WHERE namespace_id = $1

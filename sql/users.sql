@@ -43,3 +43,19 @@ INSERT INTO oauthaccesstoken (uuid, application_id, authorized_user_id, scope, t
                               expires_at, data, token_code, token_name, created)
 VALUES ($1, $2, $3, $4, 'Bearer', {now_plus:$5}, '', $6, $7, {now})
 RETURNING id
+
+-- Changing one's own account (PUT /api/v1/user/, quay_core::users::update).
+-- name: person_row
+-- $1 person id: name, e-mail, invoice address, given name, family name, company, location.
+SELECT username, email, invoice_email_address, given_name, family_name, company, location FROM "user"
+ WHERE id = $1 AND NOT organization AND NOT robot AND enabled
+
+-- name: other_person_email
+SELECT id FROM "user" WHERE email = $1 AND NOT organization AND id <> $2
+
+-- name: set_email_verified
+-- Without mailing there is no confirmation step: the new address counts as verified (Quay).
+UPDATE "user" SET email = $2, verified = true WHERE id = $1
+
+-- name: set_metadata
+UPDATE "user" SET given_name = $2, family_name = $3, company = $4, location = $5 WHERE id = $1

@@ -251,10 +251,18 @@ pub fn namespace_delete(ex: &mut dyn Executor, namespace_id: i64) -> CoreResult<
     if !ns.enabled || q_int(ex, "namespace_marker", &[Value::Int(namespace_id)])?.is_some() {
         return Ok(None);
     }
-    if let Some(org) = q_int(ex, "sole_admin_of", &[Value::Int(namespace_id)])? {
+    let sole: Vec<String> = q(ex, "sole_admin_of", &[Value::Int(namespace_id)])?
+        .iter()
+        .filter_map(|r| r.first().and_then(Value::as_text).map(str::to_string))
+        .collect();
+    if !sole.is_empty() {
         return Err(invalid(
             Rule::NamespaceLastAdmin,
-            format!("{} is the only admin of organization {org}; add another admin first", ns.username),
+            format!(
+                "Cannot delete {} as you are the only admin for organizations: {}",
+                ns.username,
+                sole.join(", ")
+            ),
         ));
     }
     queue::purge_namespace(ex, &ns.username)?;

@@ -9,7 +9,7 @@ use crate::names;
 use crate::rules::Rule;
 use serde_json::json;
 
-const SQL: &str = include_str!("../../../sql/organizations.sql");
+pub(crate) const SQL: &str = include_str!("../../../sql/organizations.sql");
 
 fn q(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Vec<Vec<Value>>> {
     run(ex, named(SQL, name), params)

@@ -13,6 +13,7 @@
 //! notifications, once per crossing (`quotanotificationstate`).
 
 use crate::exec::{CoreResult, Executor, Value, first_int, invalid, lock, named, one_int, run};
+use crate::logs::LogEntry;
 use crate::rules::Rule;
 
 const SQL: &str = include_str!("../../../sql/quota.sql");
@@ -274,11 +275,18 @@ fn check_limit_bytes(limit_bytes: i64) -> CoreResult<()> {
 }
 
 /// Creates the namespace's quota (one per namespace). Returns its id.
-pub fn quota_create(ex: &mut dyn Executor, namespace_id: i64, limit_bytes: i64) -> CoreResult<i64> {
+pub fn quota_create(
+    ex: &mut dyn Executor,
+    namespace_id: i64,
+    limit_bytes: i64,
+    log: Option<&LogEntry>,
+) -> CoreResult<i64> {
     check_limit_bytes(limit_bytes)?;
     lock_namespace(ex, namespace_id)?;
-    first_int(&q(ex, "insert_quota", &[Value::Int(namespace_id), Value::Int(limit_bytes)])?)
-        .ok_or_else(|| invalid(Rule::QuotaExists, "Organization quota for this namespace already exists"))
+    let id = first_int(&q(ex, "insert_quota", &[Value::Int(namespace_id), Value::Int(limit_bytes)])?)
+        .ok_or_else(|| invalid(Rule::QuotaExists, "Organization quota for this namespace already exists"))?;
+    crate::logs::record_opt(ex, log, Some(namespace_id))?;
+    Ok(id)
 }
 
 /// Changes the quota's limit. The notification state starts over (the thresholds moved).
@@ -287,6 +295,7 @@ pub fn quota_update(
     namespace_id: i64,
     quota_id: i64,
     limit_bytes: i64,
+    log: Option<&LogEntry>,
 ) -> CoreResult<()> {
     check_limit_bytes(limit_bytes)?;
     lock_namespace(ex, namespace_id)?;
@@ -297,18 +306,23 @@ pub fn quota_update(
     )?)
     .ok_or_else(|| invalid(Rule::QuotaUnknown, format!("quota {quota_id} does not exist")))?;
     q(ex, "clear_notification_states", &[Value::Int(namespace_id)])?;
-    Ok(())
+    crate::logs::record_opt(ex, log, Some(namespace_id))
 }
 
 /// Deletes the quota with its limits.
-pub fn quota_delete(ex: &mut dyn Executor, namespace_id: i64, quota_id: i64) -> CoreResult<()> {
+pub fn quota_delete(
+    ex: &mut dyn Executor,
+    namespace_id: i64,
+    quota_id: i64,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
     lock_namespace(ex, namespace_id)?;
     let ids = [Value::Int(namespace_id), Value::Int(quota_id)];
     q(ex, "delete_quota_limits", &ids)?;
     first_int(&q(ex, "delete_quota", &ids)?)
         .ok_or_else(|| invalid(Rule::QuotaUnknown, format!("quota {quota_id} does not exist")))?;
     q(ex, "clear_notification_states", &[Value::Int(namespace_id)])?;
-    Ok(())
+    crate::logs::record_opt(ex, log, Some(namespace_id))
 }
 
 fn check_percent(percent: i64) -> CoreResult<()> {
@@ -337,6 +351,7 @@ pub fn limit_create(
     quota_id: i64,
     kind: &str,
     percent: i64,
+    log: Option<&LogEntry>,
 ) -> CoreResult<i64> {
     check_percent(percent)?;
     lock_namespace(ex, namespace_id)?;
@@ -347,8 +362,10 @@ pub fn limit_create(
     {
         return Err(invalid(Rule::QuotaLimitExists, format!("a {kind} limit at {percent}% already exists")));
     }
-    first_int(&q(ex, "insert_limit", &[Value::Int(quota_id), Value::Int(t), Value::Int(percent)])?)
-        .ok_or_else(|| crate::exec::CoreError::Database("quotalimits insert returned no id".into()))
+    let id = first_int(&q(ex, "insert_limit", &[Value::Int(quota_id), Value::Int(t), Value::Int(percent)])?)
+        .ok_or_else(|| crate::exec::CoreError::Database("quotalimits insert returned no id".into()))?;
+    crate::logs::record_opt(ex, log, Some(namespace_id))?;
+    Ok(id)
 }
 
 /// Changes a limit's type and percent.
@@ -359,6 +376,7 @@ pub fn limit_update(
     limit_id: i64,
     kind: &str,
     percent: i64,
+    log: Option<&LogEntry>,
 ) -> CoreResult<()> {
     check_percent(percent)?;
     lock_namespace(ex, namespace_id)?;
@@ -375,7 +393,7 @@ pub fn limit_update(
     )?)
     .ok_or_else(|| invalid(Rule::QuotaUnknown, format!("quota limit {limit_id} does not exist")))?;
     q(ex, "clear_notification_states", &[Value::Int(namespace_id)])?;
-    Ok(())
+    crate::logs::record_opt(ex, log, Some(namespace_id))
 }
 
 /// Deletes a limit.
@@ -384,10 +402,11 @@ pub fn limit_delete(
     namespace_id: i64,
     quota_id: i64,
     limit_id: i64,
+    log: Option<&LogEntry>,
 ) -> CoreResult<()> {
     lock_namespace(ex, namespace_id)?;
     quota_of(ex, namespace_id, quota_id)?;
     first_int(&q(ex, "delete_limit", &[Value::Int(quota_id), Value::Int(limit_id)])?)
         .ok_or_else(|| invalid(Rule::QuotaUnknown, format!("quota limit {limit_id} does not exist")))?;
-    Ok(())
+    crate::logs::record_opt(ex, log, Some(namespace_id))
 }

@@ -139,6 +139,99 @@ pub fn initialize(
     .ok_or_else(|| CoreError::Database("oauthaccesstoken insert returned no id".into()))?;
     Ok((user_id, Some(token_id)))
 }
+/// What `PUT /api/v1/user/` may change on one's own account; `None` leaves a field as it is.
+/// `metadata` holds the given name, family name, company and location keys that were sent
+/// (a JSON `null` clears one).
+#[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
+pub struct PersonChanges {
+    pub email: Option<String>,
+    pub invoice_email: Option<bool>,
+    pub invoice_email_address: Option<String>,
+    pub tag_expiration_s: Option<i64>,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The metadata fields, in `set_metadata`'s order.
+pub const METADATA_FIELDS: [&str; 4] = ["given_name", "family_name", "company", "location"];
+
+impl PersonChanges {
+    pub fn from_json(text: &str) -> CoreResult<PersonChanges> {
+        serde_json::from_str(text)
+            .map_err(|e| invalid(Rule::InvalidArgument, format!("account changes: {e}")))
+    }
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Changes a person's own account in one transaction, logging each change as Quay does
+/// (`user_change_invoicing`, `user_change_tag_expiration`, `user_change_email` with the old
+/// address, `user_change_metadata`; account: the person). An address another person uses is
+/// refused (`QUAY_EMAIL_TAKEN`, nothing written); a new address counts as verified (no mailing).
+pub fn update(
+    ex: &mut dyn Executor,
+    user_id: i64,
+    changes: &PersonChanges,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    lock(ex, &format!("quay:namespace:update:{user_id}"))?;
+    let rows = q(ex, "person_row", &[Value::Int(user_id)])?;
+    let Some(row) = rows.first() else {
+        return Err(invalid(Rule::UserUnknown, format!("no person with id {user_id}")));
+    };
+    let text = |i: usize| row.get(i).and_then(Value::as_text).map(str::to_string);
+    let (email, invoice_address) = (text(1), text(2));
+    let logged = |ex: &mut dyn Executor, kind: &str, metadata: serde_json::Value| -> CoreResult<()> {
+        match log {
+            Some(l) => logs::record(ex, &l.derive(kind, metadata), Some(user_id)),
+            None => Ok(()),
+        }
+    };
+    let org_sql = |name: &str| named(crate::organizations::SQL, name);
+    if let Some(on) = changes.invoice_email {
+        run(ex, org_sql("set_invoice_email"), &[Value::Int(user_id), Value::Bool(on)])?;
+        logged(ex, "user_change_invoicing", serde_json::json!({"invoice_email": on}))?;
+    }
+    if let Some(seconds) = changes.tag_expiration_s {
+        if seconds < 0 {
+            return Err(invalid(Rule::InvalidArgument, "tag_expiration_s must not be negative"));
+        }
+        run(ex, org_sql("set_tag_expiration"), &[Value::Int(user_id), Value::Int(seconds)])?;
+        logged(ex, "user_change_tag_expiration", serde_json::json!({"tag_expiration": seconds}))?;
+    }
+    if let Some(address) = &changes.invoice_email_address
+        && invoice_address.as_deref().unwrap_or("") != address
+    {
+        let stored = if address.is_empty() { Value::Null } else { Value::text(address.clone()) };
+        run(ex, org_sql("set_invoice_email_address"), &[Value::Int(user_id), stored])?;
+        logged(ex, "user_change_invoicing", serde_json::json!({"invoice_email_address": address}))?;
+    }
+    if let Some(new) = &changes.email
+        && email.as_deref() != Some(new.as_str())
+    {
+        if !q(ex, "other_person_email", &[Value::text(new.clone()), Value::Int(user_id)])?.is_empty() {
+            return Err(invalid(Rule::EmailTaken, "E-mail address already used"));
+        }
+        q(ex, "set_email_verified", &[Value::Int(user_id), Value::text(new.clone())])?;
+        logged(ex, "user_change_email", serde_json::json!({"email": new, "old_email": email}))?;
+    }
+    if !changes.metadata.is_empty() {
+        let mut values: Vec<Value> = vec![Value::Int(user_id)];
+        for (i, field) in METADATA_FIELDS.iter().enumerate() {
+            let v = match changes.metadata.get(*field) {
+                Some(serde_json::Value::String(s)) => Value::text(s.clone()),
+                Some(_) => Value::Null,
+                None => text(3 + i).map_or(Value::Null, Value::text),
+            };
+            values.push(v);
+        }
+        q(ex, "set_metadata", &values)?;
+        logged(ex, "user_change_metadata", serde_json::Value::Object(changes.metadata.clone()))?;
+    }
+    Ok(())
+}
+
 /// Quay's login back-off (`util/backoff.py` with a 1 s scale): after `failed` wrong passwords in
 /// a row, a password login is refused until 0.5 s × (2^failed − 1) have passed since the last
 /// one, whatever the password. `Some(milliseconds left)` while it must be refused.

@@ -3,7 +3,7 @@
 -- quota_notify_rejected; view quay.quota_usage), auto-prune policies (quay.autoprune_policy_create,
 -- autoprune_policy_update, autoprune_policy_delete, autoprune_repository, autoprune_run_due) and
 -- the workers' periodic jobs (table quay.periodic_job_run, quay.periodic_job_ran, view
--- quay.periodic_jobs). The quota totals and the prune queued after a push are kept by the
+-- quay.periodic_jobs), quay.user_update (PUT /api/v1/user/). The quota totals and the prune queued after a push are kept by the
 -- library's manifest_put / manifest_push and GC, which need no new SQL objects.
 
 CREATE TABLE periodic_job_run (
@@ -125,9 +125,10 @@ AS 'MODULE_PATHNAME', 'quota_check_wrapper';
 -- quay::quota_create
 CREATE  FUNCTION "quota_create"(
 	"namespace_id" bigint, /* i64 */
-	"limit_bytes" bigint /* i64 */
+	"limit_bytes" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS bigint /* i64 */
-STRICT VOLATILE
+VOLATILE
 SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'quota_create_wrapper';
@@ -135,9 +136,10 @@ AS 'MODULE_PATHNAME', 'quota_create_wrapper';
 -- quay::quota_delete
 CREATE  FUNCTION "quota_delete"(
 	"namespace_id" bigint, /* i64 */
-	"quota_id" bigint /* i64 */
+	"quota_id" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS void
-STRICT VOLATILE
+VOLATILE
 SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'quota_delete_wrapper';
@@ -147,9 +149,10 @@ CREATE  FUNCTION "quota_limit_create"(
 	"namespace_id" bigint, /* i64 */
 	"quota_id" bigint, /* i64 */
 	"limit_type" TEXT, /* & str */
-	"threshold_percent" bigint /* i64 */
+	"threshold_percent" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS bigint /* i64 */
-STRICT VOLATILE
+VOLATILE
 SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'quota_limit_create_wrapper';
@@ -158,9 +161,10 @@ AS 'MODULE_PATHNAME', 'quota_limit_create_wrapper';
 CREATE  FUNCTION "quota_limit_delete"(
 	"namespace_id" bigint, /* i64 */
 	"quota_id" bigint, /* i64 */
-	"limit_id" bigint /* i64 */
+	"limit_id" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS void
-STRICT VOLATILE
+VOLATILE
 SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'quota_limit_delete_wrapper';
@@ -171,9 +175,10 @@ CREATE  FUNCTION "quota_limit_update"(
 	"quota_id" bigint, /* i64 */
 	"limit_id" bigint, /* i64 */
 	"limit_type" TEXT, /* & str */
-	"threshold_percent" bigint /* i64 */
+	"threshold_percent" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS void
-STRICT VOLATILE
+VOLATILE
 SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'quota_limit_update_wrapper';
@@ -192,9 +197,10 @@ AS 'MODULE_PATHNAME', 'quota_notify_rejected_wrapper';
 CREATE  FUNCTION "quota_update"(
 	"namespace_id" bigint, /* i64 */
 	"quota_id" bigint, /* i64 */
-	"limit_bytes" bigint /* i64 */
+	"limit_bytes" bigint, /* i64 */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS void
-STRICT VOLATILE
+VOLATILE
 SET search_path TO public, pg_catalog
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'quota_update_wrapper';
@@ -212,17 +218,17 @@ AS 'MODULE_PATHNAME', 'quota_update_wrapper';
 
 COMMENT ON FUNCTION quota_notify_rejected(bigint, text) IS
   'After a push into the repository was refused with QUAY_QUOTA_EXCEEDED (its transaction rolled back): queue quota_error for the repository''s notifications, at most once per 24 h while the limit stays crossed. event_context as quay.manifest_push takes. Returns the deliveries queued.';
-COMMENT ON FUNCTION quota_create(bigint, bigint) IS
-  'Give a namespace its storage quota (userorganizationquota, one per namespace) of limit_bytes (> 0). Returns its id. QUAY_QUOTA_EXISTS when it has one.';
-COMMENT ON FUNCTION quota_update(bigint, bigint, bigint) IS
+COMMENT ON FUNCTION quota_create(bigint, bigint, text) IS
+  'Give a namespace its storage quota (userorganizationquota, one per namespace) of limit_bytes (> 0), with the action log (org_create_quota) in the same transaction. Returns its id. QUAY_QUOTA_EXISTS when it has one.';
+COMMENT ON FUNCTION quota_update(bigint, bigint, bigint, text) IS
   'Change the namespace quota''s limit_bytes; quota notifications start over. QUAY_QUOTA_UNKNOWN for another namespace''s quota.';
-COMMENT ON FUNCTION quota_delete(bigint, bigint) IS
+COMMENT ON FUNCTION quota_delete(bigint, bigint, text) IS
   'Delete the namespace''s quota with its limits.';
-COMMENT ON FUNCTION quota_limit_create(bigint, bigint, text, bigint) IS
+COMMENT ON FUNCTION quota_limit_create(bigint, bigint, text, bigint, text) IS
   'Add a Warning or Reject limit at threshold_percent (1..100) of the quota. A push that takes the namespace past a Reject limit is refused (QUAY_QUOTA_EXCEEDED); reaching a limit queues quota_warning / quota_error. QUAY_QUOTA_LIMIT_EXISTS for the same type and percent twice.';
-COMMENT ON FUNCTION quota_limit_update(bigint, bigint, bigint, text, bigint) IS
+COMMENT ON FUNCTION quota_limit_update(bigint, bigint, bigint, text, bigint, text) IS
   'Change a quota limit''s type and percent.';
-COMMENT ON FUNCTION quota_limit_delete(bigint, bigint, bigint) IS
+COMMENT ON FUNCTION quota_limit_delete(bigint, bigint, bigint, text) IS
   'Delete a quota limit.';
 COMMENT ON FUNCTION quota_check(bigint) IS
   'NULL, or why a new upload into the repository is refused: its namespace is at or past a Reject limit (Quay''s check before an upload starts).';
@@ -238,4 +244,22 @@ SELECT u.username AS namespace, u.organization, s.size_bytes, s.backfill_complet
   JOIN public."user" u ON u.id = s.namespace_user_id
   LEFT JOIN public.userorganizationquota q ON q.namespace_id = s.namespace_user_id;
 COMMENT ON VIEW quota_usage IS 'Each namespace''s stored bytes (exact: kept in the push and GC transactions), its quota and limits, and the percent used.';
+
+-- quay::user_update
+CREATE  FUNCTION "user_update"(
+	"user_id" bigint, /* i64 */
+	"changes" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'user_update_wrapper';
+
+-- requires:
+--   user_update
+
+
+COMMENT ON FUNCTION user_update(bigint, text, text) IS
+  'Change a person''s own account (PUT /api/v1/user/): changes JSON with email, invoice_email, invoice_email_address, tag_expiration_s and metadata (given_name, family_name, company, location), each change logged as Quay does (user_change_*), in one transaction. QUAY_EMAIL_TAKEN when another person uses the address.';
 

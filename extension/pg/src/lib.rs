@@ -2014,26 +2014,51 @@ COMMENT ON VIEW queue_status IS 'Per queue: available, running, expired leases, 
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
-fn quota_create(namespace_id: i64, limit_bytes: i64) -> i64 {
-    with_core(|ex| quay_core::quota::quota_create(ex, namespace_id, limit_bytes))
+fn quota_create(namespace_id: i64, limit_bytes: i64, log: default!(Option<&str>, "NULL")) -> i64 {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::quota::quota_create(ex, namespace_id, limit_bytes, log.as_ref())
+    })
 }
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
-fn quota_update(namespace_id: i64, quota_id: i64, limit_bytes: i64) {
-    with_core(|ex| quay_core::quota::quota_update(ex, namespace_id, quota_id, limit_bytes))
+fn quota_update(namespace_id: i64, quota_id: i64, limit_bytes: i64, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::quota::quota_update(ex, namespace_id, quota_id, limit_bytes, log.as_ref())
+    })
 }
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
-fn quota_delete(namespace_id: i64, quota_id: i64) {
-    with_core(|ex| quay_core::quota::quota_delete(ex, namespace_id, quota_id))
+fn quota_delete(namespace_id: i64, quota_id: i64, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::quota::quota_delete(ex, namespace_id, quota_id, log.as_ref())
+    })
 }
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
-fn quota_limit_create(namespace_id: i64, quota_id: i64, limit_type: &str, threshold_percent: i64) -> i64 {
-    with_core(|ex| quay_core::quota::limit_create(ex, namespace_id, quota_id, limit_type, threshold_percent))
+fn quota_limit_create(
+    namespace_id: i64,
+    quota_id: i64,
+    limit_type: &str,
+    threshold_percent: i64,
+    log: default!(Option<&str>, "NULL"),
+) -> i64 {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::quota::limit_create(
+            ex,
+            namespace_id,
+            quota_id,
+            limit_type,
+            threshold_percent,
+            log.as_ref(),
+        )
+    })
 }
 
 #[pg_extern(volatile)]
@@ -2044,16 +2069,29 @@ fn quota_limit_update(
     limit_id: i64,
     limit_type: &str,
     threshold_percent: i64,
+    log: default!(Option<&str>, "NULL"),
 ) {
     with_core(|ex| {
-        quay_core::quota::limit_update(ex, namespace_id, quota_id, limit_id, limit_type, threshold_percent)
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::quota::limit_update(
+            ex,
+            namespace_id,
+            quota_id,
+            limit_id,
+            limit_type,
+            threshold_percent,
+            log.as_ref(),
+        )
     })
 }
 
 #[pg_extern(volatile)]
 #[search_path(public, pg_catalog)]
-fn quota_limit_delete(namespace_id: i64, quota_id: i64, limit_id: i64) {
-    with_core(|ex| quay_core::quota::limit_delete(ex, namespace_id, quota_id, limit_id))
+fn quota_limit_delete(namespace_id: i64, quota_id: i64, limit_id: i64, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::quota::limit_delete(ex, namespace_id, quota_id, limit_id, log.as_ref())
+    })
 }
 
 #[pg_extern(stable)]
@@ -2075,17 +2113,17 @@ extension_sql!(
     r#"
 COMMENT ON FUNCTION quota_notify_rejected(bigint, text) IS
   'After a push into the repository was refused with QUAY_QUOTA_EXCEEDED (its transaction rolled back): queue quota_error for the repository''s notifications, at most once per 24 h while the limit stays crossed. event_context as quay.manifest_push takes. Returns the deliveries queued.';
-COMMENT ON FUNCTION quota_create(bigint, bigint) IS
-  'Give a namespace its storage quota (userorganizationquota, one per namespace) of limit_bytes (> 0). Returns its id. QUAY_QUOTA_EXISTS when it has one.';
-COMMENT ON FUNCTION quota_update(bigint, bigint, bigint) IS
+COMMENT ON FUNCTION quota_create(bigint, bigint, text) IS
+  'Give a namespace its storage quota (userorganizationquota, one per namespace) of limit_bytes (> 0), with the action log (org_create_quota) in the same transaction. Returns its id. QUAY_QUOTA_EXISTS when it has one.';
+COMMENT ON FUNCTION quota_update(bigint, bigint, bigint, text) IS
   'Change the namespace quota''s limit_bytes; quota notifications start over. QUAY_QUOTA_UNKNOWN for another namespace''s quota.';
-COMMENT ON FUNCTION quota_delete(bigint, bigint) IS
+COMMENT ON FUNCTION quota_delete(bigint, bigint, text) IS
   'Delete the namespace''s quota with its limits.';
-COMMENT ON FUNCTION quota_limit_create(bigint, bigint, text, bigint) IS
+COMMENT ON FUNCTION quota_limit_create(bigint, bigint, text, bigint, text) IS
   'Add a Warning or Reject limit at threshold_percent (1..100) of the quota. A push that takes the namespace past a Reject limit is refused (QUAY_QUOTA_EXCEEDED); reaching a limit queues quota_warning / quota_error. QUAY_QUOTA_LIMIT_EXISTS for the same type and percent twice.';
-COMMENT ON FUNCTION quota_limit_update(bigint, bigint, bigint, text, bigint) IS
+COMMENT ON FUNCTION quota_limit_update(bigint, bigint, bigint, text, bigint, text) IS
   'Change a quota limit''s type and percent.';
-COMMENT ON FUNCTION quota_limit_delete(bigint, bigint, bigint) IS
+COMMENT ON FUNCTION quota_limit_delete(bigint, bigint, bigint, text) IS
   'Delete a quota limit.';
 COMMENT ON FUNCTION quota_check(bigint) IS
   'NULL, or why a new upload into the repository is refused: its namespace is at or past a Reject limit (Quay''s check before an upload starts).';
@@ -2258,4 +2296,23 @@ SELECT job, last_finished, (now() AT TIME ZONE 'UTC') - last_finished AS since, 
 COMMENT ON VIEW periodic_jobs IS 'Each periodic job of the workers: when it last finished, how long ago, its status and duration, runs and failures.';
 "#,
     name = "periodic_jobs_sql"
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn user_update(user_id: i64, changes: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let changes = quay_core::users::PersonChanges::from_json(changes)?;
+        quay_core::users::update(ex, user_id, &changes, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION user_update(bigint, text, text) IS
+  'Change a person''s own account (PUT /api/v1/user/): changes JSON with email, invoice_email, invoice_email_address, tag_expiration_s and metadata (given_name, family_name, company, location), each change logged as Quay does (user_change_*), in one transaction. QUAY_EMAIL_TAKEN when another person uses the address.';
+"#,
+    name = "comment_user_update",
+    requires = [user_update]
 );

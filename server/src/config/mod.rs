@@ -214,6 +214,8 @@ config_keys! {
     /// configured locations. This server does not replicate.
     "FEATURE_STORAGE_REPLICATION" => feature_storage_replication: Flag = Flag(false);
     "FEATURE_CHANGE_TAG_EXPIRATION" => feature_change_tag_expiration: Flag = Flag(true);
+    /// Names, company and location on accounts (`PUT /api/v1/user/`).
+    "FEATURE_USER_METADATA" => feature_user_metadata: Flag = Flag(false);
     "FEATURE_USER_LAST_ACCESSED" => feature_user_last_accessed: Flag = Flag(true);
     /// `POST /api/v1/user/initialize` creates the first user of an empty database (on in the
     /// mirror preset).

@@ -5,8 +5,10 @@
 use super::Context;
 use super::Refused;
 use super::access::ApiCaller;
+use super::log_entry::{Origin, entry};
 use crate::store::quota::Quota;
 use quay_core::permissions::NamespaceAccess;
+use serde_json::json;
 
 /// The routes exist with `FEATURE_SUPER_USERS`, `FEATURE_QUOTA_MANAGEMENT` and
 /// `FEATURE_EDIT_QUOTA` (Quay's `show_if`).
@@ -71,67 +73,129 @@ pub async fn get(
     ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)
 }
 
-pub async fn create(ctx: &Context, caller: &ApiCaller, org: &str, limit_bytes: i64) -> Result<i64, Refused> {
-    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
-    Ok(ctx.store.quota_create(ns.id, limit_bytes).await?)
+/// Quay's `limit` text in the logs: bitmath's best binary prefix, one decimal (`"10.0 GiB"`).
+pub fn human_bytes(n: i64) -> String {
+    const UNITS: [&str; 7] = ["Byte", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// Who acts and from where, for Quay's `org_*_quota*` action logs (account: the namespace).
+pub struct Actor<'a> {
+    pub caller: &'a ApiCaller,
+    pub origin: &'a Origin,
+}
+
+pub async fn create(ctx: &Context, who: Actor<'_>, org: &str, limit_bytes: i64) -> Result<i64, Refused> {
+    let ns = resolve(ctx, who.caller, &Namespace::Organization(org), true).await?;
+    let log = entry(
+        who.caller,
+        who.origin,
+        "org_create_quota",
+        json!({"namespace": org, "limit_bytes": limit_bytes, "limit": human_bytes(limit_bytes)}),
+    );
+    Ok(ctx.store.quota_create(ns.id, limit_bytes, log).await?)
 }
 
 pub async fn update(
     ctx: &Context,
-    caller: &ApiCaller,
+    who: Actor<'_>,
     org: &str,
     quota_id: i64,
     limit_bytes: Option<i64>,
 ) -> Result<Quota, Refused> {
-    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
+    let ns = resolve(ctx, who.caller, &Namespace::Organization(org), true).await?;
+    let before = ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)?;
     if let Some(bytes) = limit_bytes {
-        ctx.store.quota_update(ns.id, quota_id, bytes).await?;
+        let log = entry(
+            who.caller,
+            who.origin,
+            "org_change_quota",
+            json!({"namespace": org, "limit_bytes": bytes, "limit": human_bytes(bytes),
+                   "previous_limit_bytes": before.limit_bytes, "quota_id": quota_id}),
+        );
+        ctx.store.quota_update(ns.id, quota_id, bytes, log).await?;
     }
     ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)
 }
 
-pub async fn delete(ctx: &Context, caller: &ApiCaller, org: &str, quota_id: i64) -> Result<(), Refused> {
-    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
-    Ok(ctx.store.quota_delete(ns.id, quota_id).await?)
+pub async fn delete(ctx: &Context, who: Actor<'_>, org: &str, quota_id: i64) -> Result<(), Refused> {
+    let ns = resolve(ctx, who.caller, &Namespace::Organization(org), true).await?;
+    let before = ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)?;
+    let log = entry(
+        who.caller,
+        who.origin,
+        "org_delete_quota",
+        json!({"namespace": org, "quota_id": quota_id, "limit_bytes": before.limit_bytes}),
+    );
+    Ok(ctx.store.quota_delete(ns.id, quota_id, log).await?)
 }
 
 pub async fn limit_create(
     ctx: &Context,
-    caller: &ApiCaller,
+    who: Actor<'_>,
     org: &str,
     quota_id: i64,
     kind: &str,
     percent: i64,
 ) -> Result<i64, Refused> {
-    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
-    Ok(ctx.store.quota_limit_create(ns.id, quota_id, kind, percent).await?)
+    let ns = resolve(ctx, who.caller, &Namespace::Organization(org), true).await?;
+    let log = entry(
+        who.caller,
+        who.origin,
+        "org_create_quota_limit",
+        json!({"namespace": org, "quota_id": quota_id, "type": kind, "threshold_percent": percent}),
+    );
+    Ok(ctx.store.quota_limit_create(ns.id, quota_id, (kind, percent), log).await?)
 }
 
 /// Changes a limit's type and/or percent; returns the whole quota (as Quay does).
 pub async fn limit_update(
     ctx: &Context,
-    caller: &ApiCaller,
+    who: Actor<'_>,
     org: &str,
     (quota_id, limit_id): (i64, i64),
     kind: Option<&str>,
     percent: Option<i64>,
 ) -> Result<Quota, Refused> {
-    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
+    let ns = resolve(ctx, who.caller, &Namespace::Organization(org), true).await?;
     let quota = ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)?;
     let current = quota.limits.iter().find(|l| l.id == limit_id).ok_or(Refused::NotFound)?;
     let kind = kind.unwrap_or(&current.kind).to_string();
     let percent = percent.unwrap_or(current.percent);
-    ctx.store.quota_limit_update(ns.id, quota_id, limit_id, &kind, percent).await?;
+    let log = entry(
+        who.caller,
+        who.origin,
+        "org_change_quota_limit",
+        json!({"namespace": org, "quota_id": quota_id, "limit_id": limit_id, "type": kind,
+               "threshold_percent": percent, "previous_type": current.kind,
+               "previous_threshold_percent": current.percent}),
+    );
+    ctx.store.quota_limit_update(ns.id, (quota_id, limit_id), (&kind, percent), log).await?;
     ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)
 }
 
 pub async fn limit_delete(
     ctx: &Context,
-    caller: &ApiCaller,
+    who: Actor<'_>,
     org: &str,
     quota_id: i64,
     limit_id: i64,
 ) -> Result<(), Refused> {
-    let ns = resolve(ctx, caller, &Namespace::Organization(org), true).await?;
-    Ok(ctx.store.quota_limit_delete(ns.id, quota_id, limit_id).await?)
+    let ns = resolve(ctx, who.caller, &Namespace::Organization(org), true).await?;
+    let quota = ctx.store.quota_of(ns.id).await?.filter(|q| q.id == quota_id).ok_or(Refused::NotFound)?;
+    let current = quota.limits.iter().find(|l| l.id == limit_id).ok_or(Refused::NotFound)?;
+    let log = entry(
+        who.caller,
+        who.origin,
+        "org_delete_quota_limit",
+        json!({"namespace": org, "quota_id": quota_id, "limit_id": limit_id, "type": current.kind,
+               "threshold_percent": current.percent}),
+    );
+    Ok(ctx.store.quota_limit_delete(ns.id, (quota_id, limit_id), log).await?)
 }

@@ -188,6 +188,58 @@ pub async fn delete_person(ctx: &Context, caller: &ApiCaller, name: &str) -> Res
     Ok(())
 }
 
+/// `DELETE /api/v1/user/`: the signed-in person deletes its own account (`user:admin`, fresh
+/// sign-in): disabled and renamed at once, purged by the namespacegc job; refused while it is
+/// the only admin of an organization (Quay's message). Logged as Quay does (`user_delete`).
+pub async fn delete_own(ctx: &Context, caller: &ApiCaller, origin: &Origin) -> Result<(), Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
+    caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
+    if ctx.config.authentication_type != "Database" {
+        return Err(Refused::NotFound);
+    }
+    let (id, name) = (user.id, user.username.clone());
+    ctx.store.namespace_delete(id).await?;
+    super::access::forget_validated_tokens();
+    let mut log = entry(caller, origin, "user_delete", json!({"username": name}));
+    log.account_id = Some(id);
+    if let Err(e) = ctx.store.log_action(log).await {
+        tracing::warn!(error = %e, "user_delete not logged");
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/user/`: anyone creates an account (with `FEATURE_USER_CREATION` and
+/// `FEATURE_DIRECT_LOGIN`, database authentication): Quay's checks and messages, then the new
+/// person is signed in (no mailing here, so nothing awaits verification). Returns the account.
+pub async fn create_own(
+    ctx: &Context,
+    origin: &Origin,
+    username: &str,
+    pw: &str,
+    email: Option<&str>,
+) -> Result<Account, Refused> {
+    let c = &ctx.config;
+    if !(c.feature_user_creation.0 && c.feature_direct_login.0) || c.authentication_type != "Database" {
+        return Err(Refused::NotFound);
+    }
+    if ctx.store.account_by_name(username).await?.is_some_and(|a| !a.organization && !a.robot) {
+        return Err(Refused::Invalid("The username already exists".into()));
+    }
+    password::check_policy(pw).map_err(|_| {
+        Refused::Invalid(
+            "Invalid password, password must be at least 8 characters and contain no whitespace.".into(),
+        )
+    })?;
+    let hash = hash(pw).await?;
+    let email =
+        email.filter(|e| !e.is_empty()).map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    let log =
+        entry(&ApiCaller::default(), origin, "user_create", json!({"email": email, "username": username}));
+    ctx.store.person_create(username, &email, Some(&hash), tag_expiration(ctx), Some(log)).await?;
+    ctx.store.account_by_name(username).await?.ok_or(Refused::NotFound)
+}
+
 /// A superuser acting as one, with a fresh sign-in when through a browser session (Quay's
 /// superuser routes all require one).
 fn superuser(ctx: &Context, caller: &ApiCaller) -> Result<(), Refused> {
@@ -251,8 +303,51 @@ pub async fn change_own_password(
     caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
     password::check_policy(pw).map_err(|m| Refused::Invalid(format!("Invalid password: {m}")))?;
     let hash = hash(pw).await?;
-    let log = entry(caller, origin, "user_change_password", json!({"username": user.username}));
+    let log = entry(caller, origin, "account_change_password", json!({}));
     ctx.store.person_set_password(user.id, &hash, Some(log)).await?;
+    ctx.store.account_by_name(&user.username).await?.ok_or(Refused::NotFound)
+}
+
+/// `PUT /api/v1/user/` beyond the password: invoicing, e-mail (no mailing: changed at once and
+/// verified), the time-machine window (with `FEATURE_CHANGE_TAG_EXPIRATION`, one of
+/// `TAG_EXPIRATION_OPTIONS`) and, with `FEATURE_USER_METADATA`, names, company and location;
+/// one transaction with Quay's logs. The caller's `user:admin` and a fresh sign-in, as for the
+/// password.
+pub async fn change_own_account(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    mut changes: quay_core::users::PersonChanges,
+) -> Result<Account, Refused> {
+    let user = caller.signed_in()?;
+    caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
+    caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
+    if !ctx.config.feature_change_tag_expiration.0 {
+        changes.tag_expiration_s = None;
+    }
+    if let Some(s) = changes.tag_expiration_s {
+        let allowed = ctx.config.tag_expiration_options.iter().any(|o| {
+            quay_core::duration::parse_seconds(o).ok().and_then(|v| i64::try_from(v).ok()) == Some(s)
+        });
+        if !allowed {
+            return Err(Refused::Rule {
+                code: quay_core::rules::Rule::InvalidArgument,
+                message: "Invalid tag expiration option".into(),
+            });
+        }
+    }
+    if !ctx.config.feature_user_metadata.0 {
+        changes.metadata.clear();
+    }
+    let nothing = changes.email.is_none()
+        && changes.invoice_email.is_none()
+        && changes.invoice_email_address.is_none()
+        && changes.tag_expiration_s.is_none()
+        && changes.metadata.is_empty();
+    if !nothing {
+        let log = entry(caller, origin, "user_change_metadata", json!({}));
+        ctx.store.person_update(user.id, changes, log).await?;
+    }
     ctx.store.account_by_name(&user.username).await?.ok_or(Refused::NotFound)
 }
 

@@ -4,6 +4,7 @@
 use super::query::{Access, first, int, text};
 use super::{Store, StoreError};
 use quay_core::exec::{Value, named};
+use quay_core::logs::LogEntry;
 
 const SQL: &str = include_str!("../../../sql/store/quota.sql");
 
@@ -61,12 +62,17 @@ impl Store {
         .await
     }
 
-    pub async fn quota_create(&self, namespace_id: i64, limit_bytes: i64) -> Result<i64, StoreError> {
+    pub async fn quota_create(
+        &self,
+        namespace_id: i64,
+        limit_bytes: i64,
+        log: LogEntry,
+    ) -> Result<i64, StoreError> {
         self.call(
             Access::Write,
-            "SELECT quay.quota_create($1, $2)",
-            vec![Value::Int(namespace_id), Value::Int(limit_bytes)],
-            move |ex| quay_core::quota::quota_create(ex, namespace_id, limit_bytes),
+            "SELECT quay.quota_create($1, $2, $3)",
+            vec![Value::Int(namespace_id), Value::Int(limit_bytes), Value::text(log.to_json())],
+            move |ex| quay_core::quota::quota_create(ex, namespace_id, limit_bytes, Some(&log)),
             |rows| first(rows, |r| int(r, 0)),
         )
         .await
@@ -77,23 +83,34 @@ impl Store {
         namespace_id: i64,
         quota_id: i64,
         limit_bytes: i64,
+        log: LogEntry,
     ) -> Result<(), StoreError> {
         self.call(
             Access::Write,
-            "SELECT quay.quota_update($1, $2, $3)::text",
-            vec![Value::Int(namespace_id), Value::Int(quota_id), Value::Int(limit_bytes)],
-            move |ex| quay_core::quota::quota_update(ex, namespace_id, quota_id, limit_bytes),
+            "SELECT quay.quota_update($1, $2, $3, $4)::text",
+            vec![
+                Value::Int(namespace_id),
+                Value::Int(quota_id),
+                Value::Int(limit_bytes),
+                Value::text(log.to_json()),
+            ],
+            move |ex| quay_core::quota::quota_update(ex, namespace_id, quota_id, limit_bytes, Some(&log)),
             |_| Some(()),
         )
         .await
     }
 
-    pub async fn quota_delete(&self, namespace_id: i64, quota_id: i64) -> Result<(), StoreError> {
+    pub async fn quota_delete(
+        &self,
+        namespace_id: i64,
+        quota_id: i64,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
         self.call(
             Access::Write,
-            "SELECT quay.quota_delete($1, $2)::text",
-            vec![Value::Int(namespace_id), Value::Int(quota_id)],
-            move |ex| quay_core::quota::quota_delete(ex, namespace_id, quota_id),
+            "SELECT quay.quota_delete($1, $2, $3)::text",
+            vec![Value::Int(namespace_id), Value::Int(quota_id), Value::text(log.to_json())],
+            move |ex| quay_core::quota::quota_delete(ex, namespace_id, quota_id, Some(&log)),
             |_| Some(()),
         )
         .await
@@ -103,15 +120,21 @@ impl Store {
         &self,
         namespace_id: i64,
         quota_id: i64,
-        kind: &str,
-        percent: i64,
+        (kind, percent): (&str, i64),
+        log: LogEntry,
     ) -> Result<i64, StoreError> {
         let k = kind.to_string();
         self.call(
             Access::Write,
-            "SELECT quay.quota_limit_create($1, $2, $3, $4)",
-            vec![Value::Int(namespace_id), Value::Int(quota_id), Value::text(kind), Value::Int(percent)],
-            move |ex| quay_core::quota::limit_create(ex, namespace_id, quota_id, &k, percent),
+            "SELECT quay.quota_limit_create($1, $2, $3, $4, $5)",
+            vec![
+                Value::Int(namespace_id),
+                Value::Int(quota_id),
+                Value::text(kind),
+                Value::Int(percent),
+                Value::text(log.to_json()),
+            ],
+            move |ex| quay_core::quota::limit_create(ex, namespace_id, quota_id, &k, percent, Some(&log)),
             |rows| first(rows, |r| int(r, 0)),
         )
         .await
@@ -120,23 +143,25 @@ impl Store {
     pub async fn quota_limit_update(
         &self,
         namespace_id: i64,
-        quota_id: i64,
-        limit_id: i64,
-        kind: &str,
-        percent: i64,
+        (quota_id, limit_id): (i64, i64),
+        (kind, percent): (&str, i64),
+        log: LogEntry,
     ) -> Result<(), StoreError> {
         let k = kind.to_string();
         self.call(
             Access::Write,
-            "SELECT quay.quota_limit_update($1, $2, $3, $4, $5)::text",
+            "SELECT quay.quota_limit_update($1, $2, $3, $4, $5, $6)::text",
             vec![
                 Value::Int(namespace_id),
                 Value::Int(quota_id),
                 Value::Int(limit_id),
                 Value::text(kind),
                 Value::Int(percent),
+                Value::text(log.to_json()),
             ],
-            move |ex| quay_core::quota::limit_update(ex, namespace_id, quota_id, limit_id, &k, percent),
+            move |ex| {
+                quay_core::quota::limit_update(ex, namespace_id, quota_id, limit_id, &k, percent, Some(&log))
+            },
             |_| Some(()),
         )
         .await
@@ -145,14 +170,19 @@ impl Store {
     pub async fn quota_limit_delete(
         &self,
         namespace_id: i64,
-        quota_id: i64,
-        limit_id: i64,
+        (quota_id, limit_id): (i64, i64),
+        log: LogEntry,
     ) -> Result<(), StoreError> {
         self.call(
             Access::Write,
-            "SELECT quay.quota_limit_delete($1, $2, $3)::text",
-            vec![Value::Int(namespace_id), Value::Int(quota_id), Value::Int(limit_id)],
-            move |ex| quay_core::quota::limit_delete(ex, namespace_id, quota_id, limit_id),
+            "SELECT quay.quota_limit_delete($1, $2, $3, $4)::text",
+            vec![
+                Value::Int(namespace_id),
+                Value::Int(quota_id),
+                Value::Int(limit_id),
+                Value::text(log.to_json()),
+            ],
+            move |ex| quay_core::quota::limit_delete(ex, namespace_id, quota_id, limit_id, Some(&log)),
             |_| Some(()),
         )
         .await

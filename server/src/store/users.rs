@@ -274,6 +274,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Changes a person's own account (`quay.user_update`), each change logged.
+    pub async fn person_update(
+        &self,
+        user_id: i64,
+        changes: quay_core::users::PersonChanges,
+        log: quay_core::logs::LogEntry,
+    ) -> Result<(), StoreError> {
+        let (c, json) = (changes.to_json(), log.to_json());
+        self.call(
+            Access::Write,
+            "SELECT quay.user_update($1, $2, $3)::text",
+            vec![Value::Int(user_id), Value::text(c), Value::text(json)],
+            move |ex| quay_core::users::update(ex, user_id, &changes, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+}
+
 /// How long the token of `/api/v1/user/initialize` lives: ten years (Quay's is 2.5 hours, too
 /// short for the automation it is meant for; docs/compat.md).
 pub const INITIALIZE_TOKEN_LIFETIME_S: i64 = 10 * 365 * 24 * 3600;

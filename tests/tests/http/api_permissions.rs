@@ -533,3 +533,108 @@ async fn login_backoff_sqlite() {
 async fn login_backoff_postgres() {
     login_backoff(Backend::Postgres).await;
 }
+
+/// One's own account through `/api/v1/user/`: PUT beyond the password (invoicing, e-mail,
+/// tag expiration from the options, names with `FEATURE_USER_METADATA`; `username` ignored),
+/// each change logged with Quay's kind, an e-mail another person uses refused with nothing
+/// changed; POST creates an account and signs it in; DELETE refuses an organization's only admin
+/// with Quay's message and deletes the account otherwise.
+async fn own_account(backend: Backend) {
+    let config = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"own\"\nFEATURE_USER_METADATA: true\n";
+    let r = Registry::start(backend, "ownaccount", config).await;
+    let admin = r.initialize_admin().await;
+    let bearer = Cred::Bearer(admin.clone());
+    let body = json!({"invoice_email": true, "email": "admin2@example.com", "tag_expiration_s": 604800,
+                      "given_name": "Ada", "company": "ACME", "username": "renamed"});
+    let (s, v) = send(&r, &bearer, Method::PUT, "/api/v1/user/", Some(body)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["username"], "admin", "username is not changed (no FEATURE_USER_RENAME)");
+    assert_eq!((v["invoice_email"].clone(), v["email"].clone()), (json!(true), json!("admin2@example.com")));
+    assert_eq!(
+        (v["tag_expiration_s"].clone(), v["given_name"].clone(), v["company"].clone()),
+        (json!(604800), json!("Ada"), json!("ACME"))
+    );
+    assert_eq!(v["family_name"], Value::Null);
+    let logged = |kind: &str| {
+        format!(
+            "SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id WHERE k.name = '{kind}'"
+        )
+    };
+    for kind in
+        ["user_change_invoicing", "user_change_tag_expiration", "user_change_email", "user_change_metadata"]
+    {
+        assert_eq!(scalar(&r, &logged(kind)).await, 1, "{kind}");
+    }
+    let (s, v) =
+        send(&r, &bearer, Method::PUT, "/api/v1/user/", Some(json!({"tag_expiration_s": 1234}))).await;
+    assert_eq!((s, v), (400, json!({"message": "Invalid tag expiration option"})));
+    r.user("bob").await;
+    let bob_email = "bob@example.com";
+    let (s, v) = send(
+        &r,
+        &bearer,
+        Method::PUT,
+        "/api/v1/user/",
+        Some(json!({"invoice_email": false, "email": bob_email})),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v.to_string().contains("E-mail address already used"), "{v}");
+    let (_, me) = send(&r, &bearer, Method::GET, "/api/v1/user/", None).await;
+    assert_eq!(me["invoice_email"], true, "nothing of a refused change is kept");
+
+    // An organization's only admin cannot delete itself.
+    let (s, _) = send(
+        &r,
+        &bearer,
+        Method::POST,
+        "/api/v1/organization/",
+        Some(json!({"name": "acme", "email": "acme@example.com"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, v) = send(&r, &bearer, Method::DELETE, "/api/v1/user/", None).await;
+    assert_eq!(
+        (s, v),
+        (400, json!({"message": "Cannot delete admin as you are the only admin for organizations: acme"}))
+    );
+
+    // Anyone creates an account and is signed in by it; then deletes it.
+    let mut b = visitor(&r).await;
+    let post =
+        |b: &Browser, body: Value| b.apply(r.http.post(format!("{}/api/v1/user/", r.url))).json(&body).send();
+    let resp = post(&b, json!({"username": "carol", "password": "short"})).await.expect("post");
+    assert_eq!(resp.status(), 400);
+    assert!(
+        resp.text().await.expect("body").contains("Invalid password, password must be at least 8 characters")
+    );
+    let resp =
+        post(&b, json!({"username": "carol", "password": "a-good-password", "email": "carol@example.com"}))
+            .await
+            .expect("post");
+    assert_eq!(resp.status(), 200);
+    b.absorb(&resp);
+    let view: Value = resp.json().await.expect("json");
+    assert_eq!(view["username"], "carol");
+    let resp = post(&b, json!({"username": "carol", "password": "a-good-password"})).await.expect("post");
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.expect("body").contains("The username already exists"));
+    let (s, me) = send(&r, &Cred::Session(b.clone()), Method::GET, "/api/v1/user/", None).await;
+    assert_eq!((s, me["username"].clone()), (200, json!("carol")), "signed in by the creation");
+    let (s, _) = send(&r, &Cred::Session(b.clone()), Method::DELETE, "/api/v1/user/", None).await;
+    assert_eq!(s, 204);
+    let (s, _) = send(&r, &Cred::Session(b), Method::GET, "/api/v1/user/", None).await;
+    assert_eq!(s, 401, "the deleted account's session ends");
+    assert_eq!(scalar(&r, &logged("user_delete")).await, 1);
+    assert_eq!(scalar(&r, "SELECT COUNT(*) FROM \"user\" WHERE username = 'carol'").await, 0);
+}
+
+#[tokio::test]
+async fn own_account_sqlite() {
+    own_account(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn own_account_postgres() {
+    own_account(Backend::Postgres).await;
+}

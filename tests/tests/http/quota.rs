@@ -98,6 +98,15 @@ async fn quota_holds(backend: Backend) {
     assert_eq!(q["limits"][1]["type"], "Warning");
     assert_eq!(q["limits"][1]["limit_percent"], 50);
     assert_eq!(api(&r, Method::GET, "/api/v1/organization/acme/quota/999999", &admin, None).await.0, 404);
+    // Quay's action logs (account: the organization).
+    let logged = |kind: &str| {
+        format!(
+            "SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id \
+             JOIN \"user\" u ON u.id = l.account_id WHERE k.name = '{kind}' AND u.username = 'acme'"
+        )
+    };
+    assert_eq!(scalar(&r, &logged("org_create_quota")).await, 1);
+    assert_eq!(scalar(&r, &logged("org_create_quota_limit")).await, 2);
     // A webhook for quota events on acme/r0 (the queue shows what would be sent).
     let t = r
         .token(
@@ -256,6 +265,8 @@ async fn quota_holds(backend: Backend) {
     );
     assert_eq!(api(&r, Method::GET, "/api/v1/organization/acme/quota", &admin, None).await, (200, json!([])));
     assert_eq!(scalar(&r, "SELECT COUNT(*) FROM quotalimits").await, 0);
+    assert_eq!(scalar(&r, &logged("org_change_quota")).await, 1);
+    assert_eq!(scalar(&r, &logged("org_delete_quota")).await, 1);
     let start = r.req(Method::POST, "/v2/acme/r1/blobs/uploads/", Some(&t)).send().await.expect("start");
     assert_eq!(start.status(), 202);
 }

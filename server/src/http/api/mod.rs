@@ -36,7 +36,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/csrf_token", get(users::csrf_token))
         .route("/api/v1/signin", post(users::signin))
         .route("/api/v1/signout", post(users::signout))
-        .route("/api/v1/user/", get(users::current_user).put(users::update_current))
+        .route(
+            "/api/v1/user/",
+            get(users::current_user)
+                .put(users::update_current)
+                .post(users::create_current)
+                .delete(users::delete_current),
+        )
         .route("/api/v1/user/initialize", post(users::initialize))
         .route("/api/v1/users/{name}", get(users::profile))
         .route("/api/v1/superuser/users/", get(users::superuser_list).post(users::superuser_create))

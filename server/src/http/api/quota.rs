@@ -6,7 +6,8 @@ use super::input;
 use crate::http::AppState;
 use crate::ops::Refused;
 use crate::ops::access::ApiCaller;
-use crate::ops::quota::{self, Namespace};
+use crate::ops::log_entry::Origin;
+use crate::ops::quota::{self, Actor, Namespace};
 use crate::store::quota::Quota;
 use axum::Extension;
 use axum::body::Bytes;
@@ -16,23 +17,11 @@ use axum::response::{IntoResponse, Response};
 use quay_core::rules::Rule;
 use serde_json::{Value, json};
 
-/// Quay's `limit` text: bitmath's best binary prefix, one decimal (`"10.0 GiB"`).
-pub fn human_bytes(n: i64) -> String {
-    const UNITS: [&str; 7] = ["Byte", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
-
 fn view(q: &Quota) -> Value {
     json!({
         "id": q.id,
         "limit_bytes": q.limit_bytes,
-        "limit": human_bytes(q.limit_bytes),
+        "limit": quota::human_bytes(q.limit_bytes),
         "default_config": false,
         "default_config_exists": false,
         "limits": q.limits.iter().map(|l| json!({"id": l.id, "type": l.kind, "limit_percent": l.percent})).collect::<Vec<_>>(),
@@ -105,6 +94,7 @@ pub async fn user_list(
 pub async fn org_create(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
     Path(org): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -116,7 +106,9 @@ pub async fn org_create(
     if bytes <= 0 {
         return Err(ApiError::invalid(format!("Invalid quota size limit value: '{bytes}'")));
     }
-    quota::create(&ctx, &caller, &org, bytes).await.map_err(|e| refused(&org, e))?;
+    quota::create(&ctx, Actor { caller: &caller, origin: &origin }, &org, bytes)
+        .await
+        .map_err(|e| refused(&org, e))?;
     Ok(created())
 }
 
@@ -164,6 +156,7 @@ pub async fn user_limit(
 pub async fn org_update(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
     Path((org, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -173,16 +166,21 @@ pub async fn org_update(
     if let Some(b) = bytes.filter(|b| *b <= 0) {
         return Err(ApiError::invalid(format!("Invalid quota size limit value: '{b}'")));
     }
-    let q = quota::update(&ctx, &caller, &org, id_of(&id)?, bytes).await.map_err(|e| refused(&org, e))?;
+    let q = quota::update(&ctx, Actor { caller: &caller, origin: &origin }, &org, id_of(&id)?, bytes)
+        .await
+        .map_err(|e| refused(&org, e))?;
     Ok(axum::Json(view(&q)).into_response())
 }
 
 pub async fn org_delete(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
     Path((org, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    quota::delete(&ctx, &caller, &org, id_of(&id)?).await.map_err(|e| refused(&org, e))?;
+    quota::delete(&ctx, Actor { caller: &caller, origin: &origin }, &org, id_of(&id)?)
+        .await
+        .map_err(|e| refused(&org, e))?;
     Ok(no_content())
 }
 
@@ -237,6 +235,7 @@ fn percent_of(body: &Value) -> Result<Option<i64>, ApiError> {
 pub async fn org_limit_create(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
     Path((org, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -244,7 +243,7 @@ pub async fn org_limit_create(
     input::check(&body, &["type", "threshold_percent"], &[])?;
     let (kind, percent) = (limit_type(&body)?, percent_of(&body)?);
     let (Some(kind), Some(percent)) = (kind, percent) else { return Err(ApiError::bad_request()) };
-    quota::limit_create(&ctx, &caller, &org, id_of(&id)?, kind, percent)
+    quota::limit_create(&ctx, Actor { caller: &caller, origin: &origin }, &org, id_of(&id)?, kind, percent)
         .await
         .map_err(|e| refused(&org, e))?;
     Ok(created())
@@ -254,24 +253,33 @@ pub async fn org_limit_create(
 pub async fn org_limit_update(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
     Path((org, id, limit)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body = input::body(&body)?;
     input::check(&body, &[], &[])?;
     let (kind, percent) = (limit_type(&body)?, percent_of(&body)?);
-    let q = quota::limit_update(&ctx, &caller, &org, (id_of(&id)?, id_of(&limit)?), kind, percent)
-        .await
-        .map_err(|e| refused(&org, e))?;
+    let q = quota::limit_update(
+        &ctx,
+        Actor { caller: &caller, origin: &origin },
+        &org,
+        (id_of(&id)?, id_of(&limit)?),
+        kind,
+        percent,
+    )
+    .await
+    .map_err(|e| refused(&org, e))?;
     Ok(axum::Json(view(&q)).into_response())
 }
 
 pub async fn org_limit_delete(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
     Path((org, id, limit)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    quota::limit_delete(&ctx, &caller, &org, id_of(&id)?, id_of(&limit)?)
+    quota::limit_delete(&ctx, Actor { caller: &caller, origin: &origin }, &org, id_of(&id)?, id_of(&limit)?)
         .await
         .map_err(|e| refused(&org, e))?;
     Ok(no_content())

@@ -249,9 +249,10 @@ pub async fn superuser_delete(
     Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
 }
 
-/// `PUT /api/v1/user/ {password}`: a new password for the signed-in person; a browser session is
-/// renewed (the old one ends with the password change). Other account fields are not changed
-/// here yet and are refused rather than ignored.
+/// `PUT /api/v1/user/`: the signed-in person's own account. `password` first (a browser
+/// session is renewed: the old one ends with the password change), then invoicing, e-mail, the
+/// time-machine window and, with `FEATURE_USER_METADATA`, names, company and location, in one
+/// transaction. `username` is ignored (Quay without `FEATURE_USER_RENAME`). Answers the user view.
 pub async fn update_current(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
@@ -260,20 +261,99 @@ pub async fn update_current(
 ) -> Result<Response, ApiError> {
     caller.signed_in()?;
     let body = input::body(&body)?;
-    input::check(&body, &[], &[("password", Kind::String)])?;
-    if let Some(other) = body.as_object().and_then(|o| o.keys().find(|k| k.as_str() != "password")) {
-        return Err(ApiError::invalid(format!("Changing {other} is not supported by this server yet")));
+    input::check(
+        &body,
+        &[],
+        &[
+            ("password", Kind::String),
+            ("invoice_email", Kind::Boolean),
+            ("email", Kind::String),
+            ("tag_expiration_s", Kind::Integer),
+            ("username", Kind::String),
+        ],
+    )?;
+    if body["tag_expiration_s"].as_i64().is_some_and(|s| s < 0) {
+        return Err(ApiError::invalid(format!("{} is less than the minimum of 0", body["tag_expiration_s"])));
     }
-    let Some(pw) = input::str_of(&body, "password") else {
-        return Err(ApiError::invalid("'password' is a required property"));
+    let mut changes = quay_core::users::PersonChanges {
+        email: input::str_of(&body, "email").map(str::to_string),
+        invoice_email: body["invoice_email"].as_bool(),
+        invoice_email_address: body
+            .get("invoice_email_address")
+            .map(|v| v.as_str().unwrap_or("").to_string()),
+        tag_expiration_s: body["tag_expiration_s"].as_i64(),
+        ..Default::default()
     };
-    let account = users::change_own_password(&ctx, &caller, &origin, pw).await?;
+    for field in quay_core::users::METADATA_FIELDS {
+        if let Some(v) = body.get(field) {
+            if !(v.is_string() || v.is_null()) {
+                return Err(ApiError::invalid(format!(
+                    "{} is not of type 'string', 'null'",
+                    input::py_repr(v)
+                )));
+            }
+            changes.metadata.insert(field.to_string(), v.clone());
+        }
+    }
+    let mut account = None;
+    if let Some(pw) = input::str_of(&body, "password") {
+        account = Some(users::change_own_password(&ctx, &caller, &origin, pw).await?);
+    }
+    let updated = match users::change_own_account(&ctx, &caller, &origin, changes).await {
+        Err(Refused::Rule { code: quay_core::rules::Rule::InvalidArgument, message })
+            if message == "Invalid tag expiration option" =>
+        {
+            return Err(ApiError::message(axum::http::StatusCode::BAD_REQUEST, message));
+        }
+        r => r?,
+    };
+    let password_changed = account.is_some();
+    let account = updated;
     let orgs = ctx.store.user_organizations(account.id).await?;
     let resp = ok(views::current_user(&ctx, &account, &orgs));
     Ok(match caller.via {
-        crate::ops::access::Via::Session { .. } => signed_in(resp, account.uuid),
+        crate::ops::access::Via::Session { .. } if password_changed => signed_in(resp, account.uuid),
         _ => resp,
     })
+}
+
+/// `DELETE /api/v1/user/` → 204; the only admin of an organization gets Quay's 400 message.
+pub async fn delete_current(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+) -> Result<Response, ApiError> {
+    match users::delete_own(&ctx, &caller, &origin).await {
+        Ok(()) => Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")])
+            .into_response()),
+        Err(Refused::Rule { code: Rule::NamespaceLastAdmin, message }) => {
+            Err(ApiError::message(StatusCode::BAD_REQUEST, message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /api/v1/user/ {username, password, email?}`: a new account, signed in at once (no
+/// mailing, so nothing awaits verification) → 200 with the user view.
+pub async fn create_current(
+    State(ctx): State<AppState>,
+    Extension(origin): Extension<Origin>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = input::body(&body)?;
+    input::check(
+        &body,
+        &["username", "password"],
+        &[("username", Kind::String), ("password", Kind::String), ("email", Kind::String)],
+    )?;
+    let (u, p) =
+        (input::str_of(&body, "username").unwrap_or(""), input::str_of(&body, "password").unwrap_or(""));
+    let account = match users::create_own(&ctx, &origin, u, p, input::str_of(&body, "email")).await {
+        Err(Refused::NotFound) => return Err(ApiError::url_not_found()),
+        r => r?,
+    };
+    let orgs = ctx.store.user_organizations(account.id).await?;
+    Ok(signed_in(ok(views::current_user(&ctx, &account, &orgs)), account.uuid))
 }
 
 fn inbox_view(n: &crate::store::inbox::InboxItem) -> Value {
