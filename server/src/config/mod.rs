@@ -173,6 +173,10 @@ config_keys! {
     /// Quay's key: `/health/warning` fails when the free share of the storage volume (or the
     /// temporary directory's) is below this.
     "DISKSPACE_HEALTH_WARNING_THRESHOLD" => diskspace_health_warning_threshold: f64 = 0.1;
+    /// Our key: the proxies whose `X-Forwarded-For` is believed (addresses or CIDRs). A request
+    /// from one of them is logged with the address it forwarded for (the nearest untrusted one);
+    /// from anyone else, with its own address: clients cannot write their own into the logs.
+    "TRUSTED_PROXIES" => trusted_proxies: Vec<String> = ["127.0.0.0/8", "::1/128"].map(String::from).to_vec();
     /// Our key: connections served at once; further clients wait in the listen backlog.
     "HTTP_MAX_CONNECTIONS" => http_max_connections: u32 = 512;
     "V2_PAGINATION_SIZE" => v2_pagination_size: u32 = 50;
@@ -269,6 +273,12 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(mult)
+}
+
+/// A `TRUSTED_PROXIES` entry: an address (one host) or a CIDR.
+pub fn parse_proxy(text: &str) -> Option<ipnet::IpNet> {
+    let t = text.trim();
+    t.parse::<ipnet::IpNet>().ok().or_else(|| t.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// Where the configuration came from, for messages and relative paths.
@@ -446,6 +456,11 @@ impl Config {
     /// Semantic checks; one line per problem, each naming its key.
     pub fn validate(&self) -> Vec<String> {
         let mut errs = Vec::new();
+        for (i, p) in self.trusted_proxies.iter().enumerate() {
+            if parse_proxy(p).is_none() {
+                errs.push(format!("TRUSTED_PROXIES[{i}]: {p:?} is not an address or CIDR (e.g. 10.0.0.0/8)"));
+            }
+        }
         if !matches!(self.preferred_url_scheme.as_str(), "http" | "https") {
             errs.push(format!(
                 "PREFERRED_URL_SCHEME: must be http or https, got {:?}",

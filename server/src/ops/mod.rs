@@ -62,6 +62,8 @@ pub struct Context {
     /// The process is shutting down: `/readyz` fails so balancers stop sending requests, while
     /// the requests that still arrive are served.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// `TRUSTED_PROXIES`, parsed: whose `X-Forwarded-For` the action logs believe.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl Context {
@@ -102,6 +104,8 @@ impl Context {
         } else {
             None
         };
+        let trusted_proxies =
+            Arc::new(config.trusted_proxies.iter().filter_map(|p| crate::config::parse_proxy(p)).collect());
         Ok(Context {
             config: Arc::new(config),
             storage,
@@ -112,6 +116,7 @@ impl Context {
             implicit_superuser: Arc::new(std::sync::RwLock::new(implicit)),
             logs: log_writer::LogWriter::start(store.clone()),
             draining: Arc::default(),
+            trusted_proxies,
             store,
         })
     }

@@ -141,3 +141,32 @@ async fn batches_are_all_or_none_sqlite() {
 async fn batches_are_all_or_none_postgres() {
     batches_are_all_or_none(Backend::Postgres).await;
 }
+
+/// The address an action log records: `X-Forwarded-For` only from `TRUSTED_PROXIES` (loopback by
+/// default); from anyone else the peer's own address, so a client cannot choose it.
+#[tokio::test]
+async fn forwarded_addresses_only_from_trusted_proxies() {
+    for (trusted, want) in [("", "203.0.113.9"), ("TRUSTED_PROXIES: []\n", "127.0.0.1")] {
+        let extra =
+            format!("SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"xff\"\n{trusted}");
+        let r = Registry::start(Backend::Sqlite, "xff", &extra).await;
+        let admin = r.initialize_admin().await;
+        let resp = r
+            .req(Method::POST, "/api/v1/repository", Some(&admin))
+            .header("x-forwarded-for", "6.6.6.6, 203.0.113.9")
+            .json(&serde_json::json!({"namespace": "admin", "repository": "app", "visibility": "private", "description": ""}))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(resp.status(), 201);
+        let logged = scalar(
+            &r,
+            &format!(
+                "SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id \
+                 WHERE k.name = 'create_repo' AND l.ip = '{want}'"
+            ),
+        )
+        .await;
+        assert_eq!(logged, 1, "{trusted:?}: create_repo logged from {want}");
+    }
+}

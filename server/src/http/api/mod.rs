@@ -198,7 +198,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/api/v1/{*rest}", any(unknown))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(middleware::from_fn(origin))
+        .layer(middleware::from_fn_with_state(state.clone(), origin))
         .layer(middleware::from_fn_with_state(base, error::render))
 }
 
@@ -207,8 +207,12 @@ async fn unknown() -> Response {
 }
 
 /// Where the request came from, for action logs ([`crate::http::origin`]).
-async fn origin(mut req: Request, next: Next) -> Response {
-    let o = crate::http::origin::of(&req);
+async fn origin(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let o = crate::http::origin::of(&req, &state.trusted_proxies);
     req.extensions_mut().insert(o);
     next.run(req).await
 }

@@ -43,11 +43,11 @@ fn header_value(s: &str) -> HeaderValue {
 }
 
 /// Who the request is, for the action logs.
-fn actor(caller: &crate::ops::access::Caller, req: &Request) -> manifests::Actor {
+fn actor(state: &AppState, caller: &crate::ops::access::Caller, req: &Request) -> manifests::Actor {
     manifests::Actor {
         user_id: caller.user_id,
         username: caller.username().map(str::to_string),
-        origin: crate::http::origin::of(req),
+        origin: crate::http::origin::of(req, &state.trusted_proxies),
     }
 }
 
@@ -59,7 +59,7 @@ pub async fn get(
     head: bool,
 ) -> Result<Response> {
     let caller = access::caller_of(&req);
-    let actor = actor(&caller, &req);
+    let actor = actor(state, &caller, &req);
     let m = manifests::read(state, &caller, &actor, repo, reference)
         .await
         .map_err(|e| match e {
@@ -79,7 +79,7 @@ pub async fn get(
 
 pub async fn put(state: &AppState, repo: &RepoName, reference: &str, req: Request) -> Result<Response> {
     let caller = access::caller_of(&req);
-    let actor = actor(&caller, &req);
+    let actor = actor(state, &caller, &req);
     let (_, found) = authorize(state, caller, repo, Action::Push).await?;
     // OCI distribution 1.1: a push by digest may name tags to set with it (`?tag=a&tag=b`).
     let query_tags: Vec<String> = super::token::query_pairs(req.uri().query())
