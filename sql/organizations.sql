@@ -70,3 +70,12 @@ DELETE FROM repositorypermission
 -- name: drop_member_teams
 DELETE FROM teammember
  WHERE user_id = $2 AND team_id IN (SELECT id FROM team WHERE organization_id = $1)
+
+-- Renaming an organization (superusers; quay_core::organizations::rename).
+-- name: rename_namespace
+UPDATE "user" SET username = $2 WHERE id = $1 AND organization AND enabled RETURNING id
+
+-- name: rename_robots
+-- $1 old name, $2 new name: `old+bot` becomes `new+bot` (a prefix compare: `_` is no wildcard).
+UPDATE "user" SET username = $2 || substr(username, length($1) + 1)
+ WHERE robot AND substr(username, 1, length($1) + 1) = $1 || '+'

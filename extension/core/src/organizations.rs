@@ -181,6 +181,37 @@ pub fn update(
     Ok(())
 }
 
+/// Renames an organization (a superuser's `PUT /api/v1/superuser/organizations/<name>`): the
+/// name must be valid and free (people, organizations and robots share names), and its robots
+/// follow (`old+bot` becomes `new+bot`), in one transaction with the log. Repositories, teams and
+/// permissions hang on ids and move with it.
+pub fn rename(ex: &mut dyn Executor, org_id: i64, new_name: &str, log: Option<&LogEntry>) -> CoreResult<()> {
+    if !crate::names::is_valid_username(new_name) {
+        return Err(invalid(
+            Rule::NameInvalid,
+            format!(
+                "Invalid username {new_name}: Namespace must match expression ^([a-z0-9]+(?:[._-][a-z0-9]+)*)$"
+            ),
+        ));
+    }
+    lock(ex, &format!("quay:namespace:update:{org_id}"))?;
+    lock(ex, &format!("quay:namespace:create:{new_name}"))?;
+    let rows = q(ex, "organization_row", &[Value::Int(org_id)])?;
+    let Some(old) = rows.first().and_then(|r| r.first()).and_then(Value::as_text).map(str::to_string) else {
+        return Err(invalid(Rule::NamespaceUnknown, format!("organization {org_id} does not exist")));
+    };
+    if old == new_name {
+        return Ok(());
+    }
+    if !q(ex, "namespace_by_name", &[Value::text(new_name)])?.is_empty() {
+        return Err(invalid(Rule::NamespaceExists, "Username is already in use"));
+    }
+    logs::record_opt(ex, log, Some(org_id))?;
+    q(ex, "rename_namespace", &[Value::Int(org_id), Value::text(new_name)])?;
+    q(ex, "rename_robots", &[Value::text(&old), Value::text(new_name)])?;
+    Ok(())
+}
+
 /// Removes a person from an organization (Quay's `remove_organization_member`): every team
 /// membership in it and every direct permission on its repositories, in one transaction. The
 /// organization's only admin is refused (`QUAY_NAMESPACE_LAST_ADMIN`). Someone who is not a

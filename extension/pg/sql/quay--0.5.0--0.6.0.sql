@@ -3,7 +3,7 @@
 -- quota_notify_rejected; view quay.quota_usage), auto-prune policies (quay.autoprune_policy_create,
 -- autoprune_policy_update, autoprune_policy_delete, autoprune_repository, autoprune_run_due) and
 -- the workers' periodic jobs (table quay.periodic_job_run, quay.periodic_job_ran, view
--- quay.periodic_jobs), quay.user_update (PUT /api/v1/user/). The quota totals and the prune queued after a push are kept by the
+-- quay.periodic_jobs), quay.user_update (PUT /api/v1/user/), quay.organization_rename. The quota totals and the prune queued after a push are kept by the
 -- library's manifest_put / manifest_push and GC, which need no new SQL objects.
 
 CREATE TABLE periodic_job_run (
@@ -112,6 +112,24 @@ COMMENT ON FUNCTION autoprune_repository(bigint) IS
   'Apply the namespace''s and the repository''s auto-prune policies now (creation_date first, then number_of_tags) under the repository''s tag lock: ends each pruned tag as a delete does (recoverable in the time machine; immutable tags kept) and logs autoprune_tag_delete. Returns the tags pruned.';
 COMMENT ON FUNCTION autoprune_run_due(integer, bigint) IS
   'One slow-timer pass: up to max_namespaces namespaces whose autoprunetaskstatus last ran more than interval_ms ago (SKIP LOCKED) are pruned repository by repository and marked run (success or failure: ...). Returns the tags pruned.';
+
+-- quay::organization_rename
+CREATE  FUNCTION "organization_rename"(
+	"organization_id" bigint, /* i64 */
+	"new_name" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'organization_rename_wrapper';
+
+-- requires:
+--   organization_rename
+
+
+COMMENT ON FUNCTION organization_rename(bigint, text, text) IS
+  'Rename an organization (a superuser''s PUT /api/v1/superuser/organizations/<name>): the new name must be valid and free (QUAY_NAME_INVALID, QUAY_NAMESPACE_EXISTS); its robots follow (old+bot becomes new+bot); with the action log (org_change_name), in one transaction.';
 
 -- quay::quota_check
 CREATE  FUNCTION "quota_check"(

@@ -2316,3 +2316,21 @@ COMMENT ON FUNCTION user_update(bigint, text, text) IS
     name = "comment_user_update",
     requires = [user_update]
 );
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn organization_rename(organization_id: i64, new_name: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::organizations::rename(ex, organization_id, new_name, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION organization_rename(bigint, text, text) IS
+  'Rename an organization (a superuser''s PUT /api/v1/superuser/organizations/<name>): the new name must be valid and free (QUAY_NAME_INVALID, QUAY_NAMESPACE_EXISTS); its robots follow (old+bot becomes new+bot); with the action log (org_change_name), in one transaction.';
+"#,
+    name = "comment_organization_rename",
+    requires = [organization_rename]
+);

@@ -117,6 +117,34 @@ pub async fn superuser_delete(ctx: &Context, caller: &ApiCaller, name: &str) -> 
     Ok(())
 }
 
+/// `PUT /api/v1/superuser/organizations/{name} {name}` (superusers, with a fresh sign-in):
+/// renames the organization and its robots; logged as Quay does (`org_change_name`). Returns
+/// the new name and the e-mail.
+pub async fn superuser_rename(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &super::log_entry::Origin,
+    name: &str,
+    new_name: Option<&str>,
+) -> Result<(String, String), Refused> {
+    caller.require_superuser(ctx)?;
+    caller.require_fresh(ctx, crate::auth::jwt::now_s() as i64)?;
+    let account = ctx.store.account_by_name(name).await?.filter(|a| a.organization && a.enabled);
+    let Some(account) = account else { return Err(Refused::NotFound) };
+    if let Some(new) = new_name.filter(|n| *n != name) {
+        let log = super::log_entry::entry(
+            caller,
+            origin,
+            "org_change_name",
+            serde_json::json!({"old_name": name, "new_name": new, "superuser": caller.username()}),
+        );
+        ctx.store.organization_rename(account.id, new, log).await?;
+        super::access::forget_validated_tokens();
+        return Ok((new.to_string(), account.email));
+    }
+    Ok((account.username, account.email))
+}
+
 /// Superusers: every organization.
 pub async fn all(ctx: &Context, caller: &ApiCaller) -> Result<Vec<(String, String)>, Refused> {
     caller.require_superuser(ctx)?;

@@ -102,6 +102,24 @@ impl Store {
         .await
     }
 
+    /// Renames an organization and its robots (`quay.organization_rename`), logged.
+    pub async fn organization_rename(
+        &self,
+        org_id: i64,
+        new_name: &str,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let (n, json) = (new_name.to_string(), log.to_json());
+        self.call(
+            Access::Write,
+            "SELECT quay.organization_rename($1, $2, $3)::text",
+            vec![Value::Int(org_id), Value::text(new_name), Value::text(json)],
+            move |ex| quay_core::organizations::rename(ex, org_id, &n, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+
     /// Removes a person from every team of the organization and every direct permission on its
     /// repositories, in one transaction.
     pub async fn organization_member_remove(&self, org_id: i64, user_id: i64) -> Result<(), StoreError> {

@@ -538,8 +538,9 @@ async fn web_ui_routes_postgres() {
 }
 
 /// Quay's `popularity` (actions counted in the last week) in the repository list, and a
-/// superuser deleting an organization (`DELETE /api/v1/superuser/organizations/{name}`).
-async fn popularity_and_superuser_org_delete(backend: Backend) {
+/// superuser renaming (`PUT`) and deleting (`DELETE`) an organization
+/// (`/api/v1/superuser/organizations/{name}`).
+async fn popularity_and_superuser_org_rename_delete(backend: Backend) {
     let r = Registry::start(backend, "popularity", CONFIG).await;
     let token = r.initialize_admin().await;
     let post = |path: &'static str, body: Value| {
@@ -588,6 +589,40 @@ async fn popularity_and_superuser_org_delete(backend: Backend) {
     let plain = r.get_json("/api/v1/repository?namespace=popular", Some(&token)).await;
     assert!(plain["repositories"][0].get("popularity").is_none(), "{plain}");
 
+    // A superuser renames the organization; its robots follow, its repositories move with it.
+    let put = |path: &'static str, body: Value| {
+        let (r, token) = (&r, token.clone());
+        async move {
+            r.http.put(format!("{}{path}", r.url)).bearer_auth(&token).json(&body).send().await.expect("put")
+        }
+    };
+    let resp = post("/api/v1/organization/", json!({"name": "taken", "email": "t@example.com"})).await;
+    assert_eq!(resp.status(), 201);
+    let robot = r
+        .http
+        .put(format!("{}/api/v1/organization/popular/robots/ci", r.url))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("robot");
+    assert_eq!(robot.status(), 201);
+    let resp = put("/api/v1/superuser/organizations/popular", json!({"name": "taken"})).await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.expect("body").contains("Username is already in use"));
+    let resp = put("/api/v1/superuser/organizations/popular", json!({"name": "Bad Name"})).await;
+    assert_eq!(resp.status(), 400);
+    let resp = put("/api/v1/superuser/organizations/popular", json!({"name": "famous"})).await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!((v["name"].clone(), v["email"].clone()), (json!("famous"), json!("p@example.com")));
+    let moved = r.get_json("/api/v1/repository?namespace=famous", Some(&token)).await;
+    assert_eq!(moved["repositories"].as_array().map(Vec::len), Some(2), "{moved}");
+    assert_eq!(scalar(&r, "SELECT COUNT(*) FROM \"user\" WHERE username = 'famous+ci' AND robot").await, 1);
+    assert_eq!(scalar(&r, "SELECT COUNT(*) FROM \"user\" WHERE username LIKE 'popular%'").await, 0);
+    let renamed = "SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id WHERE k.name = 'org_change_name'";
+    assert_eq!(scalar(&r, renamed).await, 1);
+
     let del = |path: &'static str| {
         let (r, token) = (&r, token.clone());
         async move {
@@ -601,24 +636,24 @@ async fn popularity_and_superuser_org_delete(backend: Backend) {
         }
     };
     assert_eq!(del("/api/v1/superuser/organizations/nosuch").await, 404);
-    assert_eq!(del("/api/v1/superuser/organizations/popular").await, 204);
+    assert_eq!(del("/api/v1/superuser/organizations/famous").await, 204);
     assert_eq!(
-        r.get_json("/api/v1/repository?namespace=popular", Some(&token)).await["repositories"],
+        r.get_json("/api/v1/repository?namespace=famous", Some(&token)).await["repositories"],
         json!([])
     );
     assert_eq!(
-        scalar(&r, "SELECT COUNT(*) FROM \"user\" WHERE username = 'popular'").await,
+        scalar(&r, "SELECT COUNT(*) FROM \"user\" WHERE username = 'famous'").await,
         0,
         "renamed and disabled at once"
     );
 }
 
 #[tokio::test]
-async fn popularity_and_superuser_org_delete_sqlite() {
-    popularity_and_superuser_org_delete(Backend::Sqlite).await;
+async fn popularity_and_superuser_org_rename_delete_sqlite() {
+    popularity_and_superuser_org_rename_delete(Backend::Sqlite).await;
 }
 
 #[tokio::test]
-async fn popularity_and_superuser_org_delete_postgres() {
-    popularity_and_superuser_org_delete(Backend::Postgres).await;
+async fn popularity_and_superuser_org_rename_delete_postgres() {
+    popularity_and_superuser_org_rename_delete(Backend::Postgres).await;
 }

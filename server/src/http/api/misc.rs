@@ -265,6 +265,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/repository/{ns}/{name}/notification/{uuid}", "Reset a notification's failures"),
     ("DELETE", "/api/v1/repository/{ns}/{name}/notification/{uuid}", "Delete a notification"),
     ("POST", "/api/v1/repository/{ns}/{name}/notification/{uuid}/test", "Queue a test notification"),
+    ("PUT", "/api/v1/superuser/organizations/{name}", "Rename an organization (superusers)"),
     ("DELETE", "/api/v1/superuser/organizations/{name}", "Delete an organization (superusers)"),
     ("POST", "/api/v1/user/", "Create an account (FEATURE_USER_CREATION)"),
     ("DELETE", "/api/v1/user/", "Delete one's own account"),

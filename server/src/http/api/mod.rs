@@ -156,7 +156,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/superuser/organizations/", get(organizations::superuser_list))
         .route(
             "/api/v1/superuser/organizations/{name}",
-            axum::routing::delete(organizations::superuser_delete),
+            put(organizations::superuser_rename).delete(organizations::superuser_delete),
         )
         .route("/api/v1/organization/{org}/quota", get(quota::org_list).post(quota::org_create))
         .route(

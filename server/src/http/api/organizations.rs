@@ -150,6 +150,26 @@ pub async fn superuser_delete(
         .into_response())
 }
 
+/// `PUT /api/v1/superuser/organizations/{name} {name?}` → the organization as the superuser list
+/// shows it.
+pub async fn superuser_rename(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<crate::ops::log_entry::Origin>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body = super::input::body(&body)?;
+    super::input::check(&body, &[], &[("name", super::input::Kind::String)])?;
+    let (n, email) =
+        organizations::superuser_rename(&ctx, &caller, &origin, &name, super::input::str_of(&body, "name"))
+            .await?;
+    Ok(axum::Json(
+        json!({"avatar": super::views::avatar(&n, Some(&email), "org"), "email": email, "name": n}),
+    )
+    .into_response())
+}
+
 /// `GET /api/v1/organization/{name}/applications` (admins) → `{applications: [...]}`.
 pub async fn applications(
     State(ctx): State<AppState>,
