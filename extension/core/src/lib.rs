@@ -13,6 +13,7 @@ pub mod logs;
 pub mod manifests;
 pub mod names;
 pub mod notifications;
+pub mod oauth_apps;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;

@@ -6,6 +6,8 @@ use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rule {
+    /// No OAuth application of that client id in the organization.
+    ApplicationUnknown,
     BlobUnknown,
     /// `quay.user_initialize` on a database that already has a user.
     DatabaseNotEmpty,
@@ -65,6 +67,7 @@ pub enum Rule {
 impl Rule {
     /// Every rule, for parsing and documentation.
     pub const ALL: &'static [Rule] = &[
+        Rule::ApplicationUnknown,
         Rule::BlobUnknown,
         Rule::DatabaseNotEmpty,
         Rule::DigestInvalid,
@@ -112,6 +115,7 @@ impl Rule {
     /// The stable code (`QUAY_*`), as in DETAIL.
     pub fn as_str(self) -> &'static str {
         match self {
+            Rule::ApplicationUnknown => "QUAY_APPLICATION_UNKNOWN",
             Rule::BlobUnknown => "QUAY_BLOB_UNKNOWN",
             Rule::DatabaseNotEmpty => "QUAY_DATABASE_NOT_EMPTY",
             Rule::DigestInvalid => "QUAY_DIGEST_INVALID",

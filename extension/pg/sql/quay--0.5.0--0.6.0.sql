@@ -3,7 +3,7 @@
 -- quota_notify_rejected; view quay.quota_usage), auto-prune policies (quay.autoprune_policy_create,
 -- autoprune_policy_update, autoprune_policy_delete, autoprune_repository, autoprune_run_due) and
 -- the workers' periodic jobs (table quay.periodic_job_run, quay.periodic_job_ran, view
--- quay.periodic_jobs), quay.user_update (PUT /api/v1/user/), quay.organization_rename. The quota totals and the prune queued after a push are kept by the
+-- quay.periodic_jobs), quay.user_update (PUT /api/v1/user/), quay.organization_rename, quay.oauth_application_*. The quota totals and the prune queued after a push are kept by the
 -- library's manifest_put / manifest_push and GC, which need no new SQL objects.
 
 CREATE TABLE periodic_job_run (
@@ -112,6 +112,70 @@ COMMENT ON FUNCTION autoprune_repository(bigint) IS
   'Apply the namespace''s and the repository''s auto-prune policies now (creation_date first, then number_of_tags) under the repository''s tag lock: ends each pruned tag as a delete does (recoverable in the time machine; immutable tags kept) and logs autoprune_tag_delete. Returns the tags pruned.';
 COMMENT ON FUNCTION autoprune_run_due(integer, bigint) IS
   'One slow-timer pass: up to max_namespaces namespaces whose autoprunetaskstatus last ran more than interval_ms ago (SKIP LOCKED) are pruned repository by repository and marked run (success or failure: ...). Returns the tags pruned.';
+
+-- quay::oauth_application_create
+CREATE  FUNCTION "oauth_application_create"(
+	"organization_id" bigint, /* i64 */
+	"client_id" TEXT, /* & str */
+	"encrypted_secret" TEXT, /* & str */
+	"fields" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS bigint /* i64 */
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'oauth_application_create_wrapper';
+
+-- quay::oauth_application_delete
+CREATE  FUNCTION "oauth_application_delete"(
+	"organization_id" bigint, /* i64 */
+	"client_id" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'oauth_application_delete_wrapper';
+
+-- quay::oauth_application_set_secret
+CREATE  FUNCTION "oauth_application_set_secret"(
+	"organization_id" bigint, /* i64 */
+	"client_id" TEXT, /* & str */
+	"encrypted_secret" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'oauth_application_set_secret_wrapper';
+
+-- quay::oauth_application_update
+CREATE  FUNCTION "oauth_application_update"(
+	"organization_id" bigint, /* i64 */
+	"client_id" TEXT, /* & str */
+	"fields" TEXT, /* & str */
+	"log" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS void
+VOLATILE
+SET search_path TO public, pg_catalog
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'oauth_application_update_wrapper';
+
+-- requires:
+--   oauth_application_create
+--   oauth_application_update
+--   oauth_application_set_secret
+--   oauth_application_delete
+
+
+COMMENT ON FUNCTION oauth_application_create(bigint, text, text, text, text) IS
+  'Register an OAuth application of an organization: client id and field-encrypted secret made by the caller, fields JSON (name required; redirect_uri, application_uri, description, avatar_email), with the action log. Returns its id.';
+COMMENT ON FUNCTION oauth_application_update(bigint, text, text, text) IS
+  'Change an OAuth application''s name, URIs, description and avatar e-mail. QUAY_APPLICATION_UNKNOWN for a client id not of the organization.';
+COMMENT ON FUNCTION oauth_application_set_secret(bigint, text, text, text) IS
+  'Give an OAuth application a new (field-encrypted) client secret.';
+COMMENT ON FUNCTION oauth_application_delete(bigint, text, text) IS
+  'Delete an OAuth application with its access tokens and authorization codes, in one transaction.';
 
 -- quay::organization_rename
 CREATE  FUNCTION "organization_rename"(

@@ -2334,3 +2334,79 @@ COMMENT ON FUNCTION organization_rename(bigint, text, text) IS
     name = "comment_organization_rename",
     requires = [organization_rename]
 );
+
+// ---- OAuth applications of organizations (quay_core::oauth_apps). ----
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn oauth_application_create(
+    organization_id: i64,
+    client_id: &str,
+    encrypted_secret: &str,
+    fields: &str,
+    log: default!(Option<&str>, "NULL"),
+) -> i64 {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let f = quay_core::oauth_apps::AppFields::from_json(fields)?;
+        quay_core::oauth_apps::create(ex, organization_id, client_id, encrypted_secret, &f, log.as_ref())
+    })
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn oauth_application_update(
+    organization_id: i64,
+    client_id: &str,
+    fields: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        let f = quay_core::oauth_apps::AppFields::from_json(fields)?;
+        quay_core::oauth_apps::update(ex, organization_id, client_id, &f, log.as_ref())
+    })
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn oauth_application_set_secret(
+    organization_id: i64,
+    client_id: &str,
+    encrypted_secret: &str,
+    log: default!(Option<&str>, "NULL"),
+) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::oauth_apps::set_secret(ex, organization_id, client_id, encrypted_secret, log.as_ref())
+    })
+}
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn oauth_application_delete(organization_id: i64, client_id: &str, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::oauth_apps::delete(ex, organization_id, client_id, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION oauth_application_create(bigint, text, text, text, text) IS
+  'Register an OAuth application of an organization: client id and field-encrypted secret made by the caller, fields JSON (name required; redirect_uri, application_uri, description, avatar_email), with the action log. Returns its id.';
+COMMENT ON FUNCTION oauth_application_update(bigint, text, text, text) IS
+  'Change an OAuth application''s name, URIs, description and avatar e-mail. QUAY_APPLICATION_UNKNOWN for a client id not of the organization.';
+COMMENT ON FUNCTION oauth_application_set_secret(bigint, text, text, text) IS
+  'Give an OAuth application a new (field-encrypted) client secret.';
+COMMENT ON FUNCTION oauth_application_delete(bigint, text, text) IS
+  'Delete an OAuth application with its access tokens and authorization codes, in one transaction.';
+"#,
+    name = "oauth_application_sql",
+    requires = [
+        oauth_application_create,
+        oauth_application_update,
+        oauth_application_set_secret,
+        oauth_application_delete
+    ]
+);

@@ -203,6 +203,7 @@ fn rule_error(rule: quay_core::rules::Rule, message: String) -> RegistryError {
         | R::PermissionUnknown
         | R::PrototypeUnknown
         | R::PolicyUnknown
+        | R::ApplicationUnknown
         | R::LabelUnknown
         | R::NotificationUnknown
         | R::TokenUnknown

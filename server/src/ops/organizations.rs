@@ -213,3 +213,112 @@ pub async fn applications(
         })
         .collect())
 }
+
+fn encrypt_secret(ctx: &Context, secret: &str) -> Result<String, Refused> {
+    let enc = ctx.encrypter.as_ref().ok_or_else(|| {
+        Refused::Invalid("OAuth applications need DATABASE_SECRET_KEY in the configuration".into())
+    })?;
+    enc.encrypt(secret, None).map_err(|e| Refused::Other(anyhow::anyhow!("encrypting a client secret: {e}")))
+}
+
+/// One application of the organization, as its admins see it.
+pub async fn application(
+    ctx: &Context,
+    caller: &ApiCaller,
+    name: &str,
+    client_id: &str,
+) -> Result<ApplicationView, Refused> {
+    applications(ctx, caller, name)
+        .await?
+        .into_iter()
+        .find(|a| a.app.client_id == client_id)
+        .ok_or(Refused::NotFound)
+}
+
+fn app_log(
+    caller: &ApiCaller,
+    origin: &super::log_entry::Origin,
+    kind: &str,
+    name: &str,
+    client_id: &str,
+) -> quay_core::logs::LogEntry {
+    super::log_entry::entry(
+        caller,
+        origin,
+        kind,
+        serde_json::json!({"application_name": name, "client_id": client_id}),
+    )
+}
+
+/// `POST …/applications` (admins): a client id of 20 and a secret of 40 characters (kept
+/// field-encrypted), logged as `create_application`.
+pub async fn application_create(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &super::log_entry::Origin,
+    name: &str,
+    fields: quay_core::oauth_apps::AppFields,
+) -> Result<ApplicationView, Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    if !ns.organization {
+        return Err(Refused::NotFound);
+    }
+    let client_id = super::users::random_token(20);
+    let secret = encrypt_secret(ctx, &super::users::random_token(40))?;
+    let log = app_log(caller, origin, "create_application", &fields.name, &client_id);
+    ctx.store.application_create(ns.id, &client_id, &secret, fields, log).await?;
+    application(ctx, caller, name, &client_id).await
+}
+
+/// `PUT …/applications/{client_id}` (admins), logged as `update_application`.
+pub async fn application_update(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &super::log_entry::Origin,
+    name: &str,
+    client_id: &str,
+    fields: quay_core::oauth_apps::AppFields,
+) -> Result<ApplicationView, Refused> {
+    let ns = administered(ctx, caller, name).await?;
+    let log = app_log(caller, origin, "update_application", &fields.name, client_id);
+    match ctx.store.application_update(ns.id, client_id, fields, log).await {
+        Err(crate::store::StoreError::Rule { code: quay_core::rules::Rule::ApplicationUnknown, .. }) => {
+            return Err(Refused::NotFound);
+        }
+        r => r?,
+    }
+    application(ctx, caller, name, client_id).await
+}
+
+/// `POST …/applications/{client_id}/resetclientsecret` (admins): a new secret, logged as
+/// `reset_application_client_secret`.
+pub async fn application_reset_secret(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &super::log_entry::Origin,
+    name: &str,
+    client_id: &str,
+) -> Result<ApplicationView, Refused> {
+    let current = application(ctx, caller, name, client_id).await?;
+    let ns = administered(ctx, caller, name).await?;
+    let secret = encrypt_secret(ctx, &super::users::random_token(40))?;
+    let log = app_log(caller, origin, "reset_application_client_secret", &current.app.name, client_id);
+    ctx.store.application_set_secret(ns.id, client_id, &secret, log).await?;
+    application(ctx, caller, name, client_id).await
+}
+
+/// `DELETE …/applications/{client_id}` (admins): with its tokens and codes, logged as
+/// `delete_application`.
+pub async fn application_delete(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &super::log_entry::Origin,
+    name: &str,
+    client_id: &str,
+) -> Result<(), Refused> {
+    let current = application(ctx, caller, name, client_id).await?;
+    let ns = administered(ctx, caller, name).await?;
+    let log = app_log(caller, origin, "delete_application", &current.app.name, client_id);
+    ctx.store.application_delete(ns.id, client_id, log).await?;
+    Ok(())
+}

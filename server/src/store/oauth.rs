@@ -70,3 +70,84 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    pub async fn application_create(
+        &self,
+        org_id: i64,
+        client_id: &str,
+        encrypted_secret: &str,
+        fields: quay_core::oauth_apps::AppFields,
+        log: quay_core::logs::LogEntry,
+    ) -> Result<i64, StoreError> {
+        let (c, s, f, l) =
+            (client_id.to_string(), encrypted_secret.to_string(), fields.to_json(), log.to_json());
+        self.call(
+            Access::Write,
+            "SELECT quay.oauth_application_create($1, $2, $3, $4, $5)",
+            vec![
+                Value::Int(org_id),
+                Value::text(client_id),
+                Value::text(encrypted_secret),
+                Value::text(f),
+                Value::text(l),
+            ],
+            move |ex| quay_core::oauth_apps::create(ex, org_id, &c, &s, &fields, Some(&log)),
+            |rows| super::query::first(rows, |r| super::query::int(r, 0)),
+        )
+        .await
+    }
+
+    pub async fn application_update(
+        &self,
+        org_id: i64,
+        client_id: &str,
+        fields: quay_core::oauth_apps::AppFields,
+        log: quay_core::logs::LogEntry,
+    ) -> Result<(), StoreError> {
+        let (c, f, l) = (client_id.to_string(), fields.to_json(), log.to_json());
+        self.call(
+            Access::Write,
+            "SELECT quay.oauth_application_update($1, $2, $3, $4)::text",
+            vec![Value::Int(org_id), Value::text(client_id), Value::text(f), Value::text(l)],
+            move |ex| quay_core::oauth_apps::update(ex, org_id, &c, &fields, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+
+    pub async fn application_set_secret(
+        &self,
+        org_id: i64,
+        client_id: &str,
+        encrypted_secret: &str,
+        log: quay_core::logs::LogEntry,
+    ) -> Result<(), StoreError> {
+        let (c, s, l) = (client_id.to_string(), encrypted_secret.to_string(), log.to_json());
+        self.call(
+            Access::Write,
+            "SELECT quay.oauth_application_set_secret($1, $2, $3, $4)::text",
+            vec![Value::Int(org_id), Value::text(client_id), Value::text(encrypted_secret), Value::text(l)],
+            move |ex| quay_core::oauth_apps::set_secret(ex, org_id, &c, &s, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+
+    pub async fn application_delete(
+        &self,
+        org_id: i64,
+        client_id: &str,
+        log: quay_core::logs::LogEntry,
+    ) -> Result<(), StoreError> {
+        let (c, l) = (client_id.to_string(), log.to_json());
+        self.call(
+            Access::Write,
+            "SELECT quay.oauth_application_delete($1, $2, $3)::text",
+            vec![Value::Int(org_id), Value::text(client_id), Value::text(l)],
+            move |ex| quay_core::oauth_apps::delete(ex, org_id, &c, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
+}

@@ -657,3 +657,99 @@ async fn popularity_and_superuser_org_rename_delete_sqlite() {
 async fn popularity_and_superuser_org_rename_delete_postgres() {
     popularity_and_superuser_org_rename_delete(Backend::Postgres).await;
 }
+
+/// An organization's OAuth applications: register (a 20-character client id, a 40-character
+/// secret), read, change, reset the secret, delete with their tokens; each logged as Quay does.
+async fn oauth_applications(backend: Backend) {
+    let r = Registry::start(backend, "oauthapps", CONFIG).await;
+    let token = r.initialize_admin().await;
+    let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let (r, token) = (&r, token.clone());
+        async move {
+            let mut req = r.http.request(method, format!("{}{path}", r.url)).bearer_auth(&token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.expect("send");
+            let status = resp.status().as_u16();
+            let text = resp.text().await.expect("body");
+            (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)))
+        }
+    };
+    use reqwest::Method as M;
+    let (s, _) = call(
+        M::POST,
+        "/api/v1/organization/".into(),
+        Some(json!({"name": "acme", "email": "acme@example.com"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let base = "/api/v1/organization/acme/applications";
+    let (s, v) = call(M::POST, base.into(), Some(json!({"description": "no name"}))).await;
+    assert_eq!(s, 400, "{v}");
+    let (s, app) = call(
+        M::POST,
+        base.into(),
+        Some(json!({"name": "ci", "redirect_uri": "https://ci.example.com/cb", "description": "CI"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{app}");
+    let client_id = app["client_id"].as_str().expect("client id").to_string();
+    let secret = app["client_secret"].as_str().expect("secret").to_string();
+    let upper =
+        |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    assert!(upper(&client_id, 20) && upper(&secret, 40), "{app}");
+    assert_eq!(
+        (app["name"].clone(), app["redirect_uri"].clone()),
+        (json!("ci"), json!("https://ci.example.com/cb"))
+    );
+    let (_, list) = call(M::GET, base.into(), None).await;
+    assert!(
+        list["applications"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["client_id"] == client_id.as_str())),
+        "{list}"
+    );
+    let one = format!("{base}/{client_id}");
+    assert_eq!(call(M::GET, one.clone(), None).await.1["client_secret"], secret.as_str());
+    let (s, v) =
+        call(M::PUT, one.clone(), Some(json!({"name": "ci2", "redirect_uri": "https://x/cb"}))).await;
+    assert!(s == 400 && v.to_string().contains("'application_uri' is a required property"), "{v}");
+    let (s, v) = call(
+        M::PUT,
+        one.clone(),
+        Some(json!({"name": "ci2", "redirect_uri": "https://x/cb", "application_uri": "https://x"})),
+    )
+    .await;
+    assert_eq!((s, v["name"].clone(), v["application_uri"].clone()), (200, json!("ci2"), json!("https://x")));
+    let (s, v) = call(M::POST, format!("{one}/resetclientsecret"), None).await;
+    assert_eq!(s, 200);
+    assert!(v["client_secret"].as_str().is_some_and(|t| upper(t, 40) && t != secret), "{v}");
+    // A token the application issued goes with it.
+    exec(&r, &format!(
+        "INSERT INTO oauthaccesstoken (uuid, application_id, authorized_user_id, scope, token_type, expires_at, data, token_code, token_name) \
+         SELECT 'app-token', a.id, t.authorized_user_id, t.scope, t.token_type, t.expires_at, t.data, t.token_code, 'app-token-name' \
+           FROM oauthaccesstoken t, oauthapplication a WHERE a.client_id = '{client_id}' LIMIT 1"
+    )).await;
+    assert_eq!(scalar(&r, "SELECT COUNT(*) FROM oauthaccesstoken WHERE uuid = 'app-token'").await, 1);
+    assert_eq!(call(M::DELETE, one.clone(), None).await.0, 204);
+    assert_eq!(call(M::GET, one.clone(), None).await.0, 404);
+    assert_eq!(call(M::DELETE, one, None).await.0, 404);
+    assert_eq!(scalar(&r, "SELECT COUNT(*) FROM oauthaccesstoken WHERE uuid = 'app-token'").await, 0);
+    for kind in
+        ["create_application", "update_application", "reset_application_client_secret", "delete_application"]
+    {
+        let n = scalar(&r, &format!("SELECT COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id WHERE k.name = '{kind}'")).await;
+        assert_eq!(n, 1, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn oauth_applications_sqlite() {
+    oauth_applications(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn oauth_applications_postgres() {
+    oauth_applications(Backend::Postgres).await;
+}

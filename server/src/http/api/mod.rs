@@ -117,7 +117,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/user/notifications", get(users::notifications))
         .route("/api/v1/user/notifications/{uuid}", get(users::notification).put(users::dismiss_notification))
         .route("/api/v1/user/authorizations", get(users::authorizations))
-        .route("/api/v1/organization/{name}/applications", get(organizations::applications))
+        .route(
+            "/api/v1/organization/{name}/applications",
+            get(organizations::applications).post(organizations::application_create),
+        )
+        .route(
+            "/api/v1/organization/{name}/applications/{client_id}",
+            get(organizations::application_get)
+                .put(organizations::application_update)
+                .delete(organizations::application_delete),
+        )
+        .route(
+            "/api/v1/organization/{name}/applications/{client_id}/resetclientsecret",
+            post(organizations::application_reset_secret),
+        )
         .route("/api/v1/superuser/registrysize/", get(instance::registry_size))
         .route("/api/v1/superuser/keys", get(instance::service_keys))
         .route("/api/v1/superuser/changelog/", get(instance::changelog))

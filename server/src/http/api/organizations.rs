@@ -171,25 +171,109 @@ pub async fn superuser_rename(
 }
 
 /// `GET /api/v1/organization/{name}/applications` (admins) → `{applications: [...]}`.
+fn application_view(v: &organizations::ApplicationView) -> serde_json::Value {
+    json!({
+        "application_uri": v.app.uri,
+        "avatar_email": if v.is_admin { json!(v.app.avatar_email) } else { json!(null) },
+        "client_id": v.app.client_id,
+        "client_secret": if v.is_admin { json!(v.client_secret) } else { json!(null) },
+        "description": v.app.description,
+        "name": v.app.name,
+        "redirect_uri": if v.is_admin { json!(v.app.redirect_uri) } else { json!(null) },
+    })
+}
+
 pub async fn applications(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let apps = organizations::applications(&ctx, &caller, &name).await?;
-    let list: Vec<serde_json::Value> = apps
-        .iter()
-        .map(|v| {
-            json!({
-                "application_uri": v.app.uri,
-                "avatar_email": if v.is_admin { json!(v.app.avatar_email) } else { json!(null) },
-                "client_id": v.app.client_id,
-                "client_secret": if v.is_admin { json!(v.client_secret) } else { json!(null) },
-                "description": v.app.description,
-                "name": v.app.name,
-                "redirect_uri": if v.is_admin { json!(v.app.redirect_uri) } else { json!(null) },
-            })
-        })
-        .collect();
+    let list: Vec<serde_json::Value> = apps.iter().map(application_view).collect();
     Ok(axum::Json(json!({ "applications": list })).into_response())
+}
+
+/// The fields of an application in a body (`name` required; `required` more for PUT).
+fn app_fields(
+    body: &serde_json::Value,
+    required: &[&str],
+) -> Result<quay_core::oauth_apps::AppFields, ApiError> {
+    use super::input::{self, Kind};
+    input::check(
+        body,
+        required,
+        &[
+            ("name", Kind::String),
+            ("redirect_uri", Kind::String),
+            ("application_uri", Kind::String),
+            ("description", Kind::String),
+            ("avatar_email", Kind::String),
+        ],
+    )?;
+    let text = |k: &str| input::str_of(body, k).unwrap_or("").to_string();
+    Ok(quay_core::oauth_apps::AppFields {
+        name: text("name"),
+        redirect_uri: text("redirect_uri"),
+        application_uri: text("application_uri"),
+        description: text("description"),
+        avatar_email: input::str_of(body, "avatar_email").map(str::to_string),
+    })
+}
+
+/// `POST /api/v1/organization/{name}/applications {name, …}` → 200 the application.
+pub async fn application_create(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<crate::ops::log_entry::Origin>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body = super::input::body(&body)?;
+    let fields = app_fields(&body, &["name"])?;
+    let app = organizations::application_create(&ctx, &caller, &origin, &name, fields).await?;
+    Ok(axum::Json(application_view(&app)).into_response())
+}
+
+pub async fn application_get(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Path((name, client_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let app = organizations::application(&ctx, &caller, &name, &client_id).await?;
+    Ok(axum::Json(application_view(&app)).into_response())
+}
+
+/// `PUT …/applications/{client_id} {name, redirect_uri, application_uri, …}` → the application.
+pub async fn application_update(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<crate::ops::log_entry::Origin>,
+    Path((name, client_id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body = super::input::body(&body)?;
+    let fields = app_fields(&body, &["name", "redirect_uri", "application_uri"])?;
+    let app = organizations::application_update(&ctx, &caller, &origin, &name, &client_id, fields).await?;
+    Ok(axum::Json(application_view(&app)).into_response())
+}
+
+pub async fn application_reset_secret(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<crate::ops::log_entry::Origin>,
+    Path((name, client_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let app = organizations::application_reset_secret(&ctx, &caller, &origin, &name, &client_id).await?;
+    Ok(axum::Json(application_view(&app)).into_response())
+}
+
+pub async fn application_delete(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<crate::ops::log_entry::Origin>,
+    Path((name, client_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    organizations::application_delete(&ctx, &caller, &origin, &name, &client_id).await?;
+    Ok((axum::http::StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")])
+        .into_response())
 }
