@@ -104,3 +104,17 @@ UPDATE quotalimits SET quota_type_id = $3, percent_of_limit = $4 WHERE id = $2 A
 
 -- name: delete_limit
 DELETE FROM quotalimits WHERE id = $2 AND quota_id = $1 RETURNING id
+
+-- name: namespace_name
+SELECT username FROM "user" WHERE id = $1
+
+-- name: inbox_waiting
+-- $1 target, $2 kind name, $3 metadata JSON: the same in-app notice, not dismissed yet.
+SELECT n.id FROM notification n JOIN notificationkind k ON k.id = n.kind_id
+ WHERE n.target_id = $1 AND k.name = $2 AND n.metadata_json = $3 AND NOT n.dismissed
+ LIMIT 1
+
+-- name: inbox_insert
+-- $1 uuid, $2 target, $3 metadata JSON, $4 kind name.
+INSERT INTO notification (uuid, kind_id, target_id, metadata_json, created, dismissed)
+SELECT $1, k.id, $2, $3, {now}, false FROM notificationkind k WHERE k.name = $4

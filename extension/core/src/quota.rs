@@ -9,8 +9,9 @@
 //! Sizes are Quay's: a namespace's (repository's) size is the sum of `image_size` over the
 //! distinct blobs its manifests reference. A new manifest that would take the namespace past its
 //! `Reject` limit is refused (`QUAY_QUOTA_EXCEEDED`, nothing written: the caller rolls back).
-//! Crossing a limit upward queues `quota_warning` / `quota_error` for the pushed repository's
-//! notifications, once per crossing (`quotanotificationstate`).
+//! Crossing a limit upward queues `quota_warning` / `quota_error` for the namespace's
+//! notifications, once per 24 h (`quotanotificationstate`), and leaves an in-app notice for its
+//! admins (as Quay's `notify_organization_admins`).
 
 use crate::exec::{CoreResult, Executor, Value, first_int, invalid, lock, named, one_int, run};
 use crate::logs::LogEntry;
@@ -216,6 +217,25 @@ fn notify(
     Ok(queued)
 }
 
+/// Quay's in-app notice to the namespace's admins (`quota_warning` / `quota_error`, metadata
+/// `{"namespace": …}`): one notification on the namespace (its admins see an organization's, a
+/// person sees its own), unless the same one is still waiting undismissed.
+fn notice_admins(ex: &mut dyn Executor, ns: i64, kind: &str) -> CoreResult<()> {
+    let Some(name) = q(ex, "namespace_name", &[Value::Int(ns)])?
+        .first()
+        .and_then(|r| r.first()?.as_text().map(str::to_string))
+    else {
+        return Ok(());
+    };
+    let metadata = serde_json::json!({"namespace": name}).to_string();
+    if !q(ex, "inbox_waiting", &[Value::Int(ns), Value::text(kind), Value::text(&metadata)])?.is_empty() {
+        return Ok(());
+    }
+    let uuid = ex.uuid4();
+    q(ex, "inbox_insert", &[Value::text(uuid), Value::Int(ns), Value::text(metadata), Value::text(kind)])?;
+    Ok(())
+}
+
 /// After a push into the repository: for the highest limit the namespace is now past, queue
 /// `quota_warning` (a `Warning` limit) or `quota_error` (a `Reject` one) as Quay does. Returns
 /// the deliveries queued.
@@ -236,6 +256,7 @@ pub fn notify_limits(
         return Ok(0);
     };
     let event = if kind == REJECT { "quota_error" } else { "quota_warning" };
+    notice_admins(ex, ns, event)?;
     let quota_bytes =
         q(ex, "quota_of_namespace", &[Value::Int(ns)])?.first().and_then(|r| r.get(1)?.as_i64()).unwrap_or(0);
     notify(ex, ns, event, (quota_bytes, *percent, total), ctx)
@@ -254,6 +275,7 @@ pub fn notify_rejected(
         return Ok(0);
     };
     lock_namespace(ex, ns)?;
+    notice_admins(ex, ns, "quota_error")?;
     let total = namespace_total(ex, ns)?;
     let quota_bytes =
         q(ex, "quota_of_namespace", &[Value::Int(ns)])?.first().and_then(|r| r.get(1)?.as_i64()).unwrap_or(0);

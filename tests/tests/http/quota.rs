@@ -187,6 +187,20 @@ async fn quota_holds(backend: Backend) {
         AND body LIKE '%\"threshold_percent\":100%' AND body LIKE '%\"homepage\":\"http://%/organization/acme\"%'").await;
     assert_eq!(reject, 1, "quota_error carries the Reject limit's percent and Quay's namespace data");
 
+    // The organization's admins got Quay's in-app notices, once each.
+    let (_, inbox) = api(&r, Method::GET, "/api/v1/user/notifications", &admin, None).await;
+    let kinds: Vec<(String, Value)> = inbox["notifications"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| (n["kind"].as_str().unwrap_or("").to_string(), n["metadata"].clone()))
+        .collect();
+    for kind in ["quota_warning", "quota_error"] {
+        let found: Vec<&(String, Value)> = kinds.iter().filter(|(k, _)| k == kind).collect();
+        assert_eq!(found.len(), 1, "{kind} in {inbox}");
+        assert_eq!(found[0].1, json!({"namespace": "acme"}));
+    }
+
     // Which images were accepted.
     let mut kept = Vec::new();
     for i in 0..CLIENTS {
