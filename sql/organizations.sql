@@ -72,6 +72,13 @@ DELETE FROM teammember
  WHERE user_id = $2 AND team_id IN (SELECT id FROM team WHERE organization_id = $1)
 
 -- Renaming an organization (superusers; quay_core::organizations::rename).
+-- name: name_reserved
+-- $1 a name still held by a namespace being deleted (its marker) or by robots of one
+-- (`name+bot` rows live until the purge).
+SELECT 1 FROM deletednamespace WHERE original_username = $1
+UNION ALL
+SELECT 1 FROM "user" WHERE robot AND substr(username, 1, length($1) + 1) = $1 || '+'
+
 -- name: rename_namespace
 UPDATE "user" SET username = $2 WHERE id = $1 AND organization AND enabled RETURNING id
 

@@ -20,8 +20,8 @@ RETURNING id
 
 -- name: set_password
 -- A new password and a new uuid: sessions and tokens that name the old uuid stop working (Quay's
--- invalidate_all_sessions).
-UPDATE "user" SET password_hash = $2, uuid = $3
+-- invalidate_all_sessions); the login back-off starts over (Quay's change_password).
+UPDATE "user" SET password_hash = $2, uuid = $3, invalid_login_attempts = 0
  WHERE id = $1 AND NOT organization AND NOT robot
 RETURNING id
 

@@ -30,8 +30,6 @@ UPDATE repositorynotification SET number_of_failures = number_of_failures + 1 WH
 RETURNING number_of_failures
 
 -- name: email_authorized
--- $1 repository, $2 address, $3 caller (NULL: none): confirmed for the repository
--- (repositoryauthorizedemail, Quay's rule) or the caller's own verified address.
+-- $1 repository, $2 address: confirmed for the repository (repositoryauthorizedemail, Quay's
+-- rule). An account's own address is not enough: without mailing nothing proves it is theirs.
 SELECT 1 FROM repositoryauthorizedemail WHERE repository_id = $1 AND email = $2 AND confirmed = true
-UNION ALL
-SELECT 1 FROM "user" WHERE id = $3 AND email = $2 AND verified = true

@@ -49,7 +49,7 @@ SELECT r.id, ns.username, r.name, r.description, rv.name = 'public', r.state,
            AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})),
        CASE WHEN $7 = '' THEN NULL
             ELSE (SELECT CAST(COALESCE(SUM(a.count), 0) AS BIGINT) FROM repositoryactioncount a
-                   WHERE a.repository_id = r.id AND CAST(a.date AS TEXT) >= $7) END
+                   WHERE a.repository_id = r.id AND {day:a.date} >= $7) END
   FROM repository r
   JOIN visibility rv ON rv.id = r.visibility_id
   CROSS JOIN (SELECT 'private' AS name) v

@@ -17,9 +17,12 @@ SELECT id, username, password_hash, enabled, organization, robot, invalid_login_
        {age_ms:last_invalid_login}
   FROM "user" WHERE username = $1
 
--- name: login_failed
+-- name: login_claim
+-- A password attempt counted before the password is checked, if nobody else counted one since
+-- the caller read $2 (compare-and-set): one guess per back-off step.
 UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = {now}
- WHERE id = $1
+ WHERE id = $1 AND invalid_login_attempts = $2
+RETURNING id
 
 -- name: login_reset
 UPDATE "user" SET invalid_login_attempts = 0 WHERE id = $1 AND invalid_login_attempts <> 0

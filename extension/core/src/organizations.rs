@@ -203,7 +203,9 @@ pub fn rename(ex: &mut dyn Executor, org_id: i64, new_name: &str, log: Option<&L
     if old == new_name {
         return Ok(());
     }
-    if !q(ex, "namespace_by_name", &[Value::text(new_name)])?.is_empty() {
+    if !q(ex, "namespace_by_name", &[Value::text(new_name)])?.is_empty()
+        || !q(ex, "name_reserved", &[Value::text(new_name)])?.is_empty()
+    {
         return Err(invalid(Rule::NamespaceExists, "Username is already in use"));
     }
     logs::record_opt(ex, log, Some(org_id))?;

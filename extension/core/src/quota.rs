@@ -35,6 +35,14 @@ fn namespace_of(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<i64> {
         .ok_or_else(|| invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist")))
 }
 
+/// Takes the quota lock of the repository's namespace (a push takes it first of all its locks;
+/// see `tags::manifest_put`). Returns the namespace.
+pub fn lock_for_write(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<i64> {
+    let ns = namespace_of(ex, repository_id)?;
+    lock_namespace(ex, ns)?;
+    Ok(ns)
+}
+
 /// Serialises every change to one namespace's totals (and its quota's notification state).
 fn lock_namespace(ex: &mut dyn Executor, namespace_id: i64) -> CoreResult<()> {
     lock(ex, &format!("quay:quota:{namespace_id}"))

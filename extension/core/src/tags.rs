@@ -161,6 +161,10 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
         check_digest("referenced digest", d)?;
     }
     require_writable_repository(ex, m.repository_id)?;
+    // The namespace's quota lock before any other lock or row of this push (lock order: quota,
+    // then the repository's tag lock, then rows), so pushes and GC never wait on each other in
+    // a circle.
+    crate::quota::lock_for_write(ex, m.repository_id)?;
 
     if let Some(id) = q_int(ex, "manifest_by_digest", &[repo.clone(), Value::text(&m.digest)])? {
         protect(ex, m, id)?;

@@ -232,23 +232,28 @@ pub fn update(
     Ok(())
 }
 
+/// The longest a login waits, however many wrong passwords came before (ours: Quay's has no cap,
+/// so a burst of wrong passwords could lock a known name out for years).
+pub const LOGIN_BACKOFF_CAP_MS: i64 = 15 * 60 * 1000;
+
 /// Quay's login back-off (`util/backoff.py` with a 1 s scale): after `failed` wrong passwords in
 /// a row, a password login is refused until 0.5 s × (2^failed − 1) have passed since the last
-/// one, whatever the password. `Some(milliseconds left)` while it must be refused.
+/// one (at most [`LOGIN_BACKOFF_CAP_MS`]), whatever the password. `Some(milliseconds left)`
+/// while it must be refused.
 pub fn login_retry_after_ms(failed: i64, since_last_failure_ms: Option<i64>) -> Option<i64> {
     if failed <= 0 {
         return None;
     }
     let since = since_last_failure_ms?;
     let n = u32::try_from(failed.min(40)).unwrap_or(40);
-    let backoff = 500_i64.saturating_mul((1_i64 << n) - 1);
+    let backoff = 500_i64.saturating_mul((1_i64 << n) - 1).min(LOGIN_BACKOFF_CAP_MS);
     let left = backoff.saturating_sub(since);
     (left > 0).then_some(left)
 }
 
 #[cfg(test)]
 mod login_tests {
-    use super::login_retry_after_ms;
+    use super::{LOGIN_BACKOFF_CAP_MS, login_retry_after_ms};
 
     #[test]
     fn back_off_doubles_from_the_last_failure() {
@@ -257,7 +262,8 @@ mod login_tests {
         assert_eq!(login_retry_after_ms(1, Some(500)), None);
         assert_eq!(login_retry_after_ms(3, Some(1000)), Some(2500));
         assert_eq!(login_retry_after_ms(10, Some(0)), Some(511_500));
-        assert!(login_retry_after_ms(1000, Some(0)).is_some_and(|ms| ms > 0), "no overflow");
+        assert_eq!(login_retry_after_ms(1000, Some(0)), Some(LOGIN_BACKOFF_CAP_MS), "capped, no overflow");
+        assert_eq!(login_retry_after_ms(1000, Some(LOGIN_BACKOFF_CAP_MS)), None);
         assert_eq!(login_retry_after_ms(2, None), None);
     }
 }

@@ -209,11 +209,25 @@ pub async fn authenticate(
                 return Err(LoginError::Throttled(u64::try_from(ms).unwrap_or(0).div_ceil(1000)));
             }
             let hash = creds.password_hash.clone().ok_or(LoginError::Invalid)?;
-            if !bcrypt_matches(&creds.username, secret, hash).await {
-                store.login_failed(creds.id).await;
-                return Err(LoginError::Invalid);
-            }
-            if creds.failed_logins > 0 {
+            let key = verified_key(&creds.username, secret, &hash);
+            if recently_verified(&key) {
+                // This very password was checked moments ago: no guess is being made.
+                if creds.failed_logins > 0 {
+                    store.login_reset(creds.id).await;
+                }
+            } else {
+                // The attempt is counted before bcrypt, so concurrent guesses cannot share a
+                // back-off step: the ones that lose the count are throttled.
+                if !store.login_claim(creds.id, creds.failed_logins).await {
+                    return Err(LoginError::Throttled(1));
+                }
+                let pw = secret.to_string();
+                let ok =
+                    tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
+                if !ok {
+                    return Err(LoginError::Invalid);
+                }
+                remember_verified(key);
                 store.login_reset(creds.id).await;
             }
             if !creds.enabled {

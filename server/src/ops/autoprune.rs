@@ -40,6 +40,8 @@ async fn resolve(
         }
         Owner::CurrentUser => {
             let user = caller.signed_in()?;
+            // Quay's require_user_admin: a token needs `user:admin` to touch its owner's policies.
+            caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
             Ok((Scope::Namespace(user.id), user.username.clone(), None))
         }
         Owner::Repository(ns, name) => {

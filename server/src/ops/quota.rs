@@ -37,6 +37,7 @@ async fn resolve(
     match which {
         Namespace::CurrentUser => {
             let user = caller.signed_in()?;
+            caller.require(caller.has_scope(super::access::Scope::UserRead))?;
             if write {
                 return Err(Refused::Denied(super::access::ApiDenied::Forbidden));
             }

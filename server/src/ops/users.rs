@@ -272,6 +272,12 @@ async fn verified_person(
     if let Some(ms) = user.as_ref().and_then(|u| u.login_retry_after_ms()) {
         return Err(Refused::TooManyAttempts(u64::try_from(ms).unwrap_or(0).div_ceil(1000)));
     }
+    // Counted before bcrypt: concurrent guesses cannot share a back-off step.
+    if let Some(u) = &user
+        && !ctx.store.login_claim(u.id, u.failed_logins).await
+    {
+        return Err(Refused::TooManyAttempts(1));
+    }
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let secret = pw.to_string();
     let ok = tokio::task::spawn_blocking(move || {
@@ -282,10 +288,8 @@ async fn verified_person(
     })
     .await
     .unwrap_or(false);
-    match &user {
-        Some(u) if !ok => ctx.store.login_failed(u.id).await,
-        Some(u) if u.failed_logins > 0 => ctx.store.login_reset(u.id).await,
-        _ => {}
+    if let Some(u) = user.as_ref().filter(|_| ok) {
+        ctx.store.login_reset(u.id).await;
     }
     Ok(user.filter(|u| ok && u.password_hash.is_some()))
 }

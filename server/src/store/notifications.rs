@@ -163,17 +163,9 @@ impl Store {
 
     /// Whether notifications of the repository may be e-mailed to `address` (see
     /// `sql/store/notifications.sql` `email_authorized`).
-    pub async fn email_authorized(
-        &self,
-        repository_id: i64,
-        address: &str,
-        caller: Option<i64>,
-    ) -> Result<bool, StoreError> {
+    pub async fn email_authorized(&self, repository_id: i64, address: &str) -> Result<bool, StoreError> {
         let rows = self
-            .rows(
-                named(SQL, "email_authorized"),
-                vec![Value::Int(repository_id), Value::text(address), Value::opt_int(caller)],
-            )
+            .rows(named(SQL, "email_authorized"), vec![Value::Int(repository_id), Value::text(address)])
             .await?;
         Ok(!rows.is_empty())
     }

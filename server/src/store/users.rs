@@ -49,10 +49,16 @@ impl Store {
         }))
     }
 
-    /// A wrong password: the login back-off grows (a failure to count is logged, not raised).
-    pub async fn login_failed(&self, user_id: i64) {
-        if let Err(e) = self.write_rows(sql("login_failed"), vec![Value::Int(user_id)]).await {
-            tracing::warn!(error = %e, user_id, "failed login not counted");
+    /// Counts a password attempt before its check, unless another was counted since `seen`
+    /// wrong ones were read: `false` means another attempt holds this back-off step (answer as
+    /// throttled). A database that cannot count (read-only) lets the attempt through.
+    pub async fn login_claim(&self, user_id: i64, seen: i64) -> bool {
+        match self.write_rows(sql("login_claim"), vec![Value::Int(user_id), Value::Int(seen)]).await {
+            Ok(rows) => !rows.is_empty(),
+            Err(e) => {
+                tracing::warn!(error = %e, user_id, "login attempt not counted");
+                true
+            }
         }
     }
 

@@ -35,6 +35,9 @@ impl Mailer {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
         };
         b = b.port(c.mail_port).timeout(Some(timeout));
+        if c.mail_username.is_some() && !c.mail_use_tls.0 {
+            return Err("MAIL_USERNAME needs MAIL_USE_TLS: the password is never sent in clear".into());
+        }
         if let Some(user) = &c.mail_username {
             let password = c.mail_password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default();
             b = b.credentials(Credentials::new(user.clone(), password));

@@ -518,6 +518,29 @@ async fn login_backoff(backend: Backend) {
     assert_eq!(resp.status(), 403);
     assert_eq!(attempts().await, 1);
 
+    // Concurrent guesses cannot share a back-off step: of 8 at once, one is counted (401), the
+    // others are throttled (429).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let guesses: Vec<_> = (0..8).map(|_| r.auth(Some("alice"), "wrong", &[])).collect();
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(guesses).await.iter().map(|x| x.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 7, "{statuses:?}");
+    assert_eq!(attempts().await, 2);
+    // A superuser setting the password starts the count over.
+    let admin_token = &_admin;
+    let resp = r
+        .http
+        .put(format!("{}/api/v1/superuser/users/alice", r.url))
+        .bearer_auth(admin_token)
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .expect("set password");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(attempts().await, 0);
+    assert_eq!(r.auth(Some("alice"), PASSWORD, &[]).await.status(), 200);
+
     // Robots log in with tokens: never throttled.
     for _ in 0..3 {
         assert_eq!(r.auth(Some("admin+nobody"), "not-a-token", &[]).await.status(), 401);

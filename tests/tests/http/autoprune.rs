@@ -233,6 +233,22 @@ async fn autoprune(backend: Backend) {
     // Delete answers 200 {uuid}; nothing is pruned by it any more.
     let (s, body) = api(&r, Method::DELETE, &format!("{org}{uuid}"), &admin, None).await;
     assert_eq!((s, body), (200, json!({"uuid": uuid})));
+    // A token without `user:admin` may not touch its owner's policies (Quay's require_user_admin).
+    let user_policy = json!({"method": "number_of_tags", "value": 1});
+    let (s, _) =
+        api(&r, Method::POST, "/api/v1/user/autoprunepolicy/", &admin, Some(user_policy.clone())).await;
+    assert_eq!(s, 201);
+    super::common::exec(&r, "UPDATE oauthaccesstoken SET scope = 'repo:read'").await;
+    let (s, _) = api(
+        &r,
+        Method::POST,
+        "/api/v1/user/autoprunepolicy/",
+        &admin,
+        Some(json!({"method": "number_of_tags", "value": 2})),
+    )
+    .await;
+    assert_eq!(s, 403, "repo:read cannot add a policy that prunes every repository of its owner");
+    assert_eq!(api(&r, Method::GET, "/api/v1/user/autoprunepolicy/", &admin, None).await.0, 403);
     let _ = stop.send(true);
 }
 

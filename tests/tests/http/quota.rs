@@ -294,3 +294,75 @@ async fn quota_holds_sqlite() {
 async fn quota_holds_postgres() {
     quota_holds(Backend::Postgres).await;
 }
+
+/// Pushes that retag a manifest the repository has (repository tag lock, then the quota lock for
+/// the limit check) racing pushes of new manifests (quota lock, then tag lock) in a namespace
+/// with limits: every push succeeds, none waits on another in a circle (a PostgreSQL deadlock
+/// answered one of them with a 500 before the push took the quota lock first).
+async fn retags_race_new_manifests(backend: Backend) {
+    let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"qrace\"\nFEATURE_QUOTA_MANAGEMENT: true\n";
+    let r = Arc::new(Registry::start(backend, "qrace", extra).await);
+    let admin = r.initialize_admin().await;
+    let (s, _) = api(
+        &r,
+        Method::POST,
+        "/api/v1/organization/",
+        &admin,
+        Some(json!({"name": "acme", "email": "acme@example.com"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = api(
+        &r,
+        Method::POST,
+        "/api/v1/organization/acme/quota",
+        &admin,
+        Some(json!({"limit_bytes": 1_i64 << 40})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (_, list) = api(&r, Method::GET, "/api/v1/organization/acme/quota", &admin, None).await;
+    let id = list[0]["id"].as_i64().expect("quota id");
+    for (kind, percent) in [("Warning", 1), ("Reject", 100)] {
+        let path = format!("/api/v1/organization/acme/quota/{id}/limit");
+        let (s, _) =
+            api(&r, Method::POST, &path, &admin, Some(json!({"type": kind, "threshold_percent": percent})))
+                .await;
+        assert_eq!(s, 201);
+    }
+    let t = r.token(Some("admin"), &["repository:acme/app:pull,push"]).await;
+    let (config, layer) = image(900);
+    let dc = r.push_blob("acme/app", &t, &config).await;
+    let dl = r.push_blob("acme/app", &t, &layer).await;
+    let base = image_manifest((&dc, config.len()), &[(&dl, layer.len())], "");
+    assert_eq!(r.put_manifest("acme/app", "base", &t, OCI_MANIFEST, &base).await.status(), 201);
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let (r, t, base) = (r.clone(), t.clone(), base.clone());
+        let (dc, dl, cl, ll) = (dc.clone(), dl.clone(), config.len(), layer.len());
+        tasks.push(tokio::spawn(async move {
+            let m = if i % 2 == 0 {
+                base
+            } else {
+                image_manifest((&dc, cl), &[(&dl, ll)], &format!(r#","annotations":{{"n":"{i}"}}"#))
+            };
+            let resp = r.put_manifest("acme/app", &format!("t{i}"), &t, OCI_MANIFEST, &m).await;
+            (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+        }));
+    }
+    for task in tasks {
+        let (status, body) = task.await.expect("push");
+        assert_eq!(status, 201, "{body}");
+    }
+    assert_eq!(scalar(&r, RECOUNT).await, scalar(&r, TOTAL).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retags_race_new_manifests_sqlite() {
+    retags_race_new_manifests(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retags_race_new_manifests_postgres() {
+    retags_race_new_manifests(Backend::Postgres).await;
+}

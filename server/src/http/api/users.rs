@@ -249,10 +249,10 @@ pub async fn superuser_delete(
     Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
 }
 
-/// `PUT /api/v1/user/`: the signed-in person's own account. `password` first (a browser
-/// session is renewed: the old one ends with the password change), then invoicing, e-mail, the
+/// `PUT /api/v1/user/`: the signed-in person's own account: invoicing, e-mail, the
 /// time-machine window and, with `FEATURE_USER_METADATA`, names, company and location, in one
-/// transaction. `username` is ignored (Quay without `FEATURE_USER_RENAME`). Answers the user view.
+/// transaction, then `password` (a browser session is renewed: the old one ends with the
+/// password change). `username` is ignored (Quay without `FEATURE_USER_RENAME`). Answers the user view.
 pub async fn update_current(
     State(ctx): State<AppState>,
     Extension(caller): Extension<ApiCaller>,
@@ -295,11 +295,15 @@ pub async fn update_current(
             changes.metadata.insert(field.to_string(), v.clone());
         }
     }
-    let mut account = None;
-    if let Some(pw) = input::str_of(&body, "password") {
-        account = Some(users::change_own_password(&ctx, &caller, &origin, pw).await?);
+    // The password's rule first, then the other changes (one transaction), then the password:
+    // a refused change leaves the password as it was, and a changed password always answers
+    // with the new session.
+    let password = input::str_of(&body, "password");
+    if let Some(pw) = password {
+        crate::auth::password::check_policy(pw)
+            .map_err(|m| ApiError::invalid(format!("Invalid password: {m}")))?;
     }
-    let updated = match users::change_own_account(&ctx, &caller, &origin, changes).await {
+    let mut account = match users::change_own_account(&ctx, &caller, &origin, changes).await {
         Err(Refused::Rule { code: quay_core::rules::Rule::InvalidArgument, message })
             if message == "Invalid tag expiration option" =>
         {
@@ -307,8 +311,10 @@ pub async fn update_current(
         }
         r => r?,
     };
-    let password_changed = account.is_some();
-    let account = updated;
+    let password_changed = password.is_some();
+    if let Some(pw) = password {
+        account = users::change_own_password(&ctx, &caller, &origin, pw).await?;
+    }
     let orgs = ctx.store.user_organizations(account.id).await?;
     let resp = ok(views::current_user(&ctx, &account, &orgs));
     Ok(match caller.via {
