@@ -356,3 +356,16 @@ pub async fn api(
     let text = resp.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
+
+/// A registry with an administrator (its API token) and organization `acme`; `features` adds
+/// config lines.
+pub async fn with_acme(backend: Backend, tag: &str, features: &str) -> (std::sync::Arc<Registry>, String) {
+    let extra =
+        format!("SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"{tag}\"\n{features}");
+    let r = std::sync::Arc::new(Registry::start(backend, tag, &extra).await);
+    let admin = r.initialize_admin().await;
+    let org = serde_json::json!({"name": "acme", "email": "acme@example.com"});
+    let (s, body) = api(&r, reqwest::Method::POST, "/api/v1/organization/", &admin, Some(org)).await;
+    assert_eq!(s, 201, "{body}");
+    (r, admin)
+}

@@ -3,10 +3,9 @@
 //! (never one of the newest); a namespace policy limited by a tag pattern; creation-date
 //! policies; the slow timer's pass over namespaces; `autoprune_tag_delete` logs.
 
-use super::common::{Backend, OCI_MANIFEST, Registry, api, image_manifest, scalar};
+use super::common::{Backend, OCI_MANIFEST, Registry, api, image_manifest, scalar, with_acme};
 use reqwest::Method;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
 async fn alive(r: &Registry, repo: &str) -> Vec<String> {
@@ -47,18 +46,7 @@ async fn settle(r: &Registry) {
 }
 
 async fn autoprune(backend: Backend) {
-    let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"prune\"\nFEATURE_AUTO_PRUNE: true\n";
-    let r = Arc::new(Registry::start(backend, "prune", extra).await);
-    let admin = r.initialize_admin().await;
-    let (s, _) = api(
-        &r,
-        Method::POST,
-        "/api/v1/organization/",
-        &admin,
-        Some(json!({"name": "acme", "email": "acme@example.com"})),
-    )
-    .await;
-    assert_eq!(s, 201);
+    let (r, admin) = with_acme(backend, "prune", "FEATURE_AUTO_PRUNE: true\n").await;
     for repo in ["app", "other", "dated"] {
         let (s, body) = api(
             &r,

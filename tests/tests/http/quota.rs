@@ -4,11 +4,10 @@
 //! kept), `quota_warning` queued once when the `Warning` limit is reached and `quota_error` on
 //! a refusal, and the space freed by GC usable again.
 
-use super::common::{self, Backend, OCI_MANIFEST, Registry, api, image_manifest, scalar};
+use super::common::{self, Backend, OCI_MANIFEST, api, image_manifest, scalar, with_acme};
 use quay_server::store::jobs::Cascade;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const LAYER: usize = 10_000;
 const BASE: usize = 5_000;
@@ -38,18 +37,7 @@ const REPO_TOTALS: &str = "SELECT CAST(COALESCE(SUM(q.size_bytes), 0) AS BIGINT)
     JOIN repository r ON r.id = q.repository_id JOIN \"user\" u ON u.id = r.namespace_user_id WHERE u.username = 'acme'";
 
 async fn quota_holds(backend: Backend) {
-    let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"quota\"\nFEATURE_QUOTA_MANAGEMENT: true\n";
-    let r = Arc::new(Registry::start(backend, "quota", extra).await);
-    let admin = r.initialize_admin().await;
-    let (s, _) = api(
-        &r,
-        Method::POST,
-        "/api/v1/organization/",
-        &admin,
-        Some(json!({"name": "acme", "email": "acme@example.com"})),
-    )
-    .await;
-    assert_eq!(s, 201);
+    let (r, admin) = with_acme(backend, "quota", "FEATURE_QUOTA_MANAGEMENT: true\n").await;
     let unit = (image(0).0.len() + LAYER) as i64;
     let limit = BASE as i64 + unit * FITS as i64 + unit / 2;
 
@@ -300,18 +288,7 @@ async fn quota_holds_postgres() {
 /// with limits: every push succeeds, none waits on another in a circle (a PostgreSQL deadlock
 /// answered one of them with a 500 before the push took the quota lock first).
 async fn retags_race_new_manifests(backend: Backend) {
-    let extra = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRET_KEY: \"qrace\"\nFEATURE_QUOTA_MANAGEMENT: true\n";
-    let r = Arc::new(Registry::start(backend, "qrace", extra).await);
-    let admin = r.initialize_admin().await;
-    let (s, _) = api(
-        &r,
-        Method::POST,
-        "/api/v1/organization/",
-        &admin,
-        Some(json!({"name": "acme", "email": "acme@example.com"})),
-    )
-    .await;
-    assert_eq!(s, 201);
+    let (r, admin) = with_acme(backend, "qrace", "FEATURE_QUOTA_MANAGEMENT: true\n").await;
     let (s, _) = api(
         &r,
         Method::POST,
