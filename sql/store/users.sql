@@ -17,6 +17,11 @@ SELECT id, username, password_hash, enabled, organization, robot, invalid_login_
        {age_ms:last_invalid_login}
   FROM "user" WHERE username = $1
 
+-- name: login_failed
+-- A wrong password while none was counted before it (counted after the check).
+UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = {now}
+ WHERE id = $1
+
 -- name: login_claim
 -- A password attempt counted before the password is checked, if nobody else counted one since
 -- the caller read $2 (compare-and-set): one guess per back-off step.

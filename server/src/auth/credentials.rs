@@ -216,19 +216,27 @@ pub async fn authenticate(
                     store.login_reset(creds.id).await;
                 }
             } else {
-                // The attempt is counted before bcrypt, so concurrent guesses cannot share a
-                // back-off step: the ones that lose the count are throttled.
-                if !store.login_claim(creds.id, creds.failed_logins).await {
+                // Once a name has failed, each attempt is counted before bcrypt, so concurrent
+                // guesses cannot share a back-off step (the ones that lose the count are
+                // throttled). A name without failures is not claimed: parallel logins with the
+                // right password all pass; a wrong one is counted after its check.
+                let claimed = creds.failed_logins > 0;
+                if claimed && !store.login_claim(creds.id, creds.failed_logins).await {
                     return Err(LoginError::Throttled(1));
                 }
                 let pw = secret.to_string();
                 let ok =
                     tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
                 if !ok {
+                    if !claimed {
+                        store.login_failed(creds.id).await;
+                    }
                     return Err(LoginError::Invalid);
                 }
                 remember_verified(key);
-                store.login_reset(creds.id).await;
+                if claimed {
+                    store.login_reset(creds.id).await;
+                }
             }
             if !creds.enabled {
                 return Err(LoginError::Disabled);

@@ -272,8 +272,10 @@ async fn verified_person(
     if let Some(ms) = user.as_ref().and_then(|u| u.login_retry_after_ms()) {
         return Err(Refused::TooManyAttempts(u64::try_from(ms).unwrap_or(0).div_ceil(1000)));
     }
-    // Counted before bcrypt: concurrent guesses cannot share a back-off step.
-    if let Some(u) = &user
+    // Once a name has failed, each attempt is counted before bcrypt: concurrent guesses cannot
+    // share a back-off step. A name without failures is counted after a wrong password.
+    let claimed = user.as_ref().is_some_and(|u| u.failed_logins > 0);
+    if let Some(u) = user.as_ref().filter(|_| claimed)
         && !ctx.store.login_claim(u.id, u.failed_logins).await
     {
         return Err(Refused::TooManyAttempts(1));
@@ -288,8 +290,10 @@ async fn verified_person(
     })
     .await
     .unwrap_or(false);
-    if let Some(u) = user.as_ref().filter(|_| ok) {
-        ctx.store.login_reset(u.id).await;
+    match &user {
+        Some(u) if !ok && !claimed => ctx.store.login_failed(u.id).await,
+        Some(u) if ok && claimed => ctx.store.login_reset(u.id).await,
+        _ => {}
     }
     Ok(user.filter(|u| ok && u.password_hash.is_some()))
 }

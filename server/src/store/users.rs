@@ -49,6 +49,14 @@ impl Store {
         }))
     }
 
+    /// A wrong password (counted after its check; see [`Store::login_claim`] for accounts that
+    /// already failed). A failure to count is logged, not raised.
+    pub async fn login_failed(&self, user_id: i64) {
+        if let Err(e) = self.write_rows(sql("login_failed"), vec![Value::Int(user_id)]).await {
+            tracing::warn!(error = %e, user_id, "failed login not counted");
+        }
+    }
+
     /// Counts a password attempt before its check, unless another was counted since `seen`
     /// wrong ones were read: `false` means another attempt holds this back-off step (answer as
     /// throttled). A database that cannot count (read-only) lets the attempt through.
