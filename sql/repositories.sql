@@ -80,6 +80,24 @@ UPDATE repository SET description = $2 WHERE id = $1
 -- $2: visibility name.
 UPDATE repository SET visibility_id = (SELECT v.id FROM visibility v WHERE v.name = $2) WHERE id = $1
 
+-- name: set_state
+-- $2: the new state (0 NORMAL, 1 READ_ONLY, 2 MIRROR).
+UPDATE repository SET state = $2 WHERE id = $1
+
 -- name: live_namespace
 -- The namespace of live repository $1.
 SELECT namespace_user_id FROM repository WHERE id = $1 AND state <> 3
+
+-- name: count_actions_yesterday
+-- Quay's repository action counter: every live repository's log entries of yesterday (UTC) into
+-- repositoryactioncount (what `popularity` sums). A repository that already has yesterday's
+-- count (written here, by Python Quay's worker, or the 0 its creation writes) keeps it.
+-- Returns the repositories counted.
+INSERT INTO repositoryactioncount (repository_id, count, date)
+SELECT l.repository_id, count(*), {yesterday}
+  FROM logentry3 l
+  JOIN repository r ON r.id = l.repository_id AND r.state <> 3
+ WHERE l.datetime >= {yesterday} AND l.datetime < {today}
+ GROUP BY l.repository_id
+ON CONFLICT (repository_id, date) DO NOTHING
+RETURNING repository_id

@@ -20,21 +20,20 @@ SELECT m.digest, mt.name, m.manifest_bytes, m.artifact_type, m.config_media_type
  ORDER BY m.id
 
 -- name: api_history
--- Tag generations of repository $1 (hidden ones excluded), newest first: named $2 ('': any),
--- with names LIKE $3 ('': any; `\` escapes), only alive ones when $4. At most $5 after skipping
--- $6. Columns: name, manifest digest, start ms, end ms, reversion, layers size, media type,
+-- Tag generations of repository $1 (hidden ones excluded), newest first, at most $2 after
+-- skipping $3. The store puts its filters (a name, a LIKE pattern, only alive ones) in place of
+-- the marker with parameters from $4, so each combination is its own statement: with
+-- `($n = '' OR ...)` patterns PostgreSQL's generic plan expects one row and sorts every tag.
+-- Columns: name, manifest digest, start ms, end ms, reversion, layers size, media type,
 -- manifest id.
 SELECT t.name, m.digest, t.lifetime_start_ms, t.lifetime_end_ms, t.reversion,
        m.layers_compressed_size, mt.name, m.id
   FROM tag t
   JOIN manifest m ON m.id = t.manifest_id
   JOIN mediatype mt ON mt.id = m.media_type_id
- WHERE t.repository_id = $1 AND t.hidden = false
-   AND ($2 = '' OR t.name = $2)
-   AND ($3 = '' OR t.name LIKE $3 ESCAPE '\')
-   AND ($4 = false OR t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})
+ WHERE t.repository_id = $1 AND t.hidden = false /* filters */
  ORDER BY t.lifetime_start_ms DESC, t.id DESC
- LIMIT $5 OFFSET $6
+ LIMIT $2 OFFSET $3
 
 -- name: api_children
 -- The child manifests' digests of manifest $1.

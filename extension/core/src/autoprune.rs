@@ -306,7 +306,7 @@ pub fn prune_repository(ex: &mut dyn Executor, repository_id: i64) -> CoreResult
     }
     all.sort_by_key(|p| matches!(p.method, Method::NumberOfTags(_)));
     // The tag lock: no tag of this repository moves until the prune commits.
-    lock(ex, &crate::tags::retarget_lock_key(repository_id))?;
+    lock(ex, &crate::repositories::tag_lock_key(repository_id))?;
     let mut pruned = Vec::new();
     for policy in all {
         let now = now_ms(ex)?;

@@ -167,6 +167,8 @@ impl Dialect {
             (Dialect::Sqlite, "now_ms") => "CAST(unixepoch('subsec') * 1000 AS INTEGER)".into(),
             (Dialect::Postgres, "yesterday") => "((now() AT TIME ZONE 'UTC')::date - 1)".into(),
             (Dialect::Sqlite, "yesterday") => "date('now', '-1 day')".into(),
+            (Dialect::Postgres, "today") => "((now() AT TIME ZONE 'UTC')::date)".into(),
+            (Dialect::Sqlite, "today") => "date('now')".into(),
             (Dialect::Postgres, "ts") => format!("to_char({arg}, 'YYYY-MM-DD HH24:MI:SS.US')"),
             // A timestamp given as text in Quay's format (`YYYY-MM-DD HH:MM:SS.ffffff`).
             (Dialect::Postgres, "timestamp") => format!("CAST({arg} AS timestamp)"),
@@ -228,6 +230,22 @@ pub fn ints(rows: &[Row]) -> Vec<i64> {
 /// Runs a statement that must return one integer.
 pub fn one_int(ex: &mut dyn Executor, sql: &str, params: &[Value]) -> CoreResult<Option<i64>> {
     Ok(first_int(&run(ex, sql, params)?))
+}
+
+/// Runs each statement of a script (statements end with `;` at a line's end; `--` lines are
+/// comments) in order, in the caller's transaction. Each statement gets the parameters up to the
+/// highest `$n` it uses.
+pub fn run_script(ex: &mut dyn Executor, script: &str, params: &[Value]) -> CoreResult<()> {
+    for statement in script.split(";\n") {
+        let code =
+            statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+        if code.trim().is_empty() {
+            continue;
+        }
+        let used = (1..=params.len()).rev().find(|i| code.contains(&format!("${i}"))).unwrap_or(0);
+        run(ex, &code, &params[..used])?;
+    }
+    Ok(())
 }
 
 /// One statement of a `sql/*.sql` file that holds several, each introduced by a line

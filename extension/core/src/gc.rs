@@ -31,18 +31,9 @@ fn q_int(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<Opti
     one_int(ex, named(SQL, name), params)
 }
 
-/// Runs every statement of a named script in order; each gets the parameters it refers to.
+/// Runs every statement of a named script in order ([`crate::exec::run_script`]).
 fn script(ex: &mut dyn Executor, name: &str, params: &[Value]) -> CoreResult<()> {
-    for statement in named(SQL, name).split(";\n") {
-        let code: Vec<&str> = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
-        let code = code.join("\n");
-        if code.trim().is_empty() {
-            continue;
-        }
-        let used = (1..=params.len()).rev().find(|i| code.contains(&format!("${i}"))).unwrap_or(0);
-        run(ex, &code, &params[..used])?;
-    }
-    Ok(())
+    crate::exec::run_script(ex, named(SQL, name), params)
 }
 
 /// Candidates of one collection pass.

@@ -115,12 +115,6 @@ pub fn set_secret(
 
 pub fn delete(ex: &mut dyn Executor, org_id: i64, client_id: &str, log: Option<&LogEntry>) -> CoreResult<()> {
     let id = application_id(ex, org_id, client_id)?;
-    for statement in named(SQL, "delete_application").split(";\n") {
-        let code: String =
-            statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
-        if !code.trim().is_empty() {
-            run(ex, &code, &[Value::Int(id)])?;
-        }
-    }
+    crate::exec::run_script(ex, named(SQL, "delete_application"), &[Value::Int(id)])?;
     logs::record_opt(ex, log, Some(org_id))
 }

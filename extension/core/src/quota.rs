@@ -172,19 +172,25 @@ pub fn over_reject_limit(ex: &mut dyn Executor, repository_id: i64) -> CoreResul
 /// (Quay's `QUOTA_NOTIFICATION_COOLDOWN_SECONDS`).
 pub const NOTIFICATION_COOLDOWN_S: i64 = 86_400;
 
-/// Quay's byte formatting in quota events: 1024-based, two decimals (`"819.20 MB"`).
-pub fn format_bytes(n: i64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if n < 1024 {
-        return format!("{n} bytes");
-    }
-    let mut v = n as f64 / 1024.0;
+/// `n` bytes in the largest of `units` (each 1024 times the one before, the first for `n`
+/// itself) that keeps the value at least 1: the value and the unit's index.
+pub fn binary_scale(n: i64, units: &[&str]) -> (f64, usize) {
+    let mut v = n as f64;
     let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
+    while v >= 1024.0 && unit + 1 < units.len() {
         v /= 1024.0;
         unit += 1;
     }
-    format!("{v:.2} {}", UNITS[unit])
+    (v, unit)
+}
+
+/// Quay's byte formatting in quota events: 1024-based, two decimals (`"819.20 MB"`).
+pub fn format_bytes(n: i64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+    match binary_scale(n, &UNITS) {
+        (_, 0) => format!("{n} bytes"),
+        (v, unit) => format!("{v:.2} {}", UNITS[unit]),
+    }
 }
 
 /// Queues `event` (`quota_warning`/`quota_error`) with Quay's namespace event data for every
@@ -439,4 +445,26 @@ pub fn limit_delete(
     first_int(&q(ex, "delete_limit", &[Value::Int(quota_id), Value::Int(limit_id)])?)
         .ok_or_else(|| invalid(Rule::QuotaUnknown, format!("quota limit {limit_id} does not exist")))?;
     crate::logs::record_opt(ex, log, Some(namespace_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{binary_scale, format_bytes};
+
+    #[test]
+    fn bytes_as_quay_writes_them_in_events() {
+        assert_eq!(format_bytes(0), "0 bytes");
+        assert_eq!(format_bytes(1023), "1023 bytes");
+        assert_eq!(format_bytes(1024), "1.00 KB");
+        assert_eq!(format_bytes(858_993_459), "819.20 MB");
+        assert_eq!(format_bytes(5 << 40), "5.00 TB");
+        assert_eq!(format_bytes(3 << 50), "3072.00 TB");
+    }
+
+    #[test]
+    fn binary_scale_stops_at_the_last_unit() {
+        assert_eq!(binary_scale(1 << 20, &["B", "K", "M"]), (1.0, 2));
+        assert_eq!(binary_scale(1 << 30, &["B", "K", "M"]), (1024.0, 2));
+        assert_eq!(binary_scale(1000, &["B", "K"]), (1000.0, 0));
+    }
 }

@@ -176,6 +176,58 @@ pub fn set_visibility(
     logs::record_for_repository(ex, repository_id, log)
 }
 
+/// The repository's tag lock: every tag write, auto-prune and a state change take it, so no two
+/// of them interleave in one repository.
+pub(crate) fn tag_lock_key(repository_id: i64) -> String {
+    format!("quay:retarget_tag:{repository_id}")
+}
+
+/// Repository state `READ_ONLY`: takes no writes.
+pub const STATE_READ_ONLY: i64 = 1;
+/// Repository state `MIRROR`: written only by its mirror.
+pub const STATE_MIRROR: i64 = 2;
+/// Repository state `ORG_MIRROR`: owned by its organization's mirror configuration.
+pub const STATE_ORG_MIRROR: i64 = 4;
+
+/// Sets a live repository's state (`NORMAL`, `READ_ONLY` or `MIRROR`; Quay's
+/// `set_repository_state`) and writes `log` in the same transaction. Takes the repository's tag
+/// lock first, the lock under which every tag write checks the state, so no tag write commits
+/// after a change to a state that refuses it. A repository its organization's mirror owns
+/// (`ORG_MIRROR`) keeps its state (`QUAY_REPOSITORY_NOT_WRITABLE`).
+pub fn set_state(
+    ex: &mut dyn Executor,
+    repository_id: i64,
+    new_state: i64,
+    log: Option<&LogEntry>,
+) -> CoreResult<()> {
+    if ![STATE_NORMAL, STATE_READ_ONLY, STATE_MIRROR].contains(&new_state) {
+        return Err(invalid(
+            Rule::InvalidArgument,
+            format!("{new_state} is not a repository state one may set"),
+        ));
+    }
+    live_namespace(ex, repository_id)?;
+    lock(ex, &tag_lock_key(repository_id))?;
+    match state(ex, repository_id)? {
+        Some(STATE_ORG_MIRROR) => Err(invalid(
+            Rule::RepositoryNotWritable,
+            "the state of a repository its organization mirrors cannot be changed",
+        )),
+        Some(s) if s != STATE_MARKED_FOR_DELETION => {
+            q(ex, "set_state", &[Value::Int(repository_id), Value::Int(new_state)])?;
+            logs::record_for_repository(ex, repository_id, log)
+        }
+        _ => Err(invalid(Rule::RepositoryUnknown, format!("repository {repository_id} does not exist"))),
+    }
+}
+
+/// Quay's repository action counter: yesterday's log entries per live repository into
+/// `repositoryactioncount` (a count already there is kept, so running it again, or on several
+/// workers at once, changes nothing). Returns how many repositories were counted.
+pub fn count_actions_yesterday(ex: &mut dyn Executor) -> CoreResult<usize> {
+    Ok(q(ex, "count_actions_yesterday", &[])?.len())
+}
+
 /// What a push creates: the repository `namespace/name`, creating the namespace first as an
 /// organization owned by `creator_id` when it does not exist and `namespace_expiration_s` (its
 /// `removed_tag_expiration_s`) is given (CREATE_NAMESPACE_ON_PUSH). One transaction: a refused

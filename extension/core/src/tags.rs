@@ -362,8 +362,12 @@ fn alive_tag(
     }))
 }
 
-pub(crate) fn retarget_lock_key(repository_id: i64) -> String {
-    format!("quay:retarget_tag:{repository_id}")
+/// Takes the repository's tag lock, then checks the repository still takes writes. The check
+/// runs under the lock that [`crate::repositories::set_state`] also takes, so once a state change
+/// to read-only has committed no tag write can commit after it.
+fn lock_tags_writable(ex: &mut dyn Executor, repository_id: i64) -> CoreResult<()> {
+    lock(ex, &crate::repositories::tag_lock_key(repository_id))?;
+    require_writable_repository(ex, repository_id)
 }
 
 /// Cosign's tag schema: `sha256-<hex>.sig|.att|.sbom`.
@@ -439,7 +443,7 @@ fn retarget(
     expires_at_ms: Option<i64>,
     reversion: bool,
 ) -> CoreResult<i64> {
-    lock(ex, &retarget_lock_key(repository_id))?;
+    lock_tags_writable(ex, repository_id)?;
     let now = name_clock(ex, repository_id, name)?;
     if let Some(end) = expires_at_ms
         && end <= now
@@ -493,8 +497,7 @@ pub fn tag_set(
 /// `false` when the name has no alive tag.
 pub fn tag_delete(ex: &mut dyn Executor, repository_id: i64, name: &str) -> CoreResult<bool> {
     check_tag_name(name)?;
-    require_writable_repository(ex, repository_id)?;
-    lock(ex, &retarget_lock_key(repository_id))?;
+    lock_tags_writable(ex, repository_id)?;
     let now = name_clock(ex, repository_id, name)?;
     let Some(current) = alive_tag(ex, repository_id, name, now)? else { return Ok(false) };
     if current.immutable {
@@ -521,7 +524,7 @@ pub fn manifest_delete(ex: &mut dyn Executor, repository_id: i64, digest: &str) 
     check_digest("manifest digest", digest)?;
     require_writable_repository(ex, repository_id)?;
     let manifest = manifest_id(ex, repository_id, digest)?;
-    lock(ex, &retarget_lock_key(repository_id))?;
+    lock_tags_writable(ex, repository_id)?;
     let now = now_ms(ex)?;
     let rows =
         q(ex, "alive_tags_of_manifest", &[Value::Int(repository_id), Value::Int(manifest), Value::Int(now)])?;
@@ -597,8 +600,7 @@ pub fn tag_set_expiration(
     log: Option<&LogEntry>,
 ) -> CoreResult<Option<i64>> {
     check_tag_name(name)?;
-    require_writable_repository(ex, repository_id)?;
-    lock(ex, &retarget_lock_key(repository_id))?;
+    lock_tags_writable(ex, repository_id)?;
     let now = now_ms(ex)?;
     let current = alive_tag(ex, repository_id, name, now)?.ok_or_else(|| tag_unknown(name))?;
     if current.immutable {

@@ -868,6 +868,39 @@ COMMENT ON FUNCTION repository_set_visibility(bigint, boolean, text) IS
     requires = [repository_set_visibility]
 );
 
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn repository_set_state(repository_id: i64, state: i64, log: default!(Option<&str>, "NULL")) {
+    with_core(|ex| {
+        let log = quay_core::logs::LogEntry::parse_opt(log)?;
+        quay_core::repositories::set_state(ex, repository_id, state, log.as_ref())
+    })
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_set_state(bigint, bigint, text) IS
+  'Set a live repository''s state (0 NORMAL, 1 READ_ONLY, 2 MIRROR) under its tag lock, so no tag write commits after a change that refuses it, and write its action log in the same transaction.';
+"#,
+    name = "comment_repository_set_state",
+    requires = [repository_set_state]
+);
+
+#[pg_extern(volatile)]
+#[search_path(public, pg_catalog)]
+fn repository_action_counts_run() -> i64 {
+    with_core(|ex| quay_core::repositories::count_actions_yesterday(ex).map(|n| n as i64))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION repository_action_counts_run() IS
+  'Quay''s repository action counter: count each live repository''s log entries of yesterday (UTC) into repositoryactioncount, keeping counts already there; returns the repositories counted.';
+"#,
+    name = "comment_repository_action_counts_run",
+    requires = [repository_action_counts_run]
+);
+
 /// The grantee of a permission call: exactly one of `user_id` and `team_id`.
 fn grantee(user_id: Option<i64>, team_id: Option<i64>) -> CoreResult<quay_core::permissions::Grantee> {
     match (user_id, team_id) {

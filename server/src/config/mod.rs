@@ -245,6 +245,9 @@ config_keys! {
     "FEATURE_VERIFY_QUOTA" => feature_verify_quota: Flag = Flag(true);
     /// Auto-prune policies: the `/api/v1` routes (the worker applies whatever policies exist).
     "FEATURE_AUTO_PRUNE" => feature_auto_prune: Flag = Flag(false);
+    /// Repository mirroring: here only `PUT /api/v1/repository/{repo}/changestate` (the mirror
+    /// configuration routes and the mirror worker are not built).
+    "FEATURE_REPO_MIRROR" => feature_repo_mirror: Flag = Flag(false);
     /// How recent a password sign-in must be for sensitive `/api/v1` calls from a browser session.
     "FRESH_LOGIN_TIMEOUT" => fresh_login_timeout: String = "10m".into();
     /// Seconds a browser session lasts.

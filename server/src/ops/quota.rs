@@ -37,7 +37,8 @@ async fn resolve(
     match which {
         Namespace::CurrentUser => {
             let user = caller.signed_in()?;
-            caller.require(caller.has_scope(super::access::Scope::UserRead))?;
+            // Quay's `require_user_admin`: a token needs `user:admin`, even to read.
+            caller.require(caller.has_scope(super::access::Scope::UserAdmin))?;
             if write {
                 return Err(Refused::Denied(super::access::ApiDenied::Forbidden));
             }
@@ -77,12 +78,7 @@ pub async fn get(
 /// Quay's `limit` text in the logs: bitmath's best binary prefix, one decimal (`"10.0 GiB"`).
 pub fn human_bytes(n: i64) -> String {
     const UNITS: [&str; 7] = ["Byte", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
+    let (v, unit) = quay_core::quota::binary_scale(n, &UNITS);
     format!("{v:.1} {}", UNITS[unit])
 }
 
@@ -199,4 +195,14 @@ pub async fn limit_delete(
                "threshold_percent": current.percent}),
     );
     Ok(ctx.store.quota_limit_delete(ns.id, (quota_id, limit_id), log).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn limits_as_quay_logs_them() {
+        assert_eq!(super::human_bytes(512), "512.0 Byte");
+        assert_eq!(super::human_bytes(10 << 30), "10.0 GiB");
+        assert_eq!(super::human_bytes(1536 << 20), "1.5 GiB");
+    }
 }

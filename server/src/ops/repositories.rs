@@ -188,6 +188,36 @@ pub async fn set_visibility(
     Ok(ctx.store.repository_set_visibility(a.repository_id, public, log).await?)
 }
 
+/// `PUT /api/v1/repository/{ns}/{name}/changestate` (admin; `FEATURE_REPO_MIRROR`): `state` is
+/// `NORMAL`, `READ_ONLY` or `MIRROR`. Once it returns, no push, tag change or delete commits in a
+/// state that refuses it (`quay.repository_set_state`).
+pub async fn set_state(
+    ctx: &Context,
+    caller: &ApiCaller,
+    origin: &Origin,
+    namespace: &str,
+    name: &str,
+    state: &str,
+) -> Result<(), Refused> {
+    if !ctx.config.feature_repo_mirror.0 {
+        return Err(Refused::NotFound);
+    }
+    let a = authorize(ctx, caller, namespace, name, Need::Admin).await?;
+    let value = match state {
+        "NORMAL" => quay_core::repositories::STATE_NORMAL,
+        "READ_ONLY" => quay_core::repositories::STATE_READ_ONLY,
+        "MIRROR" => quay_core::repositories::STATE_MIRROR,
+        other => return Err(Refused::Invalid(format!("{other} is not a valid Repository state."))),
+    };
+    let log = entry(
+        caller,
+        origin,
+        "change_repo_state",
+        json!({"namespace": namespace, "repo": name, "state_changed": state}),
+    );
+    Ok(ctx.store.repository_set_state(a.repository_id, value, log).await?)
+}
+
 /// Who lists repositories: the caller, unless its token may not read repositories (then it
 /// sees what anonymous callers see).
 fn reader(caller: &ApiCaller) -> Option<i64> {

@@ -170,20 +170,42 @@ impl Store {
 }
 
 /// A child span for one database call: the system and what it does (the extension function
-/// `quay.*` it calls, else the statement's first word; never parameters).
+/// `quay.*` it calls, else the statement's first word; never parameters). The name is worked out
+/// only when a subscriber wants the span.
 fn db_span(store: &Store, sql: &str) -> tracing::Span {
-    let code = sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join(" ");
-    let operation = code
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
-        .find(|w| w.starts_with("quay."))
-        .or_else(|| code.split_whitespace().next())
-        .unwrap_or("query")
-        .to_string();
     let system = match store {
         Store::Postgres(_) => "postgresql",
         Store::Sqlite(_) => "sqlite",
     };
-    tracing::info_span!("db", otel.name = %format!("db {operation}"), otel.kind = "client", db.system = system, db.operation = %operation)
+    let span = tracing::info_span!(
+        "db",
+        otel.name = tracing::field::Empty,
+        otel.kind = "client",
+        db.system = system,
+        db.operation = tracing::field::Empty
+    );
+    if !span.is_disabled() {
+        let operation = operation(sql);
+        span.record("otel.name", format!("db {operation}"));
+        span.record("db.operation", operation);
+    }
+    span
+}
+
+/// The `quay.*` function a statement calls, else its first word (comment lines skipped), without
+/// allocating: this runs for every statement.
+fn operation(sql: &str) -> &str {
+    let mut first = None;
+    for line in sql.lines().filter(|l| !l.trim_start().starts_with("--")) {
+        let words = line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'));
+        for word in words.filter(|w| !w.is_empty()) {
+            if word.starts_with("quay.") {
+                return word;
+            }
+            first.get_or_insert(word);
+        }
+    }
+    first.unwrap_or("query")
 }
 
 #[derive(Clone, Copy)]
@@ -209,4 +231,14 @@ pub(crate) fn boolean(r: &Row, i: usize) -> bool {
 /// `f` of the first row, if any.
 pub(crate) fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Option<T>) -> Option<T> {
     rows.first().and_then(f)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn operation_names_the_extension_function_else_the_first_word() {
+        assert_eq!(super::operation("-- a comment\nSELECT quay.tag_list($1, $2)::text"), "quay.tag_list");
+        assert_eq!(super::operation("-- only words\n  UPDATE tag SET x = 1"), "UPDATE");
+        assert_eq!(super::operation("-- nothing\n"), "query");
+    }
 }

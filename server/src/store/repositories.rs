@@ -373,6 +373,39 @@ impl Store {
         )
         .await
     }
+
+    /// Yesterday's actions counted per live repository (`quay.repository_action_counts_run`):
+    /// how many repositories got a count.
+    pub async fn repository_action_counts(&self) -> Result<usize, StoreError> {
+        self.call(
+            Access::Write,
+            "SELECT quay.repository_action_counts_run()",
+            vec![],
+            quay_core::repositories::count_actions_yesterday,
+            |rows| {
+                super::query::first(rows, |r| super::query::int(r, 0))
+                    .map(|n| usize::try_from(n).unwrap_or(0))
+            },
+        )
+        .await
+    }
+
+    pub async fn repository_set_state(
+        &self,
+        repository_id: i64,
+        state: i64,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        let json = log.to_json();
+        self.call(
+            Access::Write,
+            "SELECT quay.repository_set_state($1, $2, $3)::text",
+            vec![Value::Int(repository_id), Value::Int(state), Value::text(json)],
+            move |ex| quay_core::repositories::set_state(ex, repository_id, state, Some(&log)),
+            |_| Some(()),
+        )
+        .await
+    }
 }
 
 impl Store {

@@ -225,24 +225,22 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<TagGeneration>, StoreError> {
-        let like = filter.containing.as_deref().map_or_else(String::new, |c| {
+        let mut params = vec![Value::Int(repository_id), Value::Int(limit), Value::Int(offset)];
+        let mut filters = String::new();
+        if let Some(name) = filter.name.as_ref().filter(|n| !n.is_empty()) {
+            params.push(Value::text(name.clone()));
+            filters.push_str(&format!(" AND t.name = ${}", params.len()));
+        }
+        if let Some(c) = filter.containing.as_ref().filter(|c| !c.is_empty()) {
             let escaped = c.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            format!("%{escaped}%")
-        });
-        let rows = self
-            .statement(
-                Access::Scan,
-                sql("api_history"),
-                vec![
-                    Value::Int(repository_id),
-                    Value::text(filter.name.clone().unwrap_or_default()),
-                    Value::text(like),
-                    Value::Bool(filter.only_active),
-                    Value::Int(limit),
-                    Value::Int(offset),
-                ],
-            )
-            .await?;
+            params.push(Value::text(format!("%{escaped}%")));
+            filters.push_str(&format!(" AND t.name LIKE ${} ESCAPE '\\'", params.len()));
+        }
+        if filter.only_active {
+            filters.push_str(" AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})");
+        }
+        let statement = sql("api_history").replace("/* filters */", &filters);
+        let rows = self.statement(Access::Scan, &statement, params).await?;
         Ok(rows
             .iter()
             .filter_map(|r| {

@@ -41,6 +41,9 @@ pub struct WorkerConfig {
     pub upload_max_age: Duration,
     /// Storage sweep interval (`ops::blobs::sweep`: objects crashes left behind); `None` disables it.
     pub storage_sweep_every: Option<Duration>,
+    /// How often yesterday's actions are counted per repository (Quay's repository action
+    /// counter, what `popularity` sums; counting again changes nothing); `None` disables it.
+    pub action_count_every: Option<Duration>,
     /// How long a notification delivery may take (`NOTIFICATION_SEND_TIMEOUT`).
     pub notification_timeout: Duration,
     /// `WEBHOOK_BLOCK_PRIVATE_ADDRESSES` (ours): webhooks only to public addresses.
@@ -64,6 +67,7 @@ impl Default for WorkerConfig {
             upload_cleanup_every: Some(Duration::from_secs(3600)),
             upload_max_age: Duration::from_secs(2 * 86_400),
             storage_sweep_every: Some(Duration::from_secs(86_400)),
+            action_count_every: Some(Duration::from_secs(3 * 3600)),
             notification_timeout: Duration::from_secs(10),
             webhook_block_private: false,
             mailer: None,
@@ -141,6 +145,8 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
     prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sweep_tick = tokio::time::interval(cfg.storage_sweep_every.unwrap_or(never));
     sweep_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut count_tick = tokio::time::interval(cfg.action_count_every.unwrap_or(never));
+    count_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(queues = ?cfg.queues, backend = store.backend(), "worker started");
     while !*shutdown.borrow() {
         wake.ensure(&store, &mut shutdown).await;
@@ -187,6 +193,11 @@ pub async fn run(store: Store, storage: BlobStorage, cfg: WorkerConfig, mut shut
                     e.to_string()
                 });
                 periodic::ran(&store, "storage_sweep", t, outcome).await;
+            }
+            _ = count_tick.tick(), if cfg.action_count_every.is_some() => {
+                let t = std::time::Instant::now();
+                let outcome = periodic::count_actions(&store).await;
+                periodic::ran(&store, "action_count", t, outcome).await;
             }
             _ = shutdown.changed() => {}
         }

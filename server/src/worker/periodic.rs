@@ -36,6 +36,22 @@ pub async fn routine_gc(store: &Store, storage: &BlobStorage) -> Result<(), Stri
     status
 }
 
+/// Counts yesterday's actions per repository (`quay.repository_action_counts_run`).
+pub async fn count_actions(store: &Store) -> Result<(), String> {
+    match store.repository_action_counts().await {
+        Ok(n) => {
+            if n > 0 {
+                tracing::info!(repositories = n, "yesterday's repository actions counted");
+            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "repository action count failed");
+            Err(e.to_string())
+        }
+    }
+}
+
 /// Removes uploads older than `max_age` (Quay's blob upload cleanup worker): the row, then its
 /// storage objects (a failure is logged; the sweep removes them later: they are under
 /// `uploads/`, never content). Safe on several pods at once: both deletes are

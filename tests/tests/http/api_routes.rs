@@ -11,7 +11,7 @@ const CONFIG: &str = "SUPER_USERS: [admin]\nFEATURE_USER_INITIALIZE: true\nSECRE
 async fn every_route_is_served(backend: Backend) {
     let r = Registry::start(backend, "apiroutes", CONFIG).await;
     let token = r.initialize_admin().await;
-    for (method, path, _) in ROUTES {
+    for (method, path, _, _) in ROUTES {
         let concrete: String = path
             .split('/')
             // A profile of an unknown user is Flask's "URL not found", like an unknown route: ask
@@ -53,6 +53,51 @@ async fn every_route_is_served(backend: Backend) {
     let operations: usize =
         doc["paths"].as_object().expect("paths").values().map(|p| p.as_object().map_or(0, |o| o.len())).sum();
     assert_eq!(operations, ROUTES.len());
+    let users_quota = &doc["paths"]["/api/v1/user/quota"]["get"]["security"];
+    assert_eq!(users_quota, &json!([{"oauth2_implicit": ["user:admin"]}]));
+    assert!(doc["securityDefinitions"]["oauth2_implicit"]["scopes"]["repo:read"].is_string());
+}
+
+/// Quay's path template with the repository in one parameter and every name blanked, for
+/// matching our templates against Quay's.
+fn template_key(method: &str, path: &str) -> (String, String) {
+    let mut segments = Vec::new();
+    for seg in path.trim_end_matches('/').split('/') {
+        if seg == "{repository}" {
+            segments.extend(["{}", "{}"]);
+        } else if seg.starts_with('{') {
+            segments.push("{}");
+        } else {
+            segments.push(seg);
+        }
+    }
+    (method.to_ascii_uppercase(), segments.join("/"))
+}
+
+/// Every route both serve carries the OAuth scope Quay's recorded discovery document labels it
+/// with (`tests/reference/quay-api-discovery.json`, the golden's Quay); none of ours is unlabelled
+/// where Quay labels it.
+#[test]
+fn scope_labels_match_quays_discovery() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reference/quay-api-discovery.json");
+    let quay: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("discovery")).expect("json");
+    let mut labels = std::collections::HashMap::new();
+    for (p, ops) in quay["paths"].as_object().expect("paths") {
+        for (m, op) in ops.as_object().expect("ops") {
+            if op.is_object() {
+                let scope = op["security"][0]["oauth2_implicit"][0].as_str().map(str::to_string);
+                labels.insert(template_key(m, p), scope);
+            }
+        }
+    }
+    let mut compared = 0;
+    for (method, path, scope, _) in ROUTES {
+        if let Some(theirs) = labels.get(&template_key(method, path)) {
+            compared += 1;
+            assert_eq!(scope.map(str::to_string), *theirs, "{method} {path}");
+        }
+    }
+    assert!(compared >= 90, "only {compared} routes matched Quay's document");
 }
 
 #[tokio::test]
@@ -752,4 +797,78 @@ async fn oauth_applications_sqlite() {
 #[tokio::test]
 async fn oauth_applications_postgres() {
     oauth_applications(Backend::Postgres).await;
+}
+
+/// Quay's repository action counter fills what `popularity` sums: yesterday's log entries per
+/// repository, counted once (a second run, or a count already there, changes nothing); today's
+/// and older entries are not yesterday's.
+async fn action_counter_fills_popularity(backend: Backend) {
+    let r = Registry::start(backend, "actioncount", CONFIG).await;
+    let token = r.initialize_admin().await;
+    let resp = r
+        .http
+        .post(format!("{}/api/v1/organization/", r.url))
+        .bearer_auth(&token)
+        .json(&json!({"name": "counted", "email": "c@example.com"}))
+        .send()
+        .await
+        .expect("org");
+    assert_eq!(resp.status(), 201);
+    for name in ["busy", "quiet"] {
+        let resp = r
+            .http
+            .post(format!("{}/api/v1/repository", r.url))
+            .bearer_auth(&token)
+            .json(&json!({"namespace": "counted", "repository": name, "visibility": "public", "description": ""}))
+            .send()
+            .await
+            .expect("repo");
+        assert_eq!(resp.status(), 201);
+    }
+    let (yesterday, today, before) = match backend {
+        Backend::Postgres => (
+            "CAST((now() AT TIME ZONE 'UTC')::date - 1 AS timestamp) + interval '12 hours'",
+            "now() AT TIME ZONE 'UTC'",
+            "CAST((now() AT TIME ZONE 'UTC')::date - 2 AS timestamp) + interval '12 hours'",
+        ),
+        Backend::Sqlite => (
+            "date('now', '-1 day') || ' 12:00:00.000'",
+            "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+            "date('now', '-2 days') || ' 12:00:00.000'",
+        ),
+    };
+    // The repositories existed before yesterday: no creation-day rows.
+    let mut sql = String::from("DELETE FROM repositoryactioncount;");
+    for (n, when) in [(3, yesterday), (1, today), (2, before)] {
+        for _ in 0..n {
+            sql.push_str(&format!(
+                "INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json)
+                 SELECT k.id, r.namespace_user_id, NULL, r.id, {when}, '127.0.0.1', '{{}}'
+                   FROM repository r, logentrykind k WHERE r.name = 'busy' AND k.name = 'pull_repo';"
+            ));
+        }
+    }
+    exec(&r, &sql).await;
+    assert_eq!(r.store.repository_action_counts().await.expect("count"), 1);
+    assert_eq!(r.store.repository_action_counts().await.expect("again"), 0);
+    assert_eq!(scalar(&r, "SELECT CAST(SUM(count) AS BIGINT) FROM repositoryactioncount").await, 3);
+    let list = r.get_json("/api/v1/repository?namespace=counted&popularity=true", Some(&token)).await;
+    let pop = |name: &str| {
+        list["repositories"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == name))
+            .map(|x| x["popularity"].clone())
+    };
+    assert_eq!(pop("busy"), Some(json!(3.0)), "{list}");
+    assert_eq!(pop("quiet"), Some(json!(0.0)), "{list}");
+}
+
+#[tokio::test]
+async fn action_counter_fills_popularity_sqlite() {
+    action_counter_fills_popularity(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn action_counter_fills_popularity_postgres() {
+    action_counter_fills_popularity(Backend::Postgres).await;
 }

@@ -20,6 +20,7 @@ mod registry_credentials;
 mod registry_permissions;
 mod registry_protocol;
 mod registry_s3;
+mod repository_state;
 mod tag_expiry;
 mod token_tampering;
 mod worker;

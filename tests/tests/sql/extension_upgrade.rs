@@ -309,3 +309,23 @@ async fn update_from_0_5_0_gives_a_fresh_install_and_the_quota_functions() {
     old.drop_db().await.expect("drop");
     fresh.drop_db().await.expect("drop");
 }
+
+#[tokio::test]
+async fn update_from_0_6_0_gives_a_fresh_install_and_the_state_function() {
+    let old = TestDb::quay_reference("upgrade6").await.expect("db");
+    let c = old.client().await.expect("c");
+    c.batch_execute("CREATE EXTENSION quay VERSION '0.6.0'").await.expect(
+        "CREATE EXTENSION quay VERSION '0.6.0' (tests/run.sh installs extension/pg/sql/quay--0.6.0.sql)",
+    );
+    assert_eq!(version(&c).await, "0.6.0");
+    assert!(c.query("SELECT quay.repository_set_state(1, 1)", &[]).await.is_err());
+
+    let fresh = update_matches_a_fresh_install(&c).await;
+    let detail = |e: tokio_postgres::Error| format!("{:?}", e.as_db_error().map(|d| d.detail()));
+    let unknown = c.query("SELECT quay.repository_set_state(-1, 1)", &[]).await.expect_err("no repository");
+    assert!(detail(unknown).contains("QUAY_REPOSITORY_UNKNOWN"));
+    let bad = c.query("SELECT quay.repository_set_state(-1, 3)", &[]).await.expect_err("not settable");
+    assert!(detail(bad).contains("QUAY_INVALID_ARGUMENT"));
+    old.drop_db().await.expect("drop");
+    fresh.drop_db().await.expect("drop");
+}

@@ -4,6 +4,7 @@
 
 use super::error::ApiError;
 use super::input;
+use super::views;
 use crate::http::AppState;
 use crate::ops::access::ApiCaller;
 use crate::ops::autoprune::{self, Owner};
@@ -60,7 +61,7 @@ async fn update(
 ) -> Result<Response, ApiError> {
     let policy = policy_of(&body)?;
     autoprune::update(&ctx, &caller, &origin, owner, uuid, policy).await?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }
 
 async fn delete(

@@ -140,7 +140,7 @@ pub async fn delete(
     Path((ns, repo, digest, uuid)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     match labels::delete(&ctx, &caller, &origin, &ns, &repo, &digest, &uuid).await {
-        Ok(()) => Ok((StatusCode::NO_CONTENT, [(header::CONTENT_TYPE, "application/json")]).into_response()),
+        Ok(()) => Ok(views::no_content()),
         Err(Refused::Rule { code: Rule::InvalidArgument, message }) => {
             Err(ApiError::message(StatusCode::BAD_REQUEST, message))
         }

@@ -67,6 +67,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(repositories::get).put(repositories::update).delete(repositories::delete),
         )
         .route("/api/v1/repository/{ns}/{name}/changevisibility", post(repositories::change_visibility))
+        .route("/api/v1/repository/{ns}/{name}/changestate", put(repositories::change_state))
         .route("/api/v1/organization/{org}/team/{team}", put(teams::put).delete(teams::delete))
         .route("/api/v1/organization/{org}/team/{team}/members", get(teams::members))
         .route(

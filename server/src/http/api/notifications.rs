@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::input::{self, Kind};
+use super::views;
 use crate::http::AppState;
 use crate::ops::access::ApiCaller;
 use crate::ops::log_entry::Origin;
@@ -10,7 +11,7 @@ use crate::store::notifications::Notification;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -24,10 +25,6 @@ fn view(n: &Notification) -> Value {
         "title": n.title,
         "uuid": n.uuid,
     })
-}
-
-fn no_content() -> Response {
-    (StatusCode::NO_CONTENT, [(header::CONTENT_TYPE, "application/json")]).into_response()
 }
 
 type Repo = Path<(String, String)>;
@@ -95,7 +92,7 @@ pub async fn reset(
     Path((ns, name, uuid)): One,
 ) -> Result<Response, ApiError> {
     notifications::reset(&ctx, &caller, &origin, &ns, &name, &uuid).await?;
-    Ok(no_content())
+    Ok(views::no_content())
 }
 
 pub async fn delete(
@@ -105,7 +102,7 @@ pub async fn delete(
     Path((ns, name, uuid)): One,
 ) -> Result<Response, ApiError> {
     notifications::delete(&ctx, &caller, &origin, &ns, &name, &uuid).await?;
-    Ok(no_content())
+    Ok(views::no_content())
 }
 
 /// `POST …/notification/{uuid}/test` → `{}`.

@@ -113,7 +113,7 @@ pub async fn remove_member(
     Path((name, member)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     organizations::remove_member(&ctx, &caller, &name, &member).await?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }
 
 /// `DELETE /api/v1/organization/{name}` → 204.
@@ -123,7 +123,7 @@ pub async fn delete(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     organizations::delete(&ctx, &caller, &name).await?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }
 
 /// `GET /api/v1/superuser/organizations/`.
@@ -146,8 +146,7 @@ pub async fn superuser_delete(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     organizations::superuser_delete(&ctx, &caller, &name).await?;
-    Ok((axum::http::StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")])
-        .into_response())
+    Ok(views::no_content())
 }
 
 /// `PUT /api/v1/superuser/organizations/{name} {name?}` → the organization as the superuser list
@@ -274,6 +273,5 @@ pub async fn application_delete(
     Path((name, client_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     organizations::application_delete(&ctx, &caller, &origin, &name, &client_id).await?;
-    Ok((axum::http::StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")])
-        .into_response())
+    Ok(views::no_content())
 }

@@ -46,10 +46,6 @@ fn team_grant(team: &str, role: &str) -> Value {
     json!({"avatar": views::avatar(team, Some(team), "team"), "name": team, "role": role})
 }
 
-fn no_content() -> Response {
-    (StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response()
-}
-
 type RepoPath = Path<(String, String)>;
 type RepoWhoPath = Path<(String, String, String)>;
 
@@ -96,7 +92,7 @@ pub async fn delete_user(
     Path((ns, repo, name)): RepoWhoPath,
 ) -> Result<Response, ApiError> {
     permissions::delete_user(&ctx, &caller, &origin, &ns, &repo, &name).await?;
-    Ok(no_content())
+    Ok(views::no_content())
 }
 
 pub async fn transitive(
@@ -150,7 +146,7 @@ pub async fn delete_team(
     Path((ns, repo, team)): RepoWhoPath,
 ) -> Result<Response, ApiError> {
     permissions::delete_team(&ctx, &caller, &origin, &ns, &repo, &team).await?;
-    Ok(no_content())
+    Ok(views::no_content())
 }
 
 /// `GET /api/v1/organization/{org}/team/{team}/permissions`.

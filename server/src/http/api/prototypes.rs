@@ -110,5 +110,5 @@ pub async fn delete(
     Path((org, uuid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     prototypes::delete(&ctx, &caller, &origin, &org, &uuid).await?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }

@@ -3,6 +3,7 @@
 
 use super::error::ApiError;
 use super::input;
+use super::views;
 use crate::http::AppState;
 use crate::ops::Refused;
 use crate::ops::access::ApiCaller;
@@ -41,10 +42,6 @@ fn refused(org: &str, r: Refused) -> ApiError {
 
 fn created() -> Response {
     (StatusCode::CREATED, axum::Json(json!("Created"))).into_response()
-}
-
-fn no_content() -> Response {
-    (StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response()
 }
 
 /// `limit_bytes` (an integer) or `limit` (`"10 GiB"`), exactly one of them (`None`: neither, for
@@ -181,7 +178,7 @@ pub async fn org_delete(
     quota::delete(&ctx, Actor { caller: &caller, origin: &origin }, &org, id_of(&id)?)
         .await
         .map_err(|e| refused(&org, e))?;
-    Ok(no_content())
+    Ok(views::no_content())
 }
 
 pub async fn org_limits(
@@ -282,5 +279,5 @@ pub async fn org_limit_delete(
     quota::limit_delete(&ctx, Actor { caller: &caller, origin: &origin }, &org, id_of(&id)?, id_of(&limit)?)
         .await
         .map_err(|e| refused(&org, e))?;
-    Ok(no_content())
+    Ok(views::no_content())
 }

@@ -7,13 +7,14 @@ use crate::auth::session;
 use crate::http::AppState;
 use crate::ops::access::ApiCaller;
 use crate::ops::log_entry::Origin;
-use crate::ops::repositories;
+use crate::ops::{Refused, repositories};
 use crate::store::repositories::ListFilter;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use quay_core::rules::Rule;
 use serde_json::json;
 
 const VISIBILITIES: &[&str] = &["public", "private"];
@@ -92,6 +93,28 @@ pub async fn change_visibility(
     Ok(axum::Json(json!({"success": true})).into_response())
 }
 
+/// `PUT /api/v1/repository/{ns}/{name}/changestate {state}` (`FEATURE_REPO_MIRROR`). A
+/// repository its organization mirrors answers Quay's ad-hoc 400 `{"detail"}`.
+pub async fn change_state(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(origin): Extension<Origin>,
+    Path((ns, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = input::body(&body)?;
+    input::check(&body, &["state"], &[])?;
+    input::one_of(&body, "state", &["NORMAL", "READ_ONLY", "MIRROR"])?;
+    let state = input::str_of(&body, "state").unwrap_or_default();
+    match repositories::set_state(&ctx, &caller, &origin, &ns, &name, state).await {
+        Ok(()) => Ok(axum::Json(json!({"success": true})).into_response()),
+        Err(Refused::Rule { code: Rule::RepositoryNotWritable, message }) => {
+            Ok((StatusCode::BAD_REQUEST, axum::Json(json!({"detail": message}))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `GET /api/v1/repository?namespace|public|starred|last_modified|popularity|next_page`: 100 per
 /// page in id order; `next_page` while more follow (an unreadable one starts over).
 pub async fn list(
@@ -158,7 +181,7 @@ pub async fn unstar(
     Path((ns, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     repositories::unstar(&ctx, &caller, &ns, &name).await?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }
 
 /// `GET /api/v1/user/starred`.
@@ -182,7 +205,7 @@ pub async fn delete(
     Path((ns, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     repositories::delete(&ctx, &caller, &origin, &ns, &name).await?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }
 
 /// `GET /api/v1/find/repositories?query&page`.

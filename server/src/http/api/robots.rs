@@ -121,7 +121,7 @@ async fn delete(
     short: &str,
 ) -> Result<Response, ApiError> {
     robots::delete(&ctx, &caller, &origin, owner, short).await.map_err(refused)?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }
 
 async fn permissions(

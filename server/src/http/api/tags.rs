@@ -122,7 +122,7 @@ pub async fn delete(
     Path((ns, repo, tag)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     tags::delete(&ctx, &caller, &origin, &ns, &repo, &tag).await?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }
 
 /// `POST /api/v1/repository/{ns}/{name}/tag/{tag}/restore {manifest_digest}` → `{}`.

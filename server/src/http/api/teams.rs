@@ -128,10 +128,6 @@ pub async fn entities(
     Ok(axum::Json(json!({ "results": results })).into_response())
 }
 
-fn no_content() -> Response {
-    (StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response()
-}
-
 /// `DELETE /api/v1/organization/{org}/team/{team}/members/{member}` → 204.
 pub async fn remove_member(
     State(ctx): State<AppState>,
@@ -140,7 +136,7 @@ pub async fn remove_member(
     Path((org, team, name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     teams::remove_member(&ctx, &caller, &origin, &org, &team, &name).await?;
-    Ok(no_content())
+    Ok(views::no_content())
 }
 
 /// `DELETE /api/v1/organization/{org}/team/{team}` → 204; an unknown team is Quay's 400 message.
@@ -151,7 +147,7 @@ pub async fn delete(
     Path((org, team)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     match teams::delete(&ctx, &caller, &origin, &org, &team).await {
-        Ok(()) => Ok(no_content()),
+        Ok(()) => Ok(views::no_content()),
         Err(Refused::Rule { code: Rule::TeamUnknown, message }) => {
             Err(ApiError::message(StatusCode::BAD_REQUEST, message))
         }

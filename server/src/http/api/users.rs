@@ -246,7 +246,7 @@ pub async fn superuser_delete(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     users::delete_person(&ctx, &caller, &name).await?;
-    Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response())
+    Ok(views::no_content())
 }
 
 /// `PUT /api/v1/user/`: the signed-in person's own account: invoicing, e-mail, the
@@ -330,8 +330,7 @@ pub async fn delete_current(
     Extension(origin): Extension<Origin>,
 ) -> Result<Response, ApiError> {
     match users::delete_own(&ctx, &caller, &origin).await {
-        Ok(()) => Ok((StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")])
-            .into_response()),
+        Ok(()) => Ok(views::no_content()),
         Err(Refused::Rule { code: Rule::NamespaceLastAdmin, message }) => {
             Err(ApiError::message(StatusCode::BAD_REQUEST, message))
         }

@@ -182,6 +182,7 @@ pub fn repository_state(state: i64) -> &'static str {
         1 => "READ_ONLY",
         2 => "MIRROR",
         3 => "MARKED_FOR_DELETION",
+        4 => "ORG_MIRROR",
         _ => "NORMAL",
     }
 }
@@ -307,6 +308,11 @@ const SCOPES: [(&str, &str, &str, bool, &str); 8] = [
     ),
 ];
 
+/// Each scope and its description, for the discovery document's `securityDefinitions`.
+pub fn scope_descriptions() -> Value {
+    SCOPES.iter().map(|(scope, _, _, _, description)| ((*scope).to_string(), json!(description))).collect()
+}
+
 pub fn scope_information(scopes: &str) -> Value {
     let mut out = Vec::new();
     for s in scopes.split([' ', ',']).filter(|s| !s.is_empty()) {
@@ -332,6 +338,13 @@ pub fn repository_stats(counts: &[(String, i64)], today: time::Date) -> Value {
         }
     }
     Value::Array(out)
+}
+
+/// Quay's empty success: 204 labelled `application/json` (Flask's `return "", 204`).
+pub fn no_content() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (axum::http::StatusCode::NO_CONTENT, [(axum::http::header::CONTENT_TYPE, "application/json")])
+        .into_response()
 }
 
 #[cfg(test)]
