@@ -36,20 +36,22 @@ LIMIT 100
 
 -- name: api_page
 -- One page of the live image repositories caller $1 (-1: anonymous) may list, after id $2, at
--- most $3 rows, in id order: in namespace $4 ('': every namespace), only those it starred when
--- $5, and public ones it has no grant on only when $6 (Quay's `public=true`). A grant is any
+-- most $3 rows, in id order, public ones it has no grant on only when $4 (Quay's
+-- `public=true`). The store puts its filters in place of the marker below (a namespace as $6,
+-- only the caller's starred ones), so each combination is its own prepared statement with a
+-- sound generic plan (see docs/decisions.md). A grant is any
 -- source of role_rank but public visibility: `v` is a constant 'private' so the rule's public
 -- fallback never applies, `rv` the real visibility. Columns: id, namespace, name, description,
--- public, state, starred by the caller, newest alive tag's start (ms), and with $7 a date
+-- public, state, starred by the caller, newest alive tag's start (ms), and with $5 a date
 -- ('YYYY-MM-DD', else '') Quay's popularity: the repository's actions counted since that day.
 SELECT r.id, ns.username, r.name, r.description, rv.name = 'public', r.state,
        EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1),
        (SELECT max(t.lifetime_start_ms) FROM tag t
          WHERE t.repository_id = r.id AND NOT t.hidden
            AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})),
-       CASE WHEN $7 = '' THEN NULL
+       CASE WHEN $5 = '' THEN NULL
             ELSE (SELECT CAST(COALESCE(SUM(a.count), 0) AS BIGINT) FROM repositoryactioncount a
-                   WHERE a.repository_id = r.id AND {day:a.date} >= $7) END
+                   WHERE a.repository_id = r.id AND {day:a.date} >= $5) END
   FROM repository r
   JOIN visibility rv ON rv.id = r.visibility_id
   CROSS JOIN (SELECT 'private' AS name) v
@@ -57,9 +59,8 @@ SELECT r.id, ns.username, r.name, r.description, rv.name = 'public', r.state,
   JOIN "user" ns ON ns.id = r.namespace_user_id
   LEFT JOIN "user" c ON c.id = $1 AND c.enabled = true
  WHERE r.state <> 3 AND ns.enabled = true AND r.id > $2
-   AND ($4 = '' OR ns.username = $4)
-   AND ($5 = false OR EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1))
-   AND (({role_rank}) IS NOT NULL OR ($6 = true AND rv.name = 'public'))
+   /* filters */
+   AND (({role_rank}) IS NOT NULL OR ($4 = true AND rv.name = 'public'))
  ORDER BY r.id
  LIMIT $3
 
