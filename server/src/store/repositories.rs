@@ -26,11 +26,11 @@ pub struct NamespaceRef {
     pub organization: bool,
 }
 
-
 /// `api_page`'s optional filters (in place of its marker): a namespace (`$6`), the caller's
 /// starred repositories.
 const NAMESPACE_FILTER: &str = "AND ns.username = $6";
-const STARRED_FILTER: &str = "AND EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1)";
+const STARRED_FILTER: &str =
+    "AND EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1)";
 
 /// `api_page` with the role rule embedded and `filters` in place of its marker, built once per
 /// `key`.
@@ -249,9 +249,7 @@ impl Store {
         if let Some(ns) = namespace {
             params.push(Value::text(ns.clone()));
         }
-        let rows = self
-            .statement(Access::Scan, statement, params)
-            .await?;
+        let rows = self.statement(Access::Scan, statement, params).await?;
         Ok(rows
             .iter()
             .filter_map(|r| {

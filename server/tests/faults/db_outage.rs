@@ -3,9 +3,10 @@
 //! request is answered promptly with 503 (none hangs, none is a 500) and `/health/instance`
 //! reports the database; once it is back, pulls and pushes succeed again within 5 s (the pool's
 //! broken connections are replaced, not handed out again); every push acknowledged at any
-//! point pulls back byte-identical.
+//! point pulls back byte-identical. `/csrf_token` (for a signed-in browser session too) and
+//! `/config` answer 200 throughout: Quay's web UI retries them in a tight loop until they do.
 
-use crate::client::{Image, Rng, assert_acknowledged_pull_back, free_port, image, push, token};
+use crate::client::{Image, PASSWORD, Rng, assert_acknowledged_pull_back, free_port, image, push, token};
 use crate::installation::Installation;
 use quay_tests::cluster::Cluster;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -71,6 +72,48 @@ async fn health(http: &reqwest::Client, base: &str) -> (u16, serde_json::Value) 
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// The session cookie (`name=value`) a response sets, if any.
+fn set_cookie(resp: &reqwest::Response) -> Option<String> {
+    let v = resp.headers().get(reqwest::header::SET_COOKIE)?.to_str().ok()?;
+    v.split(';').next().map(str::to_string)
+}
+
+/// Signs `admin` in as the web UI does; returns the signed-in session's cookie.
+async fn browser_session(http: &reqwest::Client, base: &str) -> String {
+    let resp = http.get(format!("{base}/csrf_token")).send().await.expect("csrf");
+    let cookie = set_cookie(&resp).expect("session cookie");
+    let body: serde_json::Value = resp.json().await.expect("csrf json");
+    let resp = http
+        .post(format!("{base}/api/v1/signin"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .header("x-csrf-token", body["csrf_token"].as_str().expect("token"))
+        .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("signin");
+    assert_eq!(resp.status(), 200);
+    set_cookie(&resp).expect("signed-in cookie")
+}
+
+/// What the web UI asks first, answered while PostgreSQL is down: `/config` and, for the
+/// signed-in session, `/csrf_token`. Returns both statuses.
+async fn ui_bootstrap(http: &reqwest::Client, base: &str, cookie: &str) -> (u16, u16) {
+    let config = http.get(format!("{base}/config")).send().await.expect("config");
+    let config_status = config.status().as_u16();
+    let features: serde_json::Value = config.json().await.unwrap_or_default();
+    assert!(features["features"]["DIRECT_LOGIN"].is_boolean() || config_status != 200, "{features}");
+    let csrf = http
+        .get(format!("{base}/csrf_token"))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .expect("csrf");
+    let csrf_status = csrf.status().as_u16();
+    let body: serde_json::Value = csrf.json().await.unwrap_or_default();
+    assert!(body["csrf_token"].is_string() || csrf_status != 200, "{body}");
+    (config_status, csrf_status)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_restart_and_outage_under_load() {
     let seed =
@@ -89,6 +132,7 @@ async fn postgres_restart_and_outage_under_load() {
     // The client gives up after 30 s: anything near that is a hang, caught by PROMPT below.
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
     let tok = token(&http, &base).await.expect("token");
+    let cookie = browser_session(&http, &base).await;
     let shared = rng.bytes(50_000);
     let pulled = image(0, &mut rng, &shared);
     push(&http, &base, &tok, &pulled, false, &AtomicUsize::new(0)).await.expect("first push");
@@ -171,6 +215,10 @@ async fn postgres_restart_and_outage_under_load() {
         let (status, body) = health(&http, &base).await;
         assert!(at.elapsed() <= PROMPT, "seed {seed}: /health/instance took {:?} while down", at.elapsed());
         health_down.push((status, body));
+        let at = Instant::now();
+        let ui = ui_bootstrap(&http, &base, &cookie).await;
+        assert!(at.elapsed() <= PROMPT, "seed {seed}: the UI's bootstrap took {:?} while down", at.elapsed());
+        assert_eq!(ui, (200, 200), "seed {seed}: /config and /csrf_token while PostgreSQL is down");
     }
     // The outage ends when the start begins: PostgreSQL accepts connections a little before
     // `pg_ctl start -w` notices.
