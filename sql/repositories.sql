@@ -92,12 +92,14 @@ SELECT namespace_user_id FROM repository WHERE id = $1 AND state <> 3
 -- Quay's repository action counter: every live repository's log entries of yesterday (UTC) into
 -- repositoryactioncount (what `popularity` sums). A repository that already has yesterday's
 -- count (written here, by Python Quay's worker, or the 0 its creation writes) keeps it.
--- Returns the repositories counted.
+-- Rows go in repository order, so two workers counting at once never wait on each other in a
+-- circle. Returns the repositories counted.
 INSERT INTO repositoryactioncount (repository_id, count, date)
 SELECT l.repository_id, count(*), {yesterday}
   FROM logentry3 l
   JOIN repository r ON r.id = l.repository_id AND r.state <> 3
  WHERE l.datetime >= {yesterday} AND l.datetime < {today}
  GROUP BY l.repository_id
+ ORDER BY l.repository_id
 ON CONFLICT (repository_id, date) DO NOTHING
 RETURNING repository_id

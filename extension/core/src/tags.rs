@@ -160,11 +160,12 @@ pub fn manifest_put(ex: &mut dyn Executor, m: &NewManifest) -> CoreResult<i64> {
     for d in m.blob_digests.iter().chain(&m.child_digests).chain(&m.config_digest).chain(&m.subject_digest) {
         check_digest("referenced digest", d)?;
     }
-    require_writable_repository(ex, m.repository_id)?;
     // The namespace's quota lock before any other lock or row of this push (lock order: quota,
     // then the repository's tag lock, then rows), so pushes and GC never wait on each other in
-    // a circle.
+    // a circle. The state is checked under the tag lock: a push by digest (no tag) must not land
+    // after a change to read-only either.
     crate::quota::lock_for_write(ex, m.repository_id)?;
+    lock_tags_writable(ex, m.repository_id)?;
 
     if let Some(id) = q_int(ex, "manifest_by_digest", &[repo.clone(), Value::text(&m.digest)])? {
         protect(ex, m, id)?;

@@ -138,6 +138,15 @@ async fn changestate_needs_repo_mirror() {
     )
     .await;
     assert_eq!(s, 404);
+    let (s, _) = api(
+        &r,
+        Method::PUT,
+        "/api/v1/repository/acme/app/changestate",
+        &admin,
+        Some(json!({"state": "FROZEN"})),
+    )
+    .await;
+    assert_eq!(s, 404, "no route, whatever the body");
     let (_, view) = api(&r, Method::GET, "/api/v1/repository/acme/app", &admin, None).await;
     assert_eq!(view["state"], "NORMAL");
 }
@@ -194,4 +203,57 @@ async fn a_waiting_push_never_lands_after_the_change() {
     assert!(!answered_early, "the change waits for the tag write in flight");
     assert_eq!(pushed, 201, "the push was first in line");
     assert_eq!(scalar(&r, &alive_named("late")).await, 1);
+}
+
+/// The other order, forced on PostgreSQL: the change to `READ_ONLY` is first in line for the
+/// repository's tag lock (held here), then a push by tag and a push by digest queue behind it.
+/// Both were checked against a `NORMAL` repository before they queued; under the lock they must
+/// see the change and be refused, leaving nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_push_queued_behind_the_change_is_refused() {
+    let (r, admin) = with_acme(Backend::Postgres, "repostatelock2", "FEATURE_REPO_MIRROR: true\n").await;
+    let t = r.token(Some("admin"), &["repository:acme/app:pull,push"]).await;
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let dc = r.push_blob("acme/app", &t, &config).await;
+    let manifest = image_manifest((&dc, config.len()), &[], "");
+    assert_eq!(r.put_manifest("acme/app", "base", &t, OCI_MANIFEST, &manifest).await.status(), 201);
+    let by_digest = image_manifest((&dc, config.len()), &[], r#","annotations":{"by":"digest"}"#);
+    let digest = super::common::digest(by_digest.as_bytes());
+    let repository_id = scalar(&r, "SELECT CAST(id AS BIGINT) FROM repository WHERE name = 'app'").await;
+
+    let db = r.db.as_ref().expect("postgres");
+    let mut holder = db.client().await.expect("client");
+    let tx = holder.transaction().await.expect("begin");
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&format!("quay:retarget_tag:{repository_id}")],
+    )
+    .await
+    .expect("tag lock");
+
+    let change = {
+        let (r, admin) = (r.clone(), admin.clone());
+        tokio::spawn(async move {
+            let path = "/api/v1/repository/acme/app/changestate";
+            api(&r, Method::PUT, path, &admin, Some(json!({"state": "READ_ONLY"}))).await.0
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!change.is_finished(), "the change waits on the tag lock");
+    let pushes =
+        [("late", manifest.clone()), (digest.as_str(), by_digest.clone())].map(|(reference, body)| {
+            let (r, t, reference) = (r.clone(), t.clone(), reference.to_string());
+            tokio::spawn(async move {
+                r.put_manifest("acme/app", &reference, &t, OCI_MANIFEST, &body).await.status()
+            })
+        });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tx.commit().await.expect("release");
+    assert_eq!(change.await.expect("change"), 200);
+    for push in pushes {
+        assert_ne!(push.await.expect("push"), 201, "a push queued behind the change landed");
+    }
+    assert_eq!(scalar(&r, &alive_named("late")).await, 0);
+    let kept = format!("SELECT count(*) FROM manifest WHERE digest = '{digest}'");
+    assert_eq!(scalar(&r, &kept).await, 0, "the push by digest left its manifest");
 }

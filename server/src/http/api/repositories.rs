@@ -102,6 +102,10 @@ pub async fn change_state(
     Path((ns, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Quay's `show_if(REPO_MIRROR)`: without the flag there is no route, whatever the body.
+    if !ctx.config.feature_repo_mirror.0 {
+        return Err(ApiError::not_found());
+    }
     let body = input::body(&body)?;
     input::check(&body, &["state"], &[])?;
     input::one_of(&body, "state", &["NORMAL", "READ_ONLY", "MIRROR"])?;
