@@ -50,19 +50,31 @@ impl Job for AutoPrune {
     }
 }
 
-/// One slow-timer pass: up to 10 namespaces due.
+/// Namespaces one slow-timer pass may prune.
+const NAMESPACES_PER_PASS: usize = 10;
+
+/// One slow-timer pass: up to [`NAMESPACES_PER_PASS`] namespaces due, each in a transaction of
+/// its own, so the tag locks a namespace's prune takes are held only while that namespace is
+/// pruned (pushes to its repositories wait for it alone, not for the whole pass). A call when
+/// nothing is due is one indexed read.
 pub async fn run_due(store: &Store) -> Result<(), String> {
-    match store.autoprune_run_due(10, quay_core::autoprune::TASK_INTERVAL_MS).await {
-        Ok(0) => Ok(()),
-        Ok(n) => {
-            tracing::info!(tags = n, "auto-prune pass");
-            Ok(())
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "auto-prune pass failed");
-            Err(e.to_string())
+    let mut pruned = 0;
+    let mut failure = None;
+    for _ in 0..NAMESPACES_PER_PASS {
+        match store.autoprune_run_due(1, quay_core::autoprune::TASK_INTERVAL_MS).await {
+            Ok(n) => pruned += n,
+            Err(e) => {
+                // The namespace stays due: the next tick tries again, not this loop.
+                tracing::warn!(error = %e, "auto-prune pass failed");
+                failure = Some(e.to_string());
+                break;
+            }
         }
     }
+    if pruned > 0 {
+        tracing::info!(tags = pruned, "auto-prune pass");
+    }
+    failure.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
