@@ -206,7 +206,6 @@ pub fn set_state(
             format!("{new_state} is not a repository state one may set"),
         ));
     }
-    live_namespace(ex, repository_id)?;
     lock(ex, &tag_lock_key(repository_id))?;
     match state(ex, repository_id)? {
         Some(STATE_ORG_MIRROR) => Err(invalid(

@@ -188,7 +188,8 @@ pub async fn set_visibility(
     Ok(ctx.store.repository_set_visibility(a.repository_id, public, log).await?)
 }
 
-/// `PUT /api/v1/repository/{ns}/{name}/changestate` (admin; `FEATURE_REPO_MIRROR`): `state` is
+/// `PUT /api/v1/repository/{ns}/{name}/changestate` (admin; the route answers only with
+/// `FEATURE_REPO_MIRROR`): `state` is
 /// `NORMAL`, `READ_ONLY` or `MIRROR`. Once it returns, no push, tag change or delete commits in a
 /// state that refuses it (`quay.repository_set_state`).
 pub async fn set_state(
@@ -199,9 +200,6 @@ pub async fn set_state(
     name: &str,
     state: &str,
 ) -> Result<(), Refused> {
-    if !ctx.config.feature_repo_mirror.0 {
-        return Err(Refused::NotFound);
-    }
     let a = authorize(ctx, caller, namespace, name, Need::Admin).await?;
     let value = match state {
         "NORMAL" => quay_core::repositories::STATE_NORMAL,

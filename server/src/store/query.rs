@@ -169,6 +169,13 @@ impl Store {
     }
 }
 
+/// `statement` with `filters` in place of its `/* filters */` marker. Listings write only the
+/// filters a request uses, so each combination is its own prepared statement: with optional
+/// filters as `($n = '' OR ...)` PostgreSQL's generic plan misjudges the rows (docs/decisions.md).
+pub(crate) fn with_filters(statement: &str, filters: &str) -> String {
+    statement.replace("/* filters */", filters)
+}
+
 /// A child span for one database call: the system and what it does (the extension function
 /// `quay.*` it calls, else the statement's first word; never parameters). The name is worked out
 /// only when a subscriber wants the span.

@@ -26,19 +26,6 @@ pub struct NamespaceRef {
     pub organization: bool,
 }
 
-/// `api_page`'s optional filters (in place of its marker): a namespace (`$6`), the caller's
-/// starred repositories.
-const NAMESPACE_FILTER: &str = "AND ns.username = $6";
-const STARRED_FILTER: &str =
-    "AND EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1)";
-
-/// `api_page` with the role rule embedded and `filters` in place of its marker, built once per
-/// `key`.
-fn composed_page(key: &'static str, filters: &str) -> &'static str {
-    quay_core::exec::composed(key, || {
-        permissions::embed_role_rank(sql("api_page")).replace("/* filters */", filters)
-    })
-}
 impl Store {
     pub async fn namespace_by_name(&self, name: &str) -> Result<Option<NamespaceRef>, StoreError> {
         let rows = self.rows(sql("namespace_by_name"), vec![Value::text(name)]).await?;
@@ -230,15 +217,19 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<RepositoryListed>, StoreError> {
         let namespace = filter.namespace.as_ref().filter(|n| !n.is_empty());
-        let statement = match (namespace.is_some(), filter.starred_only) {
-            (false, false) => composed_page("store.repositories.api_page", ""),
-            (true, false) => composed_page("store.repositories.api_page.ns", NAMESPACE_FILTER),
-            (false, true) => composed_page("store.repositories.api_page.starred", STARRED_FILTER),
-            (true, true) => composed_page(
-                "store.repositories.api_page.ns.starred",
-                &format!("{NAMESPACE_FILTER} {STARRED_FILTER}"),
-            ),
-        };
+        let page = quay_core::exec::composed("store.repositories.api_page", || {
+            permissions::embed_role_rank(sql("api_page"))
+        });
+        let mut filters = String::new();
+        if namespace.is_some() {
+            filters.push_str(" AND ns.username = $6");
+        }
+        if filter.starred_only {
+            filters.push_str(
+                " AND EXISTS (SELECT 1 FROM star s WHERE s.repository_id = r.id AND s.user_id = $1)",
+            );
+        }
+        let statement = super::query::with_filters(page, &filters);
         let mut params = vec![
             Value::Int(caller.unwrap_or(-1)),
             Value::Int(after_id),
@@ -249,7 +240,7 @@ impl Store {
         if let Some(ns) = namespace {
             params.push(Value::text(ns.clone()));
         }
-        let rows = self.statement(Access::Scan, statement, params).await?;
+        let rows = self.statement(Access::Scan, &statement, params).await?;
         Ok(rows
             .iter()
             .filter_map(|r| {

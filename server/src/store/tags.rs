@@ -239,7 +239,7 @@ impl Store {
         if filter.only_active {
             filters.push_str(" AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > {now_ms})");
         }
-        let statement = sql("api_history").replace("/* filters */", &filters);
+        let statement = super::query::with_filters(sql("api_history"), &filters);
         let rows = self.statement(Access::Scan, &statement, params).await?;
         Ok(rows
             .iter()

@@ -151,6 +151,30 @@ async fn changestate_needs_repo_mirror() {
     assert_eq!(view["state"], "NORMAL");
 }
 
+/// A PostgreSQL registry with `FEATURE_REPO_MIRROR` and image `acme/app:base` (a config only):
+/// the registry, the admin's API token, a push token, the config and its digest.
+async fn locked_setup(
+    tag: &str,
+) -> (std::sync::Arc<super::common::Registry>, String, String, Vec<u8>, String) {
+    let (r, admin) = with_acme(Backend::Postgres, tag, "FEATURE_REPO_MIRROR: true\n").await;
+    let t = r.token(Some("admin"), &["repository:acme/app:pull,push"]).await;
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let dc = r.push_blob("acme/app", &t, &config).await;
+    let manifest = image_manifest((&dc, config.len()), &[], "");
+    assert_eq!(r.put_manifest("acme/app", "base", &t, OCI_MANIFEST, &manifest).await.status(), 201);
+    (r, admin, t, config, dc)
+}
+
+/// A connection holding `acme/app`'s tag lock in an open transaction (`COMMIT` releases it).
+async fn hold_tag_lock(r: &super::common::Registry) -> tokio_postgres::Client {
+    let repository_id = scalar(r, "SELECT CAST(id AS BIGINT) FROM repository WHERE name = 'app'").await;
+    let holder = r.db.as_ref().expect("postgres").client().await.expect("client");
+    holder.batch_execute("BEGIN").await.expect("begin");
+    let key = format!("quay:retarget_tag:{repository_id}");
+    holder.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await.expect("tag lock");
+    holder
+}
+
 /// The interleaving the racing clients rarely hit, forced on PostgreSQL: a push waits on the
 /// repository's tag lock (held here by another transaction) after its first state check; a
 /// change to `READ_ONLY` then either waits for it (and the push commits first) or, as before
@@ -158,23 +182,9 @@ async fn changestate_needs_repo_mirror() {
 /// read-only repository afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_waiting_push_never_lands_after_the_change() {
-    let (r, admin) = with_acme(Backend::Postgres, "repostatelock", "FEATURE_REPO_MIRROR: true\n").await;
-    let t = r.token(Some("admin"), &["repository:acme/app:pull,push"]).await;
-    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
-    let dc = r.push_blob("acme/app", &t, &config).await;
+    let (r, admin, t, config, dc) = locked_setup("repostatelock").await;
     let manifest = image_manifest((&dc, config.len()), &[], "");
-    assert_eq!(r.put_manifest("acme/app", "base", &t, OCI_MANIFEST, &manifest).await.status(), 201);
-    let repository_id = scalar(&r, "SELECT CAST(id AS BIGINT) FROM repository WHERE name = 'app'").await;
-
-    let db = r.db.as_ref().expect("postgres");
-    let mut holder = db.client().await.expect("client");
-    let tx = holder.transaction().await.expect("begin");
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&format!("quay:retarget_tag:{repository_id}")],
-    )
-    .await
-    .expect("tag lock");
+    let holder = hold_tag_lock(&r).await;
 
     let push = {
         let (r, t, manifest) = (r.clone(), t.clone(), manifest.clone());
@@ -193,7 +203,7 @@ async fn a_waiting_push_never_lands_after_the_change() {
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let answered_early = change.is_finished();
-    tx.commit().await.expect("release");
+    holder.batch_execute("COMMIT").await.expect("release");
     let (pushed, changed) = (push.await.expect("push"), change.await.expect("change"));
     assert_eq!(changed, 200);
     assert!(
@@ -211,25 +221,11 @@ async fn a_waiting_push_never_lands_after_the_change() {
 /// see the change and be refused, leaving nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_push_queued_behind_the_change_is_refused() {
-    let (r, admin) = with_acme(Backend::Postgres, "repostatelock2", "FEATURE_REPO_MIRROR: true\n").await;
-    let t = r.token(Some("admin"), &["repository:acme/app:pull,push"]).await;
-    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
-    let dc = r.push_blob("acme/app", &t, &config).await;
+    let (r, admin, t, config, dc) = locked_setup("repostatelock2").await;
     let manifest = image_manifest((&dc, config.len()), &[], "");
-    assert_eq!(r.put_manifest("acme/app", "base", &t, OCI_MANIFEST, &manifest).await.status(), 201);
     let by_digest = image_manifest((&dc, config.len()), &[], r#","annotations":{"by":"digest"}"#);
     let digest = super::common::digest(by_digest.as_bytes());
-    let repository_id = scalar(&r, "SELECT CAST(id AS BIGINT) FROM repository WHERE name = 'app'").await;
-
-    let db = r.db.as_ref().expect("postgres");
-    let mut holder = db.client().await.expect("client");
-    let tx = holder.transaction().await.expect("begin");
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&format!("quay:retarget_tag:{repository_id}")],
-    )
-    .await
-    .expect("tag lock");
+    let holder = hold_tag_lock(&r).await;
 
     let change = {
         let (r, admin) = (r.clone(), admin.clone());
@@ -248,7 +244,7 @@ async fn a_push_queued_behind_the_change_is_refused() {
             })
         });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    tx.commit().await.expect("release");
+    holder.batch_execute("COMMIT").await.expect("release");
     assert_eq!(change.await.expect("change"), 200);
     for push in pushes {
         assert_ne!(push.await.expect("push"), 201, "a push queued behind the change landed");
